@@ -1,0 +1,82 @@
+"""Ingest throughput on the real 74,728-paper arxiv-daily file, through the real CLI.
+
+    python bench/ingest.py [--runs 3] [--postgres URL]
+
+Each run: a fresh database, `dailypapers ingest --no-index FILE` (fresh), then the same again
+(everything unchanged). Prints medians of papers/s and the peak memory of the process tree.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import uuid
+
+from common import CORPUS, machine, median, need, run_measured, today
+
+PAPERS = 74728
+
+
+def fresh_database(kind: str, pg_url: str | None, tmp: str) -> tuple[str, callable]:
+    if kind == "sqlite":
+        path = os.path.join(tmp, f"bench-{uuid.uuid4().hex[:8]}.db")
+        return f"sqlite:///{path}", lambda: [os.remove(p) for p in (path, path + "-wal", path + "-shm") if os.path.exists(p)]
+    from sqlalchemy import create_engine, text
+
+    admin = create_engine(pg_url, isolation_level="AUTOCOMMIT")
+    name = f"dp_bench_{uuid.uuid4().hex[:8]}"
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+
+    def drop():
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+    return admin.url.set(database=name).render_as_string(hide_password=False), drop
+
+
+def one_run(kind: str, pg_url: str | None, tmp: str) -> dict:
+    url, drop = fresh_database(kind, pg_url, tmp)
+    env = dict(os.environ, DAILYPAPERS_DATABASE_URL=url, DAILYPAPERS_DATA_DIR=os.path.join(tmp, "data"))
+    cmd = [sys.executable, "-m", "dailypapers", "ingest", "--no-index", "--no-progress", str(CORPUS)]
+    try:
+        subprocess_check(cmd[:3] + ["db", "upgrade"], env)  # migrations are not part of the ingest figure
+        t1, m1, r1 = run_measured(cmd, env)
+        assert r1.returncode == 0 and f"{PAPERS} new" in r1.stdout, r1.stdout + r1.stderr
+        t2, m2, r2 = run_measured(cmd, env)
+        assert r2.returncode == 0 and f"{PAPERS} unchanged" in r2.stdout, r2.stdout + r2.stderr
+    finally:
+        drop()
+    return {"fresh_s": t1, "fresh_mem": m1, "again_s": t2, "again_mem": m2}
+
+
+def subprocess_check(cmd, env):
+    import subprocess
+
+    subprocess.run(cmd, env=env, check=True, capture_output=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--postgres", default=os.environ.get("DAILYPAPERS_BENCH_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test"))
+    parser.add_argument("--no-postgres", action="store_true")
+    args = parser.parse_args()
+    need(CORPUS)
+    kinds = ["sqlite"] + ([] if args.no_postgres else ["postgresql"])
+    print(f"# ingest benchmark, {today()}, {machine()}")
+    print("| database | fresh papers/s | re-ingest papers/s | peak memory (MB) | runs |")
+    print("|---|---|---|---|---|")
+    with tempfile.TemporaryDirectory() as tmp:
+        for kind in kinds:
+            runs = [one_run(kind, args.postgres, tmp) for _ in range(args.runs)]
+            fresh = median([PAPERS / r["fresh_s"] for r in runs])
+            again = median([PAPERS / r["again_s"] for r in runs])
+            mem = max(max(r["fresh_mem"], r["again_mem"]) for r in runs) / 2**20
+            print(f"| {kind} | {fresh:,.0f} | {again:,.0f} | {mem:.0f} | {args.runs} |", flush=True)
+
+
+if __name__ == "__main__":
+    main()

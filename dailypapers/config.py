@@ -1,0 +1,132 @@
+"""Settings: every knob declared once, with its default and help text.
+
+Values come from, in order of precedence: explicit keyword arguments, `DAILYPAPERS_*` environment
+variables, the TOML file named by `DAILYPAPERS_CONFIG_FILE` (or `--config` on the CLI), then the
+defaults below. `docs/settings.md` is generated from this class (`dailypapers settings --markdown`)
+and a test fails when it is out of date.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
+
+from . import __version__
+
+CONFIG_FILE_ENV = "DAILYPAPERS_CONFIG_FILE"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="DAILYPAPERS_", extra="forbid", validate_default=True)
+
+    # --- store -----------------------------------------------------------------------------------
+    database_url: str = Field(
+        "sqlite:///./dailypapers.db",
+        description="SQLAlchemy URL of the store: a SQLite file (default) or postgresql+psycopg://user@host/db.",
+    )
+    data_dir: Path = Field(
+        Path("./dailypapers-data"),
+        description="Folder for search indexes, the converted embedding model and the email outbox.",
+    )
+    sqlite_busy_timeout: float = Field(
+        30.0, description="Seconds a SQLite writer waits for another writer's lock before failing."
+    )
+
+    # --- ingest ----------------------------------------------------------------------------------
+    ingest_batch_size: int = Field(
+        2000, ge=1, description="Papers written per transaction during ingest; a killed run loses at most one batch."
+    )
+    categories: list[str] = Field(
+        default_factory=lambda: ["cs.CL", "cs.LG", "cs.CV", "cs.AI"],
+        description="arXiv categories harvested by the scheduled ingest job and `dailypapers up`.",
+    )
+    arxiv_api_url: str = Field(
+        "https://export.arxiv.org/api/query", description="arXiv export API endpoint (Atom), used for lookups by id."
+    )
+    arxiv_oai_url: str = Field(
+        "https://oaipmh.arxiv.org/oai", description="arXiv OAI-PMH endpoint, used for incremental harvesting."
+    )
+    arxiv_request_interval: float = Field(
+        3.0, ge=0, description="Minimum seconds between two requests to arXiv (arXiv asks for 3)."
+    )
+    http_timeout: float = Field(30.0, gt=0, description="Seconds before an upstream HTTP request times out.")
+    http_retries: int = Field(
+        5, ge=0, description="Retries of an upstream request after a 429/5xx answer or a timeout, with backoff."
+    )
+    http_backoff: float = Field(
+        5.0, ge=0, description="Seconds of the first retry's wait; each further retry doubles it (Retry-After wins)."
+    )
+    contact_email: str = Field(
+        "", description="Address put in the User-Agent of upstream requests, so arXiv can reach the operator."
+    )
+
+    @field_validator("categories", mode="before")
+    @classmethod
+    def _split_categories(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [c.strip() for c in value.split(",") if c.strip()]
+        return value
+
+    @property
+    def user_agent(self) -> str:
+        contact = f"; mailto:{self.contact_email}" if self.contact_email else ""
+        return f"dailypapers/{__version__} (self-hosted Daily Papers; +https://github.com/dailypapers/dailypapers{contact})"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        config_file = os.environ.get(CONFIG_FILE_ENV)
+        if config_file:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=Path(config_file)))
+        return tuple(sources)
+
+
+def describe() -> list[tuple[str, str, str]]:
+    """(environment variable, default, help) for every setting, in declaration order."""
+    rows = []
+    for name, field in Settings.model_fields.items():
+        default = field.default_factory() if field.default_factory else field.default  # type: ignore[call-arg]
+        if isinstance(default, list):
+            default = ",".join(default)
+        rows.append((f"DAILYPAPERS_{name.upper()}", str(default), field.description or ""))
+    return rows
+
+
+def settings_markdown() -> str:
+    """The settings reference page, generated from the declarations above."""
+    lines = [
+        "# Settings",
+        "",
+        "Generated by `dailypapers settings --markdown`; do not edit by hand.",
+        "",
+        "Set each as an environment variable, or as `name = value` (lower case, without the prefix) in a",
+        f"TOML file named by `{CONFIG_FILE_ENV}` or `dailypapers --config FILE`.",
+        "",
+        "| variable | default | meaning |",
+        "|---|---|---|",
+    ]
+    for env, default, help_text in describe():
+        lines.append(f"| `{env}` | `{default}` | {help_text} |")
+    return "\n".join(lines) + "\n"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once."""
+    return Settings()

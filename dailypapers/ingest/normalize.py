@@ -1,0 +1,241 @@
+"""Pure normalization of source records: ids, whitespace, links, validation, content hashes."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+
+from ..types import Author, PaperRecord
+
+NEW_ID = re.compile(r"^(\d{4}\.\d{4,5})(?:v(\d+))?$")
+OLD_ID = re.compile(r"^([a-z][a-z-]*(?:\.[A-Za-z]{2})?/\d{7})(?:v(\d+))?$")
+# arXiv categories (cs.CL, hep-th, cond-mat.str-el); listings sometimes mix in MSC or ACM classes.
+CATEGORY = re.compile(r"^[a-z]+(?:-[a-z]+)?(?:\.[A-Za-z]+(?:-[a-z]+)?)?$")
+_ID_PREFIX = re.compile(r"^(?:arxiv:|oai:arxiv\.org:|https?://(?:export\.)?arxiv\.org/(?:abs|pdf)/)", re.IGNORECASE)
+
+# A newline followed by indentation starts a new paragraph in arXiv abstracts; other newlines are wraps.
+_PARAGRAPH = re.compile(r"\n[ \t]{2,}")
+
+# URLs stop at whitespace, quotes, brackets and LaTeX braces/backslashes.
+_URL = re.compile(r"https?://[^\s<>\"'{}\\|^`\[\]]+", re.IGNORECASE)
+_CODE_HOSTS = ("github.com/", "gitlab.com/", "bitbucket.org/", "codeberg.org/", "huggingface.co/", "git.")
+_NOT_PROJECT = ("arxiv.org", "doi.org", "creativecommons.org", "dx.doi.org")
+
+
+class InvalidRecord(ValueError):
+    """A record that breaks a rule; the message is the reason shown to the user."""
+
+
+def split_arxiv_id(raw: str) -> tuple[str, int | None]:
+    """'2410.17243v2' -> ('2410.17243', 2); accepts arxiv:, oai: and abs/pdf URL forms."""
+    value = _ID_PREFIX.sub("", raw.strip())
+    if value.endswith(".pdf"):
+        value = value[:-4]
+    m = NEW_ID.match(value) or OLD_ID.match(value)
+    if not m:
+        raise InvalidRecord(f"not an arXiv identifier: {raw!r}")
+    version = int(m.group(2)) if m.group(2) else None
+    if version == 0:
+        raise InvalidRecord(f"arXiv versions start at 1: {raw!r}")
+    return m.group(1), version
+
+
+def clean_title(text: str) -> str:
+    """Titles: every run of whitespace, wraps included, becomes one space."""
+    return " ".join(text.split())
+
+
+def _join_wraps(paragraph: str) -> str:
+    if "\n" not in paragraph:
+        return paragraph.strip()
+    return " ".join(line for line in (part.strip(" \t\r") for part in paragraph.split("\n")) if line)
+
+
+def clean_abstract(text: str) -> str:
+    """Abstracts: hard wraps joined into spaces, paragraphs kept (one per line), LaTeX untouched."""
+    text = text.strip("\n").rstrip()
+    if "\n" not in text:
+        return text.strip()
+    parts = _PARAGRAPH.split(text) if ("\n  " in text or "\n\t" in text) else (text,)
+    return "\n".join(p for p in map(_join_wraps, parts) if p)
+
+
+def clean_text(text: str | None) -> str | None:
+    """Comments, journal references and the like: wraps joined; empty becomes None."""
+    if text is None:
+        return None
+    text = " ".join(text.split())
+    return text or None
+
+
+def _strip_url(url: str) -> str:
+    url = url.rstrip(".,;:!?)")
+    if url.count("(") < url.count(")"):
+        url = url.rstrip(")")
+    return url
+
+
+def find_links(*texts: str | None) -> tuple[str | None, str | None]:
+    """The first code repository URL and the first other project URL in the texts, in order."""
+    code = project = None
+    for text in texts:
+        if not text or "://" not in text:
+            continue
+        for match in _URL.finditer(text):
+            url = _strip_url(match.group(0))
+            host_path = url.split("://", 1)[1].lower()
+            if len(host_path.split("/", 1)[0]) < 4:
+                continue
+            if any(h in host_path for h in _CODE_HOSTS):
+                # github.io pages are project pages; a bare github.com is not a repository.
+                if "github.io" in host_path or host_path.rstrip("/") in ("github.com", "gitlab.com", "huggingface.co"):
+                    project = project or url
+                else:
+                    code = code or url
+            elif not any(host_path.startswith(h) or f".{h}" in host_path.split("/", 1)[0] for h in _NOT_PROJECT):
+                project = project or url
+    return code, project
+
+
+def parse_datetime(value: str | None) -> dt.datetime | None:
+    """ISO 8601 (with Z or an offset) or RFC 2822 (the snapshot's versions), as naive UTC."""
+    if value is None or value == "":
+        return None
+    value = value.strip()
+    try:
+        parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        from email.utils import parsedate_to_datetime
+
+        try:
+            parsed = parsedate_to_datetime(value)
+        except (TypeError, ValueError) as exc:
+            raise InvalidRecord(f"not a date: {value!r}") from exc
+    if parsed.tzinfo is not None:
+        parsed = parsed.astimezone(dt.UTC).replace(tzinfo=None)
+    return parsed
+
+
+def parse_date(value: str | None) -> dt.date | None:
+    if value is None or value == "":
+        return None
+    try:
+        return dt.date.fromisoformat(value.strip()[:10])
+    except ValueError as exc:
+        raise InvalidRecord(f"not a date: {value!r}") from exc
+
+
+def normalize(record: PaperRecord) -> PaperRecord:
+    """Validate and clean a record in place (and return it). Raises InvalidRecord with the reason."""
+    if not record.arxiv_id:
+        raise InvalidRecord("no arXiv id")
+    arxiv_id, id_version = split_arxiv_id(record.arxiv_id)
+    record.arxiv_id = arxiv_id
+    if record.version is None:
+        record.version = id_version
+    title = clean_title(record.title or "")
+    if not title:
+        raise InvalidRecord(f"{arxiv_id}: no title")
+    record.title = title
+    record.abstract = clean_abstract(record.abstract or "")
+    if not record.abstract:
+        raise InvalidRecord(f"{arxiv_id}: no abstract")
+    authors = []
+    for author in record.authors:
+        name = author.name
+        if "  " in name or "\n" in name or name[:1].isspace() or name[-1:].isspace():
+            name = clean_title(name)
+            author = Author(name, author.affiliations)
+        if name:
+            authors.append(author)
+    record.authors = authors
+    seen: set[str] = set()
+    categories = []
+    for cat in record.categories:
+        cat = cat.strip()
+        if cat and cat not in seen and CATEGORY.match(cat):
+            seen.add(cat)
+            categories.append(cat)
+    record.categories = categories
+    record.comment = clean_text(record.comment)
+    record.journal_ref = clean_text(record.journal_ref)
+    record.doi = clean_text(record.doi)
+    record.report_no = clean_text(record.report_no)
+    if record.versions:
+        record.versions.sort(key=lambda v: v.version)
+        latest = record.versions[-1].version
+        if record.versions_complete and (record.version is None or record.version < latest):
+            record.version = latest
+        if record.published_at is None:
+            record.published_at = record.versions[0].submitted_at
+        if record.updated_at is None and len(record.versions) > 1:
+            record.updated_at = record.versions[-1].submitted_at
+    if record.code_url is None or record.project_url is None:
+        code, project = find_links(record.abstract, record.comment)
+        record.code_url = record.code_url or code
+        record.project_url = record.project_url or project
+    return record
+
+
+def authors_json(authors: list[Author]) -> list[dict]:
+    return [{"name": a.name, "affiliations": list(a.affiliations)} if a.affiliations else {"name": a.name} for a in authors]
+
+
+def _s(value) -> str:
+    return "\x00" if value is None else str(value)
+
+
+def _authors_text(authors: list | None) -> str:
+    if authors is None:
+        return "\x00"
+    return "\x1e".join(
+        [a["name"] if len(a) == 1 else a["name"] + "\x1d" + "\x1d".join(a.get("affiliations") or ()) for a in authors]
+    )
+
+
+def content_hash(row: dict) -> str:
+    """A hash of the stored paper fields (HASHED_FIELDS): equal hashes mean nothing to write."""
+    g = row.get
+    cats = g("categories")
+    payload = "\x1f".join(
+        (
+            _s(g("version")),
+            _s(g("title")),
+            _s(g("abstract")),
+            _authors_text(g("authors")),
+            "\x00" if cats is None else "\x1e".join(cats),
+            _s(g("comment")),
+            _s(g("journal_ref")),
+            _s(g("doi")),
+            _s(g("report_no")),
+            _s(g("license")),
+            _s(g("code_url")),
+            _s(g("project_url")),
+            _s(g("published_at")),
+            _s(g("updated_at")),
+            _s(g("upvotes_imported")),
+            _s(g("comments_imported")),
+        )
+    )
+    return hashlib.blake2b(payload.encode(), digest_size=16).hexdigest()
+
+
+HASHED_FIELDS = (
+    "version",
+    "title",
+    "abstract",
+    "authors",
+    "categories",
+    "comment",
+    "journal_ref",
+    "doi",
+    "report_no",
+    "license",
+    "code_url",
+    "project_url",
+    "published_at",
+    "updated_at",
+    "upvotes_imported",
+    "comments_imported",
+)

@@ -1,0 +1,150 @@
+"""An ingest run over files and arXiv targets, with progress and a report. Used by the CLI, `up` and
+the scheduled ingest job."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Callable
+
+from rich.console import Console
+from rich.progress import BarColumn, Progress, ProgressColumn, TaskProgressColumn, TextColumn, TimeRemainingColumn
+from rich.text import Text
+
+from ..errors import DailyPapersError
+from ..sources import harvest
+from ..sources.files import InputFile, detect
+from ..store.engine import Store
+from ..types import IngestReport
+from .pipeline import BatchResult, ingest, ingest_file, logged
+
+# Files smaller than this are read in this process: a second one would cost more than it saves.
+PARALLEL_MIN_BYTES = 4 << 20
+
+
+class RateColumn(ProgressColumn):
+    """Papers so far and papers per second."""
+
+    def render(self, task) -> Text:
+        papers = task.fields.get("papers", 0)
+        elapsed = task.elapsed or 0
+        rate = papers / elapsed if elapsed > 0 else 0
+        return Text(f"{papers:,} papers {rate:,.0f}/s", style="progress.data.speed")
+
+
+class IngestJob:
+    def __init__(
+        self,
+        store: Store,
+        *,
+        show_progress: bool = False,
+        console: Console | None = None,
+        parallel: bool = True,
+        update_index: bool = True,
+        after_batch: list[Callable[[BatchResult], None]] | None = None,
+    ):
+        self.store = store
+        self.show_progress = show_progress
+        self.console = console or Console(stderr=True)
+        self.parallel = parallel
+        self.after_batch = list(after_batch or [])
+        self.update_index = update_index
+        self._changed = 0
+
+    def _count_changes(self, result: BatchResult) -> None:
+        self._changed += len(result.changed_ids)
+
+    def _index(self) -> None:
+        """Make what this source brought findable by full text at once (one commit per source:
+        committing per batch would cost a segment and a merge each time)."""
+        if self.update_index and self._changed:
+            from ..index.fulltext import FullTextIndex
+
+            with self._progress() as progress:
+                progress.add_task("full-text index", total=None, papers=self._changed)
+                FullTextIndex.for_store(self.store).sync(self.store)
+        self._changed = 0
+
+    def _batch_done(self, result: BatchResult) -> None:
+        self._count_changes(result)
+        for hook in self.after_batch:
+            hook(result)
+
+    def _progress(self) -> Progress:
+        return Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            TaskProgressColumn(),
+            RateColumn(),
+            TimeRemainingColumn(),
+            console=self.console,
+            disable=not self.show_progress,
+            transient=False,
+        )
+
+    def run(self, sources: list[str], *, since: dt.date | None = None, until: dt.date | None = None) -> IngestReport:
+        """Ingest every source; files are all recognised before anything is stored."""
+        files: list[InputFile] = []
+        targets: list[tuple[str, str, list[str]]] = []
+        for source in sources:
+            if source.lower().startswith("arxiv:"):
+                kind, values = harvest.parse_target(source)
+                if kind == "categories" and since is None:
+                    raise DailyPapersError(f"{source}: harvesting categories needs --since YYYY-MM-DD")
+                targets.append((source, kind, values))
+            else:
+                files.append(detect(source))
+        report = IngestReport()
+        for input_file in files:
+            report.add(logged(self.store, str(input_file.path), lambda f=input_file: self._file(f)))
+            self._index()
+        for source, kind, values in targets:
+            if kind == "ids":
+                report.add(logged(self.store, source, lambda v=values: self._ids(v)))
+            else:
+                report.add(logged(self.store, f"{source} since {since}", lambda v=values: self._categories(v, since, until)))
+            self._index()
+        return report
+
+    def _file(self, input_file: InputFile) -> IngestReport:
+        with self._progress() as progress:
+            task = progress.add_task(f"{input_file.path.name} ({input_file.format})", total=input_file.size, papers=0)
+            counted = 0
+
+            def on_batch(result: BatchResult, position: int) -> None:
+                nonlocal counted
+                counted += result.report.total
+                progress.update(task, completed=position, papers=counted)
+                self._batch_done(result)
+
+            parallel = self.parallel and input_file.size >= PARALLEL_MIN_BYTES
+            report = ingest_file(self.store, input_file, on_batch=on_batch, parallel=parallel)
+            progress.update(task, completed=input_file.size, papers=counted)
+        return report
+
+    def _ids(self, ids: list[str]) -> IngestReport:
+        with self._progress() as progress:
+            task = progress.add_task(f"arXiv API: {len(ids)} ids", total=len(ids), papers=0)
+            items = list(harvest.fetch_ids(self.store.settings, ids))
+
+            def on_batch(result: BatchResult) -> None:
+                progress.update(task, advance=result.report.total, papers=result.report.total)
+                self._batch_done(result)
+
+            return ingest(self.store, items, on_batch=on_batch)
+
+    def _categories(self, categories: list[str], since: dt.date | None, until: dt.date | None) -> IngestReport:
+        assert since is not None
+        with self._progress() as progress:
+            task = progress.add_task(f"arXiv OAI-PMH: {','.join(categories)} since {since}", total=None, papers=0)
+            started = time.monotonic()
+
+            def sink(items) -> IngestReport:
+                return ingest(self.store, items, on_batch=self._batch_done)
+
+            def on_page(seen: int, complete: int | None) -> None:
+                progress.update(task, total=complete, completed=seen, papers=seen)
+
+            report = harvest.harvest_categories(self.store.settings, self.store, categories, since, until, sink, on_page=on_page)
+            progress.update(task, description=f"arXiv OAI-PMH done in {time.monotonic() - started:.0f}s")
+        return report

@@ -1,0 +1,126 @@
+"""Input files: open (plain or gzip), recognise the format by content, and parse."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+from ..errors import UnknownFormatError
+from . import arxiv_api, hf_daily, jsonlines, oai_pmh
+from .common import Item
+
+KNOWN = "an arXiv API Atom feed, an OAI-PMH response, snapshot or listing JSON lines, or HF daily_papers JSON"
+
+
+@dataclass(frozen=True)
+class InputFile:
+    path: Path
+    format: str  # arxiv-api | oai-pmh | snapshot | listing | hf-daily
+    compressed: bool
+
+    def open(self) -> "CountingReader":
+        raw = open(self.path, "rb")  # noqa: SIM115 - closed by the caller through the reader
+        return CountingReader(raw, gzip.GzipFile(fileobj=raw) if self.compressed else raw)
+
+    @property
+    def size(self) -> int:
+        return self.path.stat().st_size
+
+    def parse(self, stream: IO[bytes]) -> Iterator[Item]:
+        return PARSERS[self.format](stream)
+
+
+class CountingReader(io.RawIOBase):
+    """A readable stream that reports how far into the file on disk it has read (for progress)."""
+
+    def __init__(self, raw: IO[bytes], stream: IO[bytes]):
+        self._raw = raw
+        self._stream = stream
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        data = self._stream.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+    def readline(self, size: int | None = -1) -> bytes:
+        return self._stream.readline(size)
+
+    def __iter__(self):
+        return iter(self._stream)
+
+    def position(self) -> int:
+        return self._raw.tell()
+
+    def close(self) -> None:
+        self._stream.close()
+        self._raw.close()
+        super().close()
+
+
+PARSERS: dict[str, Callable[[IO[bytes]], Iterator[Item]]] = {
+    "arxiv-api": arxiv_api.parse,
+    "oai-pmh": oai_pmh.parse,
+    "snapshot": jsonlines.parse_snapshot,
+    "listing": jsonlines.parse_listing,
+    "hf-daily": hf_daily.parse,
+}
+
+
+def sniff(head: bytes) -> str | None:
+    """The format of a file from its first bytes (decompressed), or None."""
+    text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+    if text.startswith(b"<"):
+        if b"<OAI-PMH" in text[:4096]:
+            return "oai-pmh"
+        if b"<feed" in text[:4096] and b"http://www.w3.org/2005/Atom" in text[:4096]:
+            return "arxiv-api"
+        return None
+    if text.startswith(b"["):
+        return "hf-daily" if b'"paper"' in text[:65536] or text[1:].lstrip().startswith(b"]") else None
+    if text.startswith(b"{"):
+        first_line = text.split(b"\n", 1)[0]
+        try:
+            obj = json.loads(first_line)
+        except json.JSONDecodeError:
+            # A pretty-printed single object: an HF item, or nothing we know.
+            return "hf-daily" if b'"paper"' in text[:4096] else None
+        if not isinstance(obj, dict):
+            return None
+        if "paper" in obj:
+            return "hf-daily"
+        if "versions" in obj or "authors_parsed" in obj or "update_date" in obj:
+            return "snapshot"
+        if "id" in obj and "title" in obj and ("listed" in obj or "date" in obj):
+            return "listing"
+    return None
+
+
+def detect(path: str | Path) -> InputFile:
+    """Recognise a file's format; raise UnknownFormatError with one clear line otherwise."""
+    path = Path(path)
+    if not path.exists():
+        raise UnknownFormatError(f"{path}: no such file")
+    if path.is_dir():
+        raise UnknownFormatError(f"{path}: is a folder, not a file")
+    with open(path, "rb") as raw:
+        magic = raw.read(2)
+        raw.seek(0)
+        compressed = magic == b"\x1f\x8b"
+        try:
+            head = (gzip.GzipFile(fileobj=raw) if compressed else raw).read(65536)
+        except (OSError, EOFError) as exc:
+            raise UnknownFormatError(f"{path}: damaged gzip file ({exc})") from exc
+    if not head.strip():
+        raise UnknownFormatError(f"{path}: empty file")
+    fmt = sniff(head)
+    if fmt is None:
+        raise UnknownFormatError(f"{path}: not a known input format (expected {KNOWN})")
+    return InputFile(path, fmt, compressed)

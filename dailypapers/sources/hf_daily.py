@@ -1,0 +1,68 @@
+"""Hugging Face `/api/daily_papers` responses: papers, the day they were featured, submitter and counts."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import IO
+
+from ..ingest.normalize import InvalidRecord, parse_datetime
+from ..types import Author, Featured, PaperRecord, Rejection
+from .common import Item
+
+
+def item_record(item: dict) -> PaperRecord:
+    """One daily_papers item: {paper: {...}, publishedAt, numComments, submittedBy, ...}."""
+    paper = item.get("paper")
+    if not isinstance(paper, dict):
+        raise InvalidRecord("item has no 'paper' object")
+    if not paper.get("id") or not paper.get("title"):
+        raise InvalidRecord("paper has no id or title")
+    submitted_raw = item.get("submittedOnDailyAt") or paper.get("submittedOnDailyAt") or item.get("publishedAt")
+    submitted = parse_datetime(submitted_raw) if submitted_raw else None
+    if submitted is None:
+        raise InvalidRecord("item has no submission time (publishedAt)")
+    by = item.get("submittedBy") or paper.get("submittedOnDailyBy") or {}
+    submitter = by.get("name") or by.get("user") or by.get("fullname") if isinstance(by, dict) else None
+    authors = [
+        Author(a["name"]) for a in paper.get("authors") or [] if isinstance(a, dict) and a.get("name") and not a.get("hidden")
+    ]
+    upvotes = paper.get("upvotes")
+    comments = item.get("numComments")
+    github = paper.get("githubRepo") or None
+    project = paper.get("projectPage") or None
+    return PaperRecord(
+        arxiv_id=str(paper["id"]),
+        title=paper.get("title") or item.get("title") or "",
+        abstract=paper.get("summary") or item.get("summary") or "",
+        authors=authors,
+        published_at=parse_datetime(paper.get("publishedAt")),
+        code_url=github,
+        project_url=project,
+        featured=Featured(day=submitted.date(), submitted_at=submitted, submitter=submitter, source="hf"),
+        upvotes=int(upvotes) if isinstance(upvotes, int) else None,
+        num_comments=int(comments) if isinstance(comments, int) else None,
+        source="hf",
+    )
+
+
+def parse(stream: IO[bytes]) -> Iterator[Item]:
+    try:
+        data = json.load(stream)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        yield Rejection("file", f"invalid JSON: {exc}")
+        return
+    if isinstance(data, dict):
+        data = [data]
+    for index, item in enumerate(data):
+        position = f"item {index}"
+        if not isinstance(item, dict):
+            yield Rejection(position, "not a JSON object")
+            continue
+        try:
+            record = item_record(item)
+        except InvalidRecord as exc:
+            yield Rejection(position, str(exc))
+            continue
+        record.position = position
+        yield record

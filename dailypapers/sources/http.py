@@ -1,0 +1,91 @@
+"""A polite HTTP client for upstream sources: one request per interval, retries with backoff,
+a descriptive User-Agent. arXiv asks for at most one request every three seconds."""
+
+from __future__ import annotations
+
+import email.utils
+import logging
+import time
+
+import httpx
+
+from ..config import Settings
+from ..errors import SourceError
+
+log = logging.getLogger(__name__)
+
+RETRY_STATUS = {429, 500, 502, 503, 504}
+
+
+class PoliteClient:
+    def __init__(self, settings: Settings, *, sleep=time.sleep, clock=time.monotonic):
+        self.interval = settings.arxiv_request_interval
+        self.retries = settings.http_retries
+        self.backoff = settings.http_backoff
+        self._sleep = sleep
+        self._clock = clock
+        self._last: float | None = None
+        self.requests = 0  # requests sent, retries included
+        self.client = httpx.Client(
+            timeout=settings.http_timeout,
+            headers={"User-Agent": settings.user_agent},
+            follow_redirects=True,
+        )
+
+    def close(self) -> None:
+        self.client.close()
+
+    def __enter__(self) -> "PoliteClient":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def _wait_turn(self) -> None:
+        if self._last is not None:
+            wait = self.interval - (self._clock() - self._last)
+            if wait > 0:
+                self._sleep(wait)
+        self._last = self._clock()
+
+    @staticmethod
+    def _retry_after(response: httpx.Response) -> float | None:
+        value = response.headers.get("Retry-After")
+        if not value:
+            return None
+        if value.strip().isdigit():
+            return float(value)
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        return max(0.0, when.timestamp() - time.time())
+
+    def get(self, url: str, params: dict | None = None) -> httpx.Response:
+        """GET with pacing and retries; raises SourceError with one clear line when it gives up."""
+        attempt = 0
+        while True:
+            self._wait_turn()
+            self.requests += 1
+            problem: str
+            delay = self.backoff * (2**attempt)
+            try:
+                response = self.client.get(url, params=params)
+            except httpx.TimeoutException:
+                problem = "timed out"
+            except httpx.TransportError as exc:
+                problem = f"could not connect ({exc.__class__.__name__})"
+            else:
+                if response.status_code < 400:
+                    return response
+                if response.status_code not in RETRY_STATUS:
+                    return response  # the caller decides: arXiv answers 400 with an Atom error entry
+                problem = f"answered HTTP {response.status_code}"
+                retry_after = self._retry_after(response)
+                if retry_after is not None:
+                    delay = max(delay, min(retry_after, 600.0))
+            if attempt >= self.retries:
+                raise SourceError(f"{url} {problem}; gave up after {attempt + 1} attempts")
+            log.warning("%s %s; retrying in %.1fs", url, problem, delay)
+            self._sleep(delay)
+            attempt += 1

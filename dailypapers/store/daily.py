@@ -1,0 +1,45 @@
+"""Daily entries: which papers were featured on which day, by whom."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from .dialect import bulk_insert, chunks
+from .schema import DailyEntry
+
+entries = DailyEntry.__table__
+
+
+def existing(session: Session, paper_ids: Iterable[int]) -> set[tuple[int, dt.date]]:
+    """(paper_id, day) pairs already featured, for the given papers."""
+    found: set[tuple[int, dt.date]] = set()
+    for part in chunks(list(paper_ids)):
+        found.update(
+            (pid, day)
+            for pid, day in session.execute(
+                select(entries.c.paper_id, entries.c.day).where(entries.c.paper_id.in_(part))
+            )
+        )
+    return found
+
+
+def add_many(session: Session, rows: list[dict]) -> None:
+    """Insert entries (paper_id, day, submitted_at, submitter_name, source); duplicates are skipped."""
+    bulk_insert(session, entries, rows, ignore_conflicts_on=("paper_id", "day"))
+
+
+def days_with_papers(session: Session) -> list[dt.date]:
+    """Every day that has at least one entry, ascending."""
+    return [d for (d,) in session.execute(select(entries.c.day).distinct().order_by(entries.c.day))]
+
+
+def latest_day(session: Session) -> dt.date | None:
+    return session.execute(select(func.max(entries.c.day))).scalar_one_or_none()
+
+
+def count(session: Session) -> int:
+    return session.execute(select(func.count()).select_from(entries)).scalar_one()

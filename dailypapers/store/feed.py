@@ -1,0 +1,147 @@
+"""The feed query: papers featured in a span of days. One function feeds the HTML pages, the JSON
+API, the Atom/RSS feeds and the CLI, so they always agree."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from sqlalchemy import and_, func, literal_column, select
+from sqlalchemy.orm import Session
+
+from .schema import DailyEntry, Paper, PaperCategory, User
+
+papers = Paper.__table__
+entries = DailyEntry.__table__
+users = User.__table__
+categories = PaperCategory.__table__
+
+SORTS = ("upvotes", "time", "trending")
+
+
+@dataclass(frozen=True)
+class FeedQuery:
+    """Which papers: featured between `start` and `end` (inclusive), optionally by one submitter or in
+    one category; in which order; which page."""
+
+    start: dt.date | None = None
+    end: dt.date | None = None
+    sort: str = "upvotes"  # upvotes | time | trending
+    limit: int = 50
+    offset: int = 0
+    submitter: str | None = None  # a local username or an upstream (HF) submitter name
+    category: str | None = None
+
+
+@dataclass
+class FeedItem:
+    """A paper as a feed shows it: the paper row plus the featuring entry."""
+
+    paper: dict
+    day: dt.date
+    submitted_at: dt.datetime
+    submitter: str | None
+    upvotes: int
+    comments: int
+    trending_score: float = 0.0
+
+
+@dataclass
+class FeedPage:
+    items: list[FeedItem] = field(default_factory=list)
+    total: int = 0
+
+
+CARD_COLUMNS = (
+    papers.c.id,
+    papers.c.arxiv_id,
+    papers.c.version,
+    papers.c.title,
+    papers.c.abstract,
+    papers.c.authors,
+    papers.c.primary_category,
+    papers.c.categories,
+    papers.c.comment,
+    papers.c.code_url,
+    papers.c.project_url,
+    papers.c.published_at,
+    papers.c.updated_at,
+    papers.c.first_featured,
+    papers.c.upvotes_imported,
+    papers.c.upvote_count,
+    papers.c.comments_imported,
+    papers.c.comment_count,
+)
+
+
+def _featured(query: FeedQuery):
+    """One row per paper featured in the span: its first day there, and who featured it."""
+    conds = []
+    if query.start is not None:
+        conds.append(entries.c.day >= query.start)
+    if query.end is not None:
+        conds.append(entries.c.day <= query.end)
+    sub = select(
+        entries.c.paper_id.label("paper_id"),
+        func.min(entries.c.day).label("day"),
+        func.min(entries.c.submitted_at).label("submitted_at"),
+        func.max(entries.c.submitter_name).label("submitter_name"),
+        func.max(entries.c.submitted_by_id).label("submitted_by_id"),
+    )
+    if conds:
+        sub = sub.where(and_(*conds))
+    if query.submitter:
+        local = select(users.c.id).where(users.c.username == query.submitter).scalar_subquery()
+        sub = sub.where((entries.c.submitter_name == query.submitter) | (entries.c.submitted_by_id == local))
+    return sub.group_by(entries.c.paper_id).subquery("f")
+
+
+def list_featured(session: Session, query: FeedQuery, *, now: dt.datetime | None = None) -> FeedPage:
+    """The page of papers the query asks for, with the total count for pagination."""
+    from ..ranking.trending import score as trending_score
+
+    f = _featured(query)
+    upvotes = (papers.c.upvotes_imported + papers.c.upvote_count).label("upvotes")
+    base = select(*CARD_COLUMNS, f.c.day, f.c.submitted_at, f.c.submitter_name, users.c.username, upvotes).select_from(
+        f.join(papers, papers.c.id == f.c.paper_id).outerjoin(users, users.c.id == f.c.submitted_by_id)
+    )
+    count_q = select(func.count()).select_from(f)
+    if query.category:
+        in_cat = select(categories.c.paper_id).where(categories.c.category == query.category)
+        base = base.where(papers.c.id.in_(in_cat))
+        count_q = count_q.where(f.c.paper_id.in_(in_cat))
+    total = session.execute(count_q).scalar_one()
+    now = now or dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    if query.sort == "trending":
+        # Trending needs the decayed score of every candidate; spans are a day to a month, so
+        # scoring in Python is cheap and keeps the formula in one pure, tested function.
+        rows = session.execute(base).mappings().all()
+        items = [_item(r, trending_score(r["upvotes"], r["submitted_at"], now)) for r in rows]
+        items.sort(key=lambda i: (-i.trending_score, -i.upvotes, i.paper["arxiv_id"]))
+        return FeedPage(items[query.offset : query.offset + query.limit], total)
+    if query.sort == "time":
+        order = (f.c.submitted_at.desc(), papers.c.arxiv_id.desc())
+    else:
+        order = (literal_column("upvotes").desc(), f.c.submitted_at.desc(), papers.c.arxiv_id.desc())
+    rows = session.execute(base.order_by(*order).limit(query.limit).offset(query.offset)).mappings().all()
+    return FeedPage([_item(r, trending_score(r["upvotes"], r["submitted_at"], now)) for r in rows], total)
+
+
+def _item(row, score: float) -> FeedItem:
+    paper = {c.name: row[c.name] for c in CARD_COLUMNS}
+    return FeedItem(
+        paper=paper,
+        day=row["day"],
+        submitted_at=row["submitted_at"],
+        submitter=row["username"] or row["submitter_name"],
+        upvotes=row["upvotes"],
+        comments=row["comments_imported"] + row["comment_count"],
+        trending_score=score,
+    )
+
+
+def adjacent_days(session: Session, day: dt.date) -> tuple[dt.date | None, dt.date | None]:
+    """The nearest earlier and later days that have papers (empty days are skipped)."""
+    prev_day = session.execute(select(func.max(entries.c.day)).where(entries.c.day < day)).scalar_one_or_none()
+    next_day = session.execute(select(func.min(entries.c.day)).where(entries.c.day > day)).scalar_one_or_none()
+    return prev_day, next_day

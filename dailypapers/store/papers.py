@@ -1,0 +1,295 @@
+"""Papers, their versions and categories: the only module that writes them."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sqlalchemy import bindparam, delete, func, select, update
+from sqlalchemy.orm import Session
+
+from .dialect import bulk_insert, bulk_insert_values, chunks, converter, insert_for, max_id
+from .schema import IngestedRecord, Paper, PaperCategory, PaperVersion, utcnow
+
+papers = Paper.__table__
+versions = PaperVersion.__table__
+categories = PaperCategory.__table__
+records = IngestedRecord.__table__
+
+# The columns ingest may set; the rest (counts of local votes, comments, timestamps) belong to the store.
+INGEST_COLUMNS = (
+    "arxiv_id",
+    "version",
+    "title",
+    "abstract",
+    "authors",
+    "primary_category",
+    "categories",
+    "comment",
+    "journal_ref",
+    "doi",
+    "report_no",
+    "license",
+    "code_url",
+    "project_url",
+    "published_at",
+    "updated_at",
+    "upvotes_imported",
+    "comments_imported",
+    "source",
+    "content_hash",
+)
+
+
+def existing(session: Session, arxiv_ids: Iterable[str]) -> dict[str, tuple[int, int | None, str]]:
+    """arxiv_id -> (id, version, content_hash) for the ids already stored."""
+    found: dict[str, tuple[int, int | None, str]] = {}
+    for part in chunks(list(arxiv_ids)):
+        rows = session.execute(
+            select(papers.c.arxiv_id, papers.c.id, papers.c.version, papers.c.content_hash).where(
+                papers.c.arxiv_id.in_(part)
+            )
+        )
+        for arxiv_id, pid, version, chash in rows:
+            found[arxiv_id] = (pid, version, chash)
+    return found
+
+
+def ingest_rows(session: Session, paper_ids: Iterable[int]) -> dict[int, dict]:
+    """The ingest-owned columns of stored papers, by id, for merging."""
+    cols = [papers.c.id] + [papers.c[name] for name in INGEST_COLUMNS]
+    out: dict[int, dict] = {}
+    for part in chunks(list(paper_ids)):
+        for row in session.execute(select(*cols).where(papers.c.id.in_(part))).mappings():
+            out[row["id"]] = dict(row)
+    return out
+
+
+_NEW_COLUMNS = INGEST_COLUMNS + ("first_featured", "upvote_count", "comment_count", "created_at", "changed_at")
+_JSON_COLUMNS = ("authors", "categories")
+
+
+def insert_many(session: Session, rows: list[dict]) -> dict[str, int]:
+    """Insert new papers (rows of INGEST_COLUMNS plus first_featured); returns arxiv_id -> id.
+
+    A row may carry "_encoded": {"authors": json, "categories": json} computed earlier (in the
+    reader process of a parallel import, see ingest.prepare.pack), which spares this, the writing
+    process, the encoding."""
+    if not rows:
+        return {}
+    now = utcnow()
+    convert = {name: converter(session, papers.c[name]) for name in _NEW_COLUMNS}
+    plain = [n for n in _NEW_COLUMNS if n not in _JSON_COLUMNS and convert[n] is None]
+    typed = [(n, convert[n]) for n in _NEW_COLUMNS if n not in _JSON_COLUMNS and convert[n] is not None]
+    columns = tuple(plain) + tuple(n for n, _ in typed) + _JSON_COLUMNS
+    encode_json = convert["authors"]
+    data = []
+    for row in rows:
+        row = dict(row, upvote_count=0, comment_count=0, created_at=now, changed_at=now)
+        values = [row.get(n) for n in plain]
+        values += [None if (v := row.get(n)) is None else fn(v) for n, fn in typed]
+        encoded = row.get("_encoded")
+        if encoded is not None and "authors" not in row and session.get_bind().dialect.name == "sqlite":
+            values += [encoded["authors"] or "[]", encoded["categories"]]
+        else:
+            if "authors" not in row:  # packed by ingest.prepare; PostgreSQL takes the lists
+                row["authors"] = json.loads(encoded["authors"] or "[]")
+            values += [encode_json(row["authors"] or []), encode_json(row["categories"])]
+        data.append(values)
+    bulk_insert_values(session, papers, columns, data)
+    if session.get_bind().dialect.name == "sqlite":
+        # Inside our write transaction SQLite gives each new row max(rowid) + 1, in insert order.
+        last = max_id(session, papers)
+        first = last - len(rows) + 1
+        return {row["arxiv_id"]: first + i for i, row in enumerate(rows)}
+    return {aid: v[0] for aid, v in existing(session, [row["arxiv_id"] for row in rows]).items()}
+
+
+def update_many(session: Session, rows: list[dict]) -> None:
+    """Rewrite the ingest-owned columns of existing papers (each row carries its `id`)."""
+    if not rows:
+        return
+    now = utcnow()
+    params = []
+    for row in rows:
+        p = {f"v_{k}": row[k] for k in INGEST_COLUMNS if k != "arxiv_id"}
+        p["b_id"] = row["id"]
+        p["v_changed_at"] = now
+        params.append(p)
+    values = {k: bindparam(f"v_{k}") for k in INGEST_COLUMNS if k != "arxiv_id"}
+    values["changed_at"] = bindparam("v_changed_at")
+    stmt = update(papers).where(papers.c.id == bindparam("b_id")).values(**values)
+    session.connection().execute(stmt, params)
+
+
+def replace_categories(session: Session, by_paper: dict[int, list[str]], *, fresh: bool = False) -> None:
+    """Set each paper's categories (primary first). `fresh`: the papers have none yet."""
+    if not by_paper:
+        return
+    if not fresh:
+        for part in chunks(list(by_paper)):
+            session.execute(delete(categories).where(categories.c.paper_id.in_(part)))
+    rows = [
+        {"paper_id": pid, "category": cat, "is_primary": i == 0}
+        for pid, cats in by_paper.items()
+        for i, cat in enumerate(cats)
+    ]
+    bulk_insert(session, categories, rows)
+
+
+def known_fingerprints(session: Session, fingerprints: list[str]) -> set[str]:
+    """The fingerprints of input records applied before."""
+    found: set[str] = set()
+    for part in chunks(fingerprints):
+        found.update(
+            f for (f,) in session.execute(select(records.c.fingerprint).where(records.c.fingerprint.in_(part)))
+        )
+    return found
+
+
+def remember_fingerprints(session: Session, rows: list[dict]) -> None:
+    """Record input records as applied ({fingerprint, paper_id}); in the batch's transaction."""
+    bulk_insert(session, records, rows, ignore_conflicts_on=("fingerprint",))
+
+
+def known_versions(session: Session, paper_ids: Iterable[int]) -> dict[tuple[int, int], tuple[bool, bool]]:
+    """(paper_id, version) -> (has submitted_at, has title) for stored versions."""
+    out: dict[tuple[int, int], tuple[bool, bool]] = {}
+    for part in chunks(list(paper_ids)):
+        rows = session.execute(
+            select(versions.c.paper_id, versions.c.version, versions.c.submitted_at, versions.c.title).where(
+                versions.c.paper_id.in_(part)
+            )
+        )
+        for pid, version, submitted, title in rows:
+            out[(pid, version)] = (submitted is not None, title is not None)
+    return out
+
+
+def upsert_versions(session: Session, rows: list[dict]) -> None:
+    """Record versions; a known version only gains the date or title it lacked."""
+    if not rows:
+        return
+    stmt = insert_for(session, versions)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["paper_id", "version"],
+        set_={
+            "submitted_at": func.coalesce(versions.c.submitted_at, stmt.excluded.submitted_at),
+            "title": func.coalesce(versions.c.title, stmt.excluded.title),
+        },
+    )
+    session.execute(stmt, rows)
+
+
+def set_first_featured(session: Session, first_days: dict[int, dt.date]) -> None:
+    """Lower each paper's first_featured day to the given one when it is earlier (or unset)."""
+    if not first_days:
+        return
+    now = utcnow()
+    stmt = (
+        update(papers)
+        .where(papers.c.id == bindparam("b_id"))
+        .where((papers.c.first_featured.is_(None)) | (papers.c.first_featured > bindparam("b_day")))
+        .values(first_featured=bindparam("b_day"), changed_at=now)
+    )
+    session.connection().execute(stmt, [{"b_id": pid, "b_day": day} for pid, day in first_days.items()])
+
+
+def get(session: Session, arxiv_id: str) -> dict | None:
+    """A paper's full row, with its version history and featured days, or None."""
+    row = session.execute(select(papers).where(papers.c.arxiv_id == arxiv_id)).mappings().first()
+    if row is None:
+        return None
+    paper = dict(row)
+    paper["versions"] = [
+        dict(v)
+        for v in session.execute(
+            select(versions.c.version, versions.c.submitted_at, versions.c.title)
+            .where(versions.c.paper_id == paper["id"])
+            .order_by(versions.c.version)
+        ).mappings()
+    ]
+    return paper
+
+
+@dataclass
+class PaperDetail:
+    """A paper with its version history and the days it was featured (first submitter included)."""
+
+    paper: dict
+    days: list[dt.date]
+    first_submitted_at: dt.datetime | None
+    first_submitter: str | None
+
+
+def detail(session: Session, arxiv_id: str) -> PaperDetail | None:
+    from .schema import DailyEntry, User
+
+    paper = get(session, arxiv_id)
+    if paper is None:
+        return None
+    e, u = DailyEntry.__table__, User.__table__
+    rows = session.execute(
+        select(e.c.day, e.c.submitted_at, e.c.submitter_name, u.c.username)
+        .select_from(e.outerjoin(u, u.c.id == e.c.submitted_by_id))
+        .where(e.c.paper_id == paper["id"])
+        .order_by(e.c.day)
+    ).all()
+    first = rows[0] if rows else None
+    return PaperDetail(
+        paper=paper,
+        days=[r.day for r in rows],
+        first_submitted_at=first.submitted_at if first else None,
+        first_submitter=(first.username or first.submitter_name) if first else None,
+    )
+
+
+def get_many(session: Session, paper_ids: list[int]) -> dict[int, dict]:
+    """Full rows by id."""
+    out: dict[int, dict] = {}
+    for part in chunks(paper_ids):
+        for row in session.execute(select(papers).where(papers.c.id.in_(part))).mappings():
+            out[row["id"]] = dict(row)
+    return out
+
+
+def count(session: Session) -> int:
+    return session.execute(select(func.count()).select_from(papers)).scalar_one()
+
+
+def changed_since(session: Session, after: dt.datetime | None) -> list[tuple[int, dt.datetime]]:
+    """(id, changed_at) of papers changed after `after` (all papers when None), oldest first."""
+    stmt = select(papers.c.id, papers.c.changed_at).order_by(papers.c.changed_at, papers.c.id)
+    if after is not None:
+        stmt = stmt.where(papers.c.changed_at > after)
+    return [(pid, at) for pid, at in session.execute(stmt)]
+
+
+INDEX_COLUMNS = (
+    papers.c.id,
+    papers.c.arxiv_id,
+    papers.c.title,
+    papers.c.abstract,
+    papers.c.authors,
+    papers.c.categories,
+    papers.c.comment,
+    papers.c.code_url,
+    papers.c.first_featured,
+    papers.c.published_at,
+    papers.c.changed_at,
+    papers.c.content_hash,
+)
+
+
+def rows_for_index(session: Session, paper_ids: list[int]) -> list[dict]:
+    """What the search indexes need of each paper."""
+    out: list[dict] = []
+    for part in chunks(paper_ids):
+        out.extend(dict(r) for r in session.execute(select(*INDEX_COLUMNS).where(papers.c.id.in_(part))).mappings())
+    return out
+
+
+def all_ids(session: Session) -> list[int]:
+    return list(session.execute(select(papers.c.id).order_by(papers.c.id)).scalars())

@@ -1,0 +1,313 @@
+"""The store's tables. All times are naive UTC. Changes here need an Alembic migration
+(`alembic revision --autogenerate` from dailypapers/store); a test checks that the models and the
+migrations agree."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+# Stable constraint names, so migrations work the same on SQLite (batch mode) and PostgreSQL.
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class Paper(Base):
+    """One arXiv paper, at its latest known version."""
+
+    __tablename__ = "papers"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    arxiv_id: Mapped[str] = mapped_column(String(40), unique=True)
+    version: Mapped[int | None] = mapped_column(Integer)
+    title: Mapped[str] = mapped_column(Text)
+    abstract: Mapped[str] = mapped_column(Text)
+    # Ordered list of {"name": str, "affiliations": [str]?}
+    authors: Mapped[list] = mapped_column(JSON)
+    primary_category: Mapped[str | None] = mapped_column(String(40))
+    categories: Mapped[list] = mapped_column(JSON)
+    comment: Mapped[str | None] = mapped_column(Text)
+    journal_ref: Mapped[str | None] = mapped_column(Text)
+    doi: Mapped[str | None] = mapped_column(String(255))
+    report_no: Mapped[str | None] = mapped_column(Text)
+    license: Mapped[str | None] = mapped_column(String(255))
+    code_url: Mapped[str | None] = mapped_column(Text)
+    project_url: Mapped[str | None] = mapped_column(Text)
+    published_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    updated_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    # The first day the paper was featured; denormalized from daily_entries for sorting.
+    first_featured: Mapped[dt.date | None] = mapped_column(Date, index=True)
+    # Counts: upvotes an upstream site reported (HF) and our own, kept in step with their tables.
+    upvotes_imported: Mapped[int] = mapped_column(Integer, default=0)
+    upvote_count: Mapped[int] = mapped_column(Integer, default=0)
+    comments_imported: Mapped[int] = mapped_column(Integer, default=0)
+    comment_count: Mapped[int] = mapped_column(Integer, default=0)
+    source: Mapped[str] = mapped_column(String(40), default="")
+    content_hash: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    # Bumped on every change; the search indexer follows it.
+    changed_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, index=True)
+
+
+class PaperVersion(Base):
+    """A paper's version history: every version any source reported."""
+
+    __tablename__ = "paper_versions"
+
+    paper_id: Mapped[int] = mapped_column(ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    submitted_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    # The title as of this version, when a source showed it to us (None when only the date is known).
+    title: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = {"sqlite_with_rowid": False}
+
+
+class PaperCategory(Base):
+    """Paper to category, for category feeds, filters and statistics."""
+
+    __tablename__ = "paper_categories"
+
+    paper_id: Mapped[int] = mapped_column(ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True)
+    category: Mapped[str] = mapped_column(String(40), primary_key=True)
+    is_primary: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    # WITHOUT ROWID on SQLite: the primary key is the table, one b-tree less to write per row.
+    __table_args__ = (Index("ix_paper_categories_category_paper", "category", "paper_id"), {"sqlite_with_rowid": False})
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(40), unique=True)
+    email: Mapped[str | None] = mapped_column(String(320), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    display_name: Mapped[str | None] = mapped_column(String(100))
+    is_curator: Mapped[bool] = mapped_column(Boolean, default=False)
+    is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
+    is_disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    last_login_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+
+class LoginSession(Base):
+    """A signed-in browser. The cookie holds a random token; only its hash is stored."""
+
+    __tablename__ = "login_sessions"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime, index=True)
+
+
+class DailyEntry(Base):
+    """A paper featured on a day's feed."""
+
+    __tablename__ = "daily_entries"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    paper_id: Mapped[int] = mapped_column(ForeignKey("papers.id", ondelete="CASCADE"))
+    day: Mapped[dt.date] = mapped_column(Date)
+    submitted_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    submitted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    submitter_name: Mapped[str | None] = mapped_column(String(100))  # an upstream (HF) user's name
+    source: Mapped[str] = mapped_column(String(20), default="listing")  # listing | hf | user
+
+    __table_args__ = (
+        UniqueConstraint("paper_id", "day", name="uq_daily_entries_paper_day"),
+        Index("ix_daily_entries_day_paper", "day", "paper_id"),
+        # Partial: only entries submitted by local users, for their profile pages.
+        Index(
+            "ix_daily_entries_submitted_by",
+            "submitted_by_id",
+            sqlite_where=text("submitted_by_id IS NOT NULL"),
+            postgresql_where=text("submitted_by_id IS NOT NULL"),
+        ),
+    )
+
+
+class Upvote(Base):
+    __tablename__ = "upvotes"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    paper_id: Mapped[int] = mapped_column(ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, index=True)
+
+    __table_args__ = (Index("ix_upvotes_paper", "paper_id"), {"sqlite_with_rowid": False})
+
+
+class Comment(Base):
+    """A comment in a paper's discussion. Markdown as written, and its sanitized HTML."""
+
+    __tablename__ = "comments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    paper_id: Mapped[int] = mapped_column(ForeignKey("papers.id", ondelete="CASCADE"))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("comments.id", ondelete="CASCADE"))
+    body: Mapped[str] = mapped_column(Text)
+    body_html: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    edited_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    is_deleted: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    __table_args__ = (Index("ix_comments_paper_created", "paper_id", "created_at"),)
+
+
+class Subscription(Base):
+    """An email digest subscription. Managed without logging in, through signed links."""
+
+    __tablename__ = "subscriptions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
+    cadence: Mapped[str] = mapped_column(String(10), default="daily")  # daily | weekly
+    status: Mapped[str] = mapped_column(String(12), default="pending", index=True)
+    # pending | active | unsubscribed | suspended
+    trending_count: Mapped[int] = mapped_column(Integer, default=10)  # 0: no trending section
+    topic_query: Mapped[str | None] = mapped_column(Text)  # a saved search
+    topic_categories: Mapped[list] = mapped_column(JSON, default=list)
+    similar_to_upvotes: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Random secret mixed into signed links, so rotating it revokes every old link.
+    secret: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    confirm_sent_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    confirmed_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    unsubscribed_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    last_digest_at: Mapped[dt.datetime | None] = mapped_column(DateTime)  # topic alerts start after this
+    permanent_failures: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Delivery(Base):
+    """One email (digest or confirmation) for a subscription and period, recorded before sending."""
+
+    __tablename__ = "deliveries"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    subscription_id: Mapped[int] = mapped_column(ForeignKey("subscriptions.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(12))  # digest | confirm
+    period: Mapped[str] = mapped_column(String(40))  # e.g. daily:2026-11-27, weekly:2026-W48
+    status: Mapped[str] = mapped_column(String(12), default="pending", index=True)
+    # pending | sending | sent | failed | skipped
+    message_id: Mapped[str | None] = mapped_column(String(255))
+    paper_ids: Mapped[list] = mapped_column(JSON, default=list)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    next_attempt_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    sent_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+    __table_args__ = (UniqueConstraint("subscription_id", "kind", "period", name="uq_deliveries_sub_kind_period"),)
+
+
+class Embedding(Base):
+    """A paper's vector from one model, float32 little-endian bytes."""
+
+    __tablename__ = "embeddings"
+
+    paper_id: Mapped[int] = mapped_column(ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True)
+    model: Mapped[str] = mapped_column(String(80), primary_key=True)
+    dim: Mapped[int] = mapped_column(Integer)
+    vector: Mapped[bytes] = mapped_column(LargeBinary)
+    content_hash: Mapped[str] = mapped_column(String(32))  # the paper's hash the vector was computed from
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, index=True)
+
+
+class IngestedRecord(Base):
+    """Fingerprints of input records already applied, so re-reading a file skips them unparsed."""
+
+    __tablename__ = "ingested_records"
+
+    fingerprint: Mapped[str] = mapped_column(String(32), primary_key=True)
+    # No index on paper_id: it would slow every import for the rare deletion of a paper.
+    paper_id: Mapped[int] = mapped_column(ForeignKey("papers.id", ondelete="CASCADE"))
+
+    __table_args__ = {"sqlite_with_rowid": False}
+
+
+class HarvestState(Base):
+    """Where an upstream harvest stopped, so a crashed run resumes instead of starting over."""
+
+    __tablename__ = "harvest_state"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    cursor: Mapped[str | None] = mapped_column(Text)  # OAI-PMH resumption token or API offset
+    records: Mapped[int] = mapped_column(Integer, default=0)
+    done: Mapped[bool] = mapped_column(Boolean, default=False)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class IngestRun(Base):
+    """A log of ingest runs with their counts, shown to admins and used by `up` to know what is fresh."""
+
+    __tablename__ = "ingest_runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source: Mapped[str] = mapped_column(Text)
+    started_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    new: Mapped[int] = mapped_column(Integer, default=0)
+    updated: Mapped[int] = mapped_column(Integer, default=0)
+    unchanged: Mapped[int] = mapped_column(Integer, default=0)
+    rejected: Mapped[int] = mapped_column(Integer, default=0)
+    status: Mapped[str] = mapped_column(String(12), default="running")  # running | done | failed
+
+
+class JobRun(Base):
+    """One run of a scheduled job for one period; the unique key makes scheduling idempotent."""
+
+    __tablename__ = "job_runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(60))
+    period: Mapped[str] = mapped_column(String(60))
+    status: Mapped[str] = mapped_column(String(12), default="queued")  # queued | running | done | failed
+    started_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    detail: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+    __table_args__ = (UniqueConstraint("name", "period", name="uq_job_runs_name_period"),)
+
+
+class KeyValue(Base):
+    """Small store-wide state: index watermarks, the site's generated secret key."""
+
+    __tablename__ = "kv"
+
+    key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+

@@ -1,0 +1,124 @@
+"""Shared fixtures: real SQLite files and the real PostgreSQL server, real data from ../shared/data."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from dailypapers.config import Settings
+from dailypapers.store.engine import Store
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = Path(os.environ.get("DAILYPAPERS_TEST_DATA", ROOT.parent / "shared" / "data"))
+PG_ADMIN_URL = os.environ.get("DAILYPAPERS_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+REQUIRE_PG = os.environ.get("DAILYPAPERS_REQUIRE_POSTGRES") == "1"
+
+
+def need_data(*parts: str) -> Path:
+    """A path under ../shared/data, or skip the test with a clear message when it is absent."""
+    path = DATA.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"test data not found: {path} (the shared data folder is absent)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def data_dir() -> Path:
+    if not DATA.exists():
+        pytest.skip(f"test data folder not found: {DATA}")
+    return DATA
+
+
+@pytest.fixture(scope="session")
+def pg_server():
+    """An admin URL for the PostgreSQL server, or a skip (a failure under DAILYPAPERS_REQUIRE_POSTGRES=1)."""
+    try:
+        engine = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+    except Exception as exc:  # noqa: BLE001
+        if REQUIRE_PG:
+            pytest.fail(f"PostgreSQL is required but unreachable at {PG_ADMIN_URL}: {exc}")
+        pytest.skip(f"PostgreSQL unreachable at {PG_ADMIN_URL}")
+    yield engine
+    engine.dispose()
+
+
+def _pg_database(admin_engine) -> str:
+    name = f"dp_test_{uuid.uuid4().hex[:12]}"
+    with admin_engine.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    return name
+
+
+def _drop_pg_database(admin_engine, name: str) -> None:
+    with admin_engine.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request, tmp_path):
+    """A fresh, empty database: a SQLite file, then a PostgreSQL database, for each test using it."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'dailypapers.db'}"
+        return
+    admin = request.getfixturevalue("pg_server")
+    name = _pg_database(admin)
+    base = admin.url.set(database=name)
+    yield base.render_as_string(hide_password=False)
+    _drop_pg_database(admin, name)
+
+
+@pytest.fixture
+def sqlite_url(tmp_path) -> str:
+    return f"sqlite:///{tmp_path / 'dailypapers.db'}"
+
+
+def make_settings(db_url: str, tmp_path: Path, **overrides) -> Settings:
+    values = dict(
+        database_url=db_url,
+        data_dir=tmp_path / "data",
+        arxiv_request_interval=0.0,
+        http_backoff=0.01,
+        http_retries=3,
+        http_timeout=5.0,
+    )
+    values.update(overrides)
+    return Settings(**values)
+
+
+@pytest.fixture
+def settings(db_url, tmp_path) -> Settings:
+    return make_settings(db_url, tmp_path)
+
+
+@pytest.fixture
+def store(settings):
+    s = Store(settings)
+    yield s
+    s.dispose()
+
+
+@pytest.fixture
+def cli_env(settings, tmp_path) -> dict:
+    """Environment for running the real `dailypapers` command against the test database."""
+    env = dict(os.environ)
+    env.update(
+        DAILYPAPERS_DATABASE_URL=settings.database_url,
+        DAILYPAPERS_DATA_DIR=str(settings.data_dir),
+        DAILYPAPERS_ARXIV_REQUEST_INTERVAL="0",
+        DAILYPAPERS_HTTP_BACKOFF="0.01",
+    )
+    env.pop("DAILYPAPERS_DEBUG", None)
+    return env
+
+
+def copy_fixture(src: Path, dst_dir: Path) -> Path:
+    dst = dst_dir / src.name
+    shutil.copy(src, dst)
+    return dst

@@ -1,0 +1,93 @@
+"""The real `dailypapers` command in a subprocess: outputs, exit codes, one-line errors."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from conftest import ROOT, need_data
+from dailypapers.config import settings_markdown
+from dailypapers.store import papers as paper_store
+from dailypapers.store.engine import Store
+
+
+def dp(env, *args):
+    return subprocess.run([sys.executable, "-m", "dailypapers", *args], env=env, capture_output=True, text=True, timeout=300)
+
+
+def one_line_error(result):
+    assert result.returncode != 0
+    assert result.stderr.strip().count("\n") == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    return result.stderr.strip()
+
+
+def test_unknown_format_exits_non_zero_and_stores_nothing(cli_env, settings, tmp_path):
+    good = need_data("fixtures", "arxiv-api", "id_1707.08567_s0_m100_6a1afebfc6a3.xml")
+    bad = tmp_path / "notes.txt"
+    bad.write_text("these are not papers\n")
+    line = one_line_error(dp(cli_env, "ingest", str(good), str(bad)))
+    assert line.startswith("error: ") and "notes.txt" in line and "not a known input format" in line
+    store = Store(settings)
+    with store.session() as session:
+        assert paper_store.count(session) == 0
+    store.dispose()
+
+
+def test_ingest_show_and_list(cli_env):
+    hf = need_data("fixtures", "hf-api", "daily_papers_2024-10-25_first3items.json")
+    snap = need_data("fixtures", "kaggle-snapshot", "arxiv-metadata-oai-snapshot.sample200.json")
+    result = dp(cli_env, "ingest", "--progress", str(hf), str(snap))
+    assert result.returncode == 0, result.stderr
+    assert "203 new, 0 updated, 0 unchanged, 0 rejected" in result.stdout
+    assert "papers" in result.stderr and "/s" in result.stderr  # the progress bar with its rate
+
+    shown = dp(cli_env, "papers", "show", "0704.0001v2")
+    assert shown.returncode == 0
+    assert "Calculation of prompt diphoton production cross sections at Tevatron and LHC energies" in shown.stdout
+    assert "C. Balázs" in shown.stdout and "v1 (2007-04-02), v2 (2007-07-24)" in shown.stdout
+
+    as_json = json.loads(dp(cli_env, "papers", "show", "--json", "2410.17243").stdout)
+    assert as_json["id"] == "2410.17243" and as_json["upvotes"] == 64 and as_json["featuredOn"] == ["2024-10-25"]
+
+    listed = dp(cli_env, "papers", "list", "--date", "2024-10-25", "--json")
+    items = json.loads(listed.stdout)
+    assert [i["paper"]["id"] for i in items] == ["2410.17243", "2410.16251", "2410.18533"]  # by upvotes
+    assert items[0]["paper"]["upvotes"] == 64 and items[0]["numComments"] == 3
+    plain = dp(cli_env, "papers", "list", "--date", "2024-10-25")
+    assert "3 papers on 2024-10-25" in plain.stdout
+    assert "no papers on 2024-10-26" in dp(cli_env, "papers", "list", "--date", "2024-10-26").stderr
+
+
+def test_errors_are_one_line(cli_env, tmp_path):
+    assert "YYYY-MM-DD" in one_line_error(dp(cli_env, "papers", "list", "--date", "yesterday"))
+    assert "no paper 2401.99999" in one_line_error(dp(cli_env, "papers", "show", "2401.99999"))
+    assert "not an arXiv identifier" in one_line_error(dp(cli_env, "papers", "show", "nonsense"))
+    assert "ingest_batch_size" in one_line_error(dp(dict(cli_env, DAILYPAPERS_INGEST_BATCH_SIZE="many"), "db", "current"))
+    down = dict(cli_env, DAILYPAPERS_DATABASE_URL="postgresql://nobody@127.0.0.1:1/none")
+    assert "database error" in one_line_error(dp(down, "db", "current"))
+    missing = dict(cli_env, DAILYPAPERS_DATABASE_URL=f"sqlite:///{tmp_path}/no/such/dir/x.db")
+    assert "does not exist" in one_line_error(dp(missing, "db", "upgrade"))
+
+
+def test_db_upgrade_and_current(cli_env):
+    up = dp(cli_env, "db", "upgrade")
+    assert up.returncode == 0 and "database at revision" in up.stdout
+    again = dp(cli_env, "db", "upgrade")
+    assert "already current" in again.stdout
+    cur = dp(cli_env, "db", "current")
+    rev = cur.stdout.split()[1].rstrip(",")
+    assert cur.stdout.strip() == f"current {rev}, latest {rev}"
+
+
+def test_settings_reference_is_current():
+    doc = ROOT / "docs" / "settings.md"
+    assert doc.read_text() == settings_markdown(), "regenerate: dailypapers settings --markdown > docs/settings.md"
+
+
+def test_every_setting_has_help():
+    from dailypapers.config import Settings
+
+    missing = [name for name, f in Settings.model_fields.items() if not (f.description or "").strip()]
+    assert missing == []
