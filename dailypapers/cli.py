@@ -251,6 +251,23 @@ def show_settings(
         out.print(f"DAILYPAPERS_{name.upper()}={shown}", highlight=False, markup=False)
 
 
+def _register_optional_groups() -> None:
+    """Commands that live in their own modules (search, digests, jobs): each exposes register(app)."""
+    import importlib
+
+    for name in ("cli_search", "cli_site", "cli_digest", "cli_jobs"):
+        try:
+            module = importlib.import_module(f"{__package__}.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"{__package__}.{name}":
+                raise
+            continue
+        module.register(app)
+
+
+_register_optional_groups()
+
+
 def main() -> None:
     """Entry point: run the app, turning known errors into one line and an exit status."""
     debug = os.environ.get("DAILYPAPERS_DEBUG") == "1"

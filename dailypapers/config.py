@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Optional
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
@@ -65,6 +65,48 @@ class Settings(BaseSettings):
         "", description="Address put in the User-Agent of upstream requests, so arXiv can reach the operator."
     )
 
+
+    # --- site ------------------------------------------------------------------------------------
+    site_name: str = Field("Daily Papers", description="The name shown in page titles, feeds and emails.")
+    base_url: str = Field(
+        "http://127.0.0.1:8000",
+        description="The public address of the site, for absolute links in feeds and emails (no trailing slash).",
+    )
+    host: str = Field("127.0.0.1", description="Address `dailypapers up` and `serve` listen on.")
+    port: int = Field(8000, ge=1, le=65535, description="Port `dailypapers up` and `serve` listen on.")
+    workers: int = Field(
+        0, ge=0, description="Web worker processes; 0 means one per CPU core (at most 4)."
+    )
+    timezone: str = Field("UTC", description="Time zone of the site's days: what 'today' is for submissions and the feed.")
+    secret_key: str = Field(
+        "",
+        description="Signs CSRF tokens and email links. Empty: one is generated once and kept in the database.",
+    )
+    session_days: int = Field(30, ge=1, description="Days a login lasts.")
+    page_size: int = Field(50, ge=5, le=200, description="Papers per page on the feed pages.")
+    submission_window_days: int = Field(
+        7, ge=1, description="A paper featured within this many days, or older than this, cannot be submitted (curators may submit older ones)."
+    )
+    trending_gravity: float = Field(1.5, gt=0, description="How fast trending scores decay: score = upvotes / (age in days + 1) ** gravity.")
+    vendor_dir: Path = Field(
+        Path("./node_modules"),
+        description="Folder of the front-end packages installed by `npm ci` (KaTeX, Swagger UI), served under /static/vendor.",
+    )
+    rate_limit_storage: str = Field(
+        "store",
+        description="Where rate-limit counters live: 'store' (the database, shared by all processes), memory://, or redis://host:port.",
+    )
+    rate_limit_login: str = Field("10/minute", description="Log-in attempts allowed per address and per account.")
+    rate_limit_signup: str = Field("5/hour", description="Sign-ups allowed per address.")
+    rate_limit_submit: str = Field("20/hour", description="Paper submissions allowed per user.")
+    rate_limit_comment: str = Field("10/minute", description="Comments allowed per user.")
+    ingest_time: str = Field(
+        "06:30", description="Local time (HH:MM, site time zone) of the daily arXiv ingest that `dailypapers up` runs."
+    )
+    online: bool = Field(
+        True, description="Whether `dailypapers up` may reach arXiv (off: no harvesting, only imported files)."
+    )
+
     @field_validator("categories", mode="before")
     @classmethod
     def _split_categories(cls, value: Any) -> Any:
@@ -95,6 +137,32 @@ class Settings(BaseSettings):
         if config_file:
             sources.append(TomlConfigSettingsSource(settings_cls, toml_file=Path(config_file)))
         return tuple(sources)
+
+    # --- search ----------------------------------------------------------------------------------
+    models_dir: Optional[Path] = Field(
+        None,
+        description="Folder for the converted (ONNX, int8) embedding model; empty means data_dir/models.",
+    )
+    embedding_runtime: str = Field(
+        "auto",
+        description="How papers are embedded: auto (sentence-transformers on a CUDA GPU when present, else int8 ONNX), "
+        "onnx-int8, onnx (float32) or torch. Queries always use ONNX on CPU under auto.",
+    )
+    embedding_threads: int = Field(
+        0, ge=0, description="CPU threads onnxruntime may use for embedding; 0 lets it use every core."
+    )
+    embedding_batch_size: int = Field(
+        64, ge=1, description="Papers embedded and committed together by `dailypapers index`; a killed run loses at most one batch."
+    )
+    search_semantic: bool = Field(
+        True, description="Use the embedding model in search and similar papers; off means full text only."
+    )
+    search_dense_weight: float = Field(
+        0.3,
+        ge=0,
+        le=1,
+        description="Weight of the semantic score in hybrid search (the rest is normalized BM25); tuned on benchmark train splits.",
+    )
 
 
 def describe() -> list[tuple[str, str, str]]:

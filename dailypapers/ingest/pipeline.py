@@ -16,6 +16,7 @@ from queue import Empty, Full
 from ..errors import SourceError
 from ..sources.files import InputFile
 from ..store import daily as daily_store
+from ..store import kv
 from ..store import papers as paper_store
 from ..store import runs as run_store
 from ..store.engine import Store
@@ -162,6 +163,8 @@ def write_batch(store: Store, prepared: Prepared) -> BatchResult:
             session,
             [{"fingerprint": extras[i][0], "paper_id": ids[row["arxiv_id"]]} for i, row in enumerate(rows) if extras[i][0]],
         )
+        if any(st != "unchanged" for st in status):
+            kv.bump(session)  # pages cached by the web processes are now stale
         for s in status:
             setattr(report, s, getattr(report, s) + 1)
         result.changed_ids = sorted({ids[row["arxiv_id"]] for i, row in enumerate(rows) if status[i] != "unchanged"})

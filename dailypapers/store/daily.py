@@ -43,3 +43,25 @@ def latest_day(session: Session) -> dt.date | None:
 
 def count(session: Session) -> int:
     return session.execute(select(func.count()).select_from(entries)).scalar_one()
+
+
+def first_and_last_day(session: Session) -> tuple[dt.date | None, dt.date | None]:
+    row = session.execute(select(func.min(entries.c.day), func.max(entries.c.day))).first()
+    return (row[0], row[1]) if row else (None, None)
+
+
+def featured_since(session: Session, paper_id: int, since: dt.date) -> dt.date | None:
+    """The latest day on or after `since` the paper was featured, if any."""
+    return session.execute(
+        select(func.max(entries.c.day)).where(entries.c.paper_id == paper_id, entries.c.day >= since)
+    ).scalar_one_or_none()
+
+
+def add_submission(session: Session, paper_id: int, day: dt.date, user_id: int, submitted_at: dt.datetime) -> None:
+    """A user featured a paper on a day (the caller checked the rules)."""
+    session.execute(
+        entries.insert().values(paper_id=paper_id, day=day, submitted_at=submitted_at, submitted_by_id=user_id, source="user")
+    )
+    from .papers import set_first_featured
+
+    set_first_featured(session, {paper_id: day})

@@ -40,3 +40,21 @@ def get_or_create(store: Store, key: str, make=lambda: secrets.token_hex(16)) ->
 def store_id(store: Store) -> str:
     """A random id naming this database, so indexes on disk are never mixed between databases."""
     return get_or_create(store, "store_id")
+
+
+CONTENT_VERSION = "content_version"
+
+
+def bump(session, key: str = CONTENT_VERSION) -> None:
+    """Increment a counter inside the caller's transaction (page caches watch content_version)."""
+    from sqlalchemy import Integer, Text, cast
+
+    stmt = insert_for(session, kv).values(key=key, value="1", updated_at=utcnow())
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["key"], set_={"value": cast(cast(kv.c.value, Integer) + 1, Text), "updated_at": utcnow()}
+    )
+    session.execute(stmt)
+
+
+def read(session, key: str) -> str | None:
+    return session.execute(select(kv.c.value).where(kv.c.key == key)).scalar_one_or_none()

@@ -11,6 +11,7 @@ from sqlalchemy import (
     Boolean,
     Date,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -300,6 +301,18 @@ class JobRun(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
 
     __table_args__ = (UniqueConstraint("name", "period", name="uq_job_runs_name_period"),)
+
+
+class RateLimit(Base):
+    """Fixed-window rate-limit counters, shared by every process of the site (see store/ratelimit)."""
+
+    __tablename__ = "rate_limits"
+
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    count: Mapped[int] = mapped_column(Integer, default=0)
+    expires_at: Mapped[float] = mapped_column(Float)  # epoch seconds
+
+    __table_args__ = {"sqlite_with_rowid": False}
 
 
 class KeyValue(Base):

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-27 22:35:08.218880
+Create Date: 2026-11-27 22:44:36.222530
 """
 
 from alembic import op
@@ -89,6 +89,13 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_papers_changed_at'), ['changed_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_papers_first_featured'), ['first_featured'], unique=False)
 
+    op.create_table('rate_limits',
+    sa.Column('key', sa.String(length=255), nullable=False),
+    sa.Column('count', sa.Integer(), nullable=False),
+    sa.Column('expires_at', sa.Float(), nullable=False),
+    sa.PrimaryKeyConstraint('key', name=op.f('pk_rate_limits')),
+    sqlite_with_rowid=False
+    )
     op.create_table('users',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('username', sa.String(length=40), nullable=False),
@@ -295,6 +302,7 @@ def downgrade() -> None:
 
     op.drop_table('comments')
     op.drop_table('users')
+    op.drop_table('rate_limits')
     with op.batch_alter_table('papers', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_papers_first_featured'))
         batch_op.drop_index(batch_op.f('ix_papers_changed_at'))

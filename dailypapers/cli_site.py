@@ -1,0 +1,160 @@
+"""CLI commands for running the site: `up`, `serve`, `users`, `jobs`."""
+
+from __future__ import annotations
+
+import getpass
+import logging
+import os
+import sys
+from typing import Annotated, Optional
+
+import typer
+
+from .errors import DailyPapersError
+
+users_app = typer.Typer(help="Manage accounts.", no_args_is_help=True)
+jobs_app = typer.Typer(help="Background jobs.", no_args_is_help=True)
+
+
+def _workers(value: int) -> int:
+    return value or min(4, os.cpu_count() or 1)
+
+
+def _serve(settings, host: str | None, port: int | None, workers: int | None, log_level: str) -> None:
+    import uvicorn
+
+    # The worker processes build the app from the environment: pass the settings on through it.
+    for name in ("database_url", "data_dir", "base_url", "vendor_dir"):
+        os.environ[f"DAILYPAPERS_{name.upper()}"] = str(getattr(settings, name))
+    uvicorn.run(
+        "dailypapers.web.app:create_app",
+        factory=True,
+        host=host or settings.host,
+        port=port or settings.port,
+        workers=_workers(workers if workers is not None else settings.workers),
+        log_level=log_level,
+        proxy_headers=True,
+        access_log=False,
+        server_header=False,
+    )
+
+
+def register(app: typer.Typer) -> None:
+    from .cli import err, open_store, out, settings
+
+    app.add_typer(users_app, name="users")
+    app.add_typer(jobs_app, name="jobs")
+
+    @app.command()
+    def serve(
+        host: Annotated[Optional[str], typer.Option(help="Listen address (default: DAILYPAPERS_HOST).")] = None,
+        port: Annotated[Optional[int], typer.Option(help="Port (default: DAILYPAPERS_PORT).")] = None,
+        workers: Annotated[Optional[int], typer.Option(help="Worker processes (default: DAILYPAPERS_WORKERS).")] = None,
+        log_level: Annotated[str, typer.Option(help="debug, info, warning or error.")] = "info",
+    ) -> None:
+        """Serve the site only (no background jobs; run `dailypapers worker` or `up` for those)."""
+        current = settings()
+        open_store().dispose()  # create or upgrade the database before the workers start
+        _serve(current, host, port, workers, log_level)
+
+    @app.command()
+    def up(
+        import_paths: Annotated[
+            Optional[list[str]], typer.Option("--import", help="Files to ingest before serving (repeatable).")
+        ] = None,
+        host: Annotated[Optional[str], typer.Option(help="Listen address.")] = None,
+        port: Annotated[Optional[int], typer.Option(help="Port.")] = None,
+        workers: Annotated[Optional[int], typer.Option(help="Web worker processes.")] = None,
+        jobs: Annotated[bool, typer.Option(help="Run the background jobs (arXiv ingest, indexing) here.")] = True,
+        log_level: Annotated[str, typer.Option(help="debug, info, warning or error.")] = "info",
+    ) -> None:
+        """Run the whole site on this machine: database, imports, background jobs, web server."""
+        from .index.fulltext import FullTextIndex
+        from .ingest.run import IngestJob
+        from .jobs.scheduler import Scheduler
+
+        logging.basicConfig(level=getattr(logging, log_level.upper(), logging.INFO), format="%(levelname)s %(name)s: %(message)s")
+        current = settings()
+        store = open_store()
+        if import_paths:
+            report = IngestJob(store, show_progress=sys.stderr.isatty(), console=err).run(list(import_paths))
+            out.print(f"imported: {report.summary()}", highlight=False)
+        FullTextIndex.for_store(store).sync(store)  # rebuilt here when missing or damaged
+        scheduler = Scheduler(store).start() if jobs else None
+        out.print(f"serving {current.site_name} at http://{host or current.host}:{port or current.port}", highlight=False)
+        try:
+            _serve(current, host, port, workers, log_level)
+        finally:
+            if scheduler:
+                scheduler.stop()
+
+    @users_app.command("create")
+    def users_create(
+        username: Annotated[str, typer.Argument(help="The account's name.")],
+        email: Annotated[Optional[str], typer.Option(help="Email address.")] = None,
+        curator: Annotated[bool, typer.Option("--curator", help="May feature papers older than a week.")] = False,
+        admin: Annotated[bool, typer.Option("--admin", help="An administrator (also a curator).")] = False,
+        password_stdin: Annotated[bool, typer.Option("--password-stdin", help="Read the password from standard input.")] = False,
+    ) -> None:
+        """Create an account (curators and admins are made here)."""
+        from .store import users as user_store
+        from .web.auth import validate_signup
+        from .web.security import hash_password
+
+        if password_stdin:
+            password = sys.stdin.readline().rstrip("\n")
+        else:
+            password = getpass.getpass("Password: ")
+            if getpass.getpass("Again: ") != password:
+                raise DailyPapersError("the passwords differ")
+        problem = validate_signup(username, password, email)
+        if problem:
+            raise DailyPapersError(problem)
+        store = open_store()
+        with store.session() as session, session.begin():
+            user_store.create(session, username, hash_password(password), email=email, is_curator=curator, is_admin=admin)
+        role = "admin" if admin else "curator" if curator else "user"
+        out.print(f"created {role} {username}", highlight=False)
+
+    @users_app.command("set-role")
+    def users_set_role(
+        username: Annotated[str, typer.Argument(help="The account's name.")],
+        curator: Annotated[Optional[bool], typer.Option("--curator/--no-curator", help="Grant or revoke curator.")] = None,
+        admin: Annotated[Optional[bool], typer.Option("--admin/--no-admin", help="Grant or revoke admin.")] = None,
+    ) -> None:
+        """Grant or revoke the curator and admin roles."""
+        from .errors import NotFoundError
+        from .store import users as user_store
+
+        store = open_store()
+        with store.session() as session, session.begin():
+            user = user_store.by_name(session, username)
+            if user is None:
+                raise NotFoundError(f"no user {username}")
+            user_store.set_roles(session, user["id"], is_curator=curator, is_admin=admin)
+        out.print(f"updated {username}", highlight=False)
+
+    @jobs_app.command("list")
+    def jobs_list() -> None:
+        """The registered jobs, their schedules and their latest runs."""
+        from .jobs.registry import JOBS
+        from .store import jobruns
+
+        current = settings()
+        for job in JOBS.values():
+            when = f"every {job.every_minutes} min" if job.every_minutes else f"daily at {getattr(current, job.setting) if job.setting else job.daily_at}"
+            out.print(f"{job.name:14} {when:22} {job.help}", highlight=False)
+        runs = jobruns.recent(open_store(), 10)
+        if runs:
+            out.print()
+            for r in runs:
+                out.print(f"{r['name']:14} {r['period']:18} {r['status']:8} {r['detail'] or ''}", highlight=False, markup=False)
+
+    @jobs_app.command("run")
+    def jobs_run(name: Annotated[str, typer.Argument(help="The job to run once, now.")]) -> None:
+        """Run one job once from the shell."""
+        from .jobs.registry import JOBS
+
+        if name not in JOBS:
+            raise DailyPapersError(f"no job {name!r}; jobs: {', '.join(JOBS)}")
+        out.print(JOBS[name].run(open_store()), highlight=False)

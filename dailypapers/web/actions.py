@@ -1,0 +1,150 @@
+"""State-changing handlers (POST only, CSRF-checked by the middleware): upvotes, comments, submissions."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse, Response
+
+from ..errors import DailyPapersError, NotFoundError, SourceError
+from ..ingest.lookup import ensure_paper
+from ..ingest.normalize import InvalidRecord, split_arxiv_id
+from ..store import comments as comment_store
+from ..store import daily as daily_store
+from ..store import kv
+from ..store import papers as paper_store
+from ..store import votes as vote_store
+from .auth import current_user, login_redirect, safe_next
+from .markdown import render_comment
+from .site import site_of
+from .views import render, wants_json
+
+MAX_COMMENT = 10_000
+
+
+class Refused(DailyPapersError):
+    """A submission the rules do not allow; the message says why."""
+
+
+def _paper_id(site, arxiv_id: str) -> int:
+    with site.store.session() as session:
+        found = paper_store.existing(session, [arxiv_id])
+    if arxiv_id not in found:
+        raise NotFoundError(f"no paper {arxiv_id} here")
+    return found[arxiv_id][0]
+
+
+async def vote(request: Request) -> Response:
+    """POST /papers/{id}/upvote and /papers/{id}/unvote: a form without JS, JSON for scripts."""
+    user = current_user(request)
+    if user is None:
+        if wants_json(request):
+            return JSONResponse({"error": "log in to upvote"}, status_code=401)
+        return login_redirect(request)
+    arxiv_id = request.path_params["arxiv_id"]
+    up = request.url.path.endswith("/upvote")
+    site = site_of(request)
+
+    def apply() -> int:
+        pid = _paper_id(site, arxiv_id)
+        with site.store.session() as session, session.begin():
+            total = vote_store.add(session, user["id"], pid) if up else vote_store.remove(session, user["id"], pid)
+            kv.bump(session)
+        return total
+
+    total = await run_in_threadpool(apply)
+    if wants_json(request):
+        return JSONResponse({"id": arxiv_id, "upvotes": total, "upvoted": up})
+    form = await request.form()
+    return RedirectResponse(safe_next(form.get("next"), f"/papers/{arxiv_id}"), status_code=303)
+
+
+async def comment(request: Request) -> Response:
+    user = current_user(request)
+    arxiv_id = request.path_params["arxiv_id"]
+    if user is None:
+        return login_redirect(request)
+    site = site_of(request)
+    site.limiter.hit(site.settings.rate_limit_comment, f"comment:{user['id']}", what="comments")
+    form = await request.form()
+    body = (form.get("body") or "").strip()
+    parent = form.get("parent_id")
+    if not body:
+        return RedirectResponse(f"/papers/{arxiv_id}#discussion", status_code=303)
+    if len(body) > MAX_COMMENT:
+        raise DailyPapersError(f"a comment may have at most {MAX_COMMENT} characters")
+
+    def apply() -> int:
+        pid = _paper_id(site, arxiv_id)
+        with site.store.session() as session, session.begin():
+            parent_id = int(parent) if parent and str(parent).isdigit() else None
+            if parent_id is not None and not comment_store.exists(session, parent_id, pid):
+                parent_id = None
+            cid = comment_store.add(session, pid, user["id"], body, render_comment(body), parent_id)
+            kv.bump(session)
+        return cid
+
+    cid = await run_in_threadpool(apply)
+    return RedirectResponse(f"/papers/{arxiv_id}#comment-{cid}", status_code=303)
+
+
+async def submit_form(request: Request) -> Response:
+    if current_user(request) is None:
+        return login_redirect(request)
+    return render(request, "submit.html", value="", error=None)
+
+
+def submission_rules(site, paper: dict, user: dict, today: dt.date) -> None:
+    """Raise Refused with the reason when the paper may not be featured today."""
+    window = site.settings.submission_window_days
+    with site.store.session() as session:
+        last = daily_store.featured_since(session, paper["id"], today - dt.timedelta(days=window - 1))
+    if last is not None:
+        raise Refused(f"{paper['arxiv_id']} was already featured on {last.isoformat()}, within the last {window} days.")
+    published = paper.get("published_at")
+    if published is not None and published.date() < today - dt.timedelta(days=window) and not user["is_curator"]:
+        raise Refused(
+            f"{paper['arxiv_id']} was submitted to arXiv on {published.date().isoformat()}, more than {window} days ago; "
+            "only curators can feature older papers."
+        )
+
+
+def parse_submission(value: str) -> str:
+    value = value.strip()
+    for prefix in ("https://arxiv.org/abs/", "http://arxiv.org/abs/", "https://arxiv.org/pdf/", "arxiv.org/abs/"):
+        if value.lower().startswith(prefix):
+            value = value[len(prefix):]
+    try:
+        return split_arxiv_id(value)[0]
+    except InvalidRecord:
+        raise Refused(f"{value!r} is not an arXiv id or arXiv link (e.g. 2410.17243)") from None
+
+
+async def submit(request: Request) -> Response:
+    user = current_user(request)
+    if user is None:
+        return login_redirect(request)
+    site = site_of(request)
+    form = await request.form()
+    value = (form.get("arxiv_id") or "")[:200]
+    try:
+        arxiv_id = parse_submission(value)
+        site.limiter.hit(site.settings.rate_limit_submit, f"submit:{user['id']}", what="submissions")
+        today = site.today()
+
+        def apply() -> str:
+            paper = ensure_paper(site.store, arxiv_id)
+            submission_rules(site, paper, user, today)
+            with site.store.session() as session, session.begin():
+                daily_store.add_submission(session, paper["id"], today, user["id"], site.now())
+                kv.bump(session)
+            return paper["arxiv_id"]
+
+        stored = await run_in_threadpool(apply)
+    except (Refused, NotFoundError) as exc:
+        return render(request, "submit.html", status=400, value=value, error=str(exc))
+    except SourceError as exc:
+        return render(request, "submit.html", status=502, value=value, error=f"arXiv could not be reached: {exc}")
+    return RedirectResponse(f"/papers/{stored}?submitted=1", status_code=303)

@@ -1,0 +1,283 @@
+"""Read-only HTML pages: the daily feed (day, week, month), trending, paper pages, user pages, stats."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, RedirectResponse, Response
+
+from .. import periods
+from ..errors import NotFoundError
+from ..ingest.normalize import InvalidRecord, split_arxiv_id
+from ..store import comments as comment_store
+from ..store import daily as daily_store
+from ..store import feed as feed_store
+from ..store import papers as paper_store
+from ..store import stats as stats_store
+from ..store import users as user_store
+from ..store import votes as vote_store
+from ..store.feed import FeedQuery
+from . import charts
+from .auth import current_user
+from .site import site_of
+from .views import cached, render
+
+SORTS = {"upvotes": "Most upvoted", "time": "Newest"}
+TRENDING_SPANS = {"day": 1, "week": 7, "month": 30}
+
+
+def _page_number(request: Request) -> int:
+    raw = request.query_params.get("page", "1")
+    try:
+        return max(1, min(int(raw), 10_000))
+    except ValueError:
+        return 1
+
+
+def _sort(request: Request) -> str:
+    value = request.query_params.get("sort", "upvotes")
+    return value if value in SORTS else "upvotes"
+
+
+def _voted(request: Request, paper_ids: list[int]) -> set[int]:
+    user = current_user(request)
+    if user is None or not paper_ids:
+        return set()
+    with site_of(request).store.session() as session:
+        return vote_store.voted(session, user["id"], paper_ids)
+
+
+def _feed_page(request: Request, period: periods.Period, *, canonical: str | None = None) -> Response:
+    site = site_of(request)
+    page = _page_number(request)
+    sort = _sort(request)
+    size = site.settings.page_size
+    with site.store.session() as session:
+        result = feed_store.list_featured(
+            session, FeedQuery(start=period.start, end=period.end, sort=sort, limit=size, offset=(page - 1) * size), now=site.now()
+        )
+        if period.kind == "day":
+            prev_day, next_day = feed_store.adjacent_days(session, period.start)
+            prev_path = periods.day(prev_day).path if prev_day else None
+            next_path = periods.day(next_day).path if next_day else None
+        else:
+            prev_path, next_path = period.previous().path, period.next().path
+            first, last = daily_store.first_and_last_day(session)
+            if first is None or period.previous().end < first:
+                prev_path = None
+            if last is None or period.next().start > last:
+                next_path = None
+    voted = _voted(request, [i.paper["id"] for i in result.items])
+    pages = max(1, -(-result.total // size))
+    return render(
+        request,
+        "feed.html",
+        period=period,
+        items=result.items,
+        total=result.total,
+        page=page,
+        pages=pages,
+        sort=sort,
+        sorts=SORTS,
+        voted=voted,
+        prev_path=prev_path,
+        next_path=next_path,
+        canonical=canonical or period.path,
+        week=periods.week_of(period.start),
+        month=periods.month_of(period.start),
+        feed_day=period.start,
+    )
+
+
+async def home(request: Request) -> Response:
+    def build():
+        with site_of(request).store.session() as session:
+            latest = daily_store.latest_day(session)
+        if latest is None:
+            return render(request, "empty.html")
+        return _feed_page(request, periods.day(latest), canonical="/")
+
+    return await cached(request, build)
+
+
+async def by_date(request: Request) -> Response:
+    period = periods.parse_day(request.path_params["day"])
+    return await cached(request, lambda: _feed_page(request, period))
+
+
+async def jump_to_date(request: Request) -> Response:
+    """The date picker's target: /date?d=YYYY-MM-DD -> /date/YYYY-MM-DD."""
+    period = periods.parse_day(request.query_params.get("d", ""))
+    return RedirectResponse(period.path, status_code=303)
+
+
+async def by_week(request: Request) -> Response:
+    period = periods.parse_week(request.path_params["week"])
+    return await cached(request, lambda: _feed_page(request, period))
+
+
+async def by_month(request: Request) -> Response:
+    period = periods.parse_month(request.path_params["month"])
+    return await cached(request, lambda: _feed_page(request, period))
+
+
+def trending_items(site, span: str, limit: int, offset: int = 0):
+    """Papers featured in the last `span` ranked by the decayed upvote score (page, feed and API)."""
+    days = TRENDING_SPANS.get(span, 7)
+    with site.store.session() as session:
+        latest = daily_store.latest_day(session) or site.today()
+        # The window ends at the newest day with papers, so an instance fed from files stays alive.
+        start = latest - dt.timedelta(days=days - 1)
+        now = max(site.now(), dt.datetime.combine(latest + dt.timedelta(days=1), dt.time()))
+        return feed_store.list_featured(
+            session, FeedQuery(start=start, end=latest, sort="trending", limit=limit, offset=offset), now=now
+        )
+
+
+async def trending(request: Request) -> Response:
+    span = request.query_params.get("period", "week")
+    span = span if span in TRENDING_SPANS else "week"
+
+    def build():
+        site = site_of(request)
+        page = _page_number(request)
+        size = site.settings.page_size
+        result = trending_items(site, span, size, (page - 1) * size)
+        return render(
+            request,
+            "trending.html",
+            items=result.items,
+            total=result.total,
+            page=page,
+            pages=max(1, -(-result.total // size)),
+            span=span,
+            spans=TRENDING_SPANS,
+            voted=_voted(request, [i.paper["id"] for i in result.items]),
+        )
+
+    return await cached(request, build)
+
+
+def _arxiv_id(raw: str) -> str:
+    try:
+        return split_arxiv_id(raw)[0]
+    except InvalidRecord:
+        raise NotFoundError(f"{raw!r} is not an arXiv id") from None
+
+
+def paper_detail(site, arxiv_id: str):
+    with site.store.session() as session:
+        detail = paper_store.detail(session, arxiv_id)
+        if detail is None:
+            raise NotFoundError(f"no paper {arxiv_id} here yet")
+        discussion = comment_store.for_paper(session, detail.paper["id"])
+    return detail, discussion
+
+
+async def paper(request: Request) -> Response:
+    raw = request.path_params["arxiv_id"]
+    if raw.endswith(".md"):
+        return await paper_markdown(request, raw[:-3])
+    arxiv_id = _arxiv_id(raw)
+    if arxiv_id != raw:
+        return RedirectResponse(f"/papers/{arxiv_id}", status_code=301)
+
+    def build():
+        site = site_of(request)
+        detail, discussion = paper_detail(site, arxiv_id)
+        similar = _similar(site, arxiv_id)
+        voted = _voted(request, [detail.paper["id"]])
+        return render(request, "paper.html", d=detail, p=detail.paper, comments=discussion, voted=voted, similar=similar)
+
+    return await cached(request, build)
+
+
+def _similar(site, arxiv_id: str, limit: int = 6) -> list:
+    """Similar papers when the search service is available (the search issue provides it)."""
+    try:
+        from .. import search
+    except ImportError:
+        return []
+    try:
+        return search.similar(site.store, arxiv_id, limit=limit)
+    except Exception:  # noqa: BLE001 - a missing index must not break the paper page
+        return []
+
+
+async def paper_markdown(request: Request, raw: str) -> Response:
+    """/papers/{id}.md: the paper as markdown (huggingface_hub's read_paper reads this)."""
+    arxiv_id = _arxiv_id(raw)
+    detail, _ = paper_detail(site_of(request), arxiv_id)
+    p = detail.paper
+    lines = [f"# {p['title']}", "", ", ".join(a["name"] for a in p["authors"]), "", f"arXiv: {p['arxiv_id']}"]
+    if p.get("code_url"):
+        lines.append(f"Code: {p['code_url']}")
+    if p.get("project_url"):
+        lines.append(f"Project page: {p['project_url']}")
+    lines += ["", "## Abstract", "", p["abstract"].replace("\n", "\n\n"), ""]
+    return PlainTextResponse("\n".join(lines), media_type="text/markdown; charset=utf-8")
+
+
+async def user_page(request: Request) -> Response:
+    name = request.path_params["username"]
+
+    def build():
+        site = site_of(request)
+        with site.store.session() as session:
+            profile = user_store.by_name(session, name)
+            if profile is None:
+                raise NotFoundError(f"no user {name}")
+            submitted = feed_store.list_featured(session, FeedQuery(submitter=profile["username"], sort="time", limit=100))
+            upvoted_ids = vote_store.papers_upvoted_by(session, profile["id"], limit=100)
+            upvoted = paper_store.get_many(session, upvoted_ids)
+        return render(
+            request,
+            "user.html",
+            profile=profile,
+            submitted=submitted.items,
+            upvoted=[upvoted[i] for i in upvoted_ids if i in upvoted],
+        )
+
+    return await cached(request, build)
+
+
+async def stats(request: Request) -> Response:
+    def build():
+        site = site_of(request)
+        with site.store.session() as session:
+            latest = daily_store.latest_day(session)
+            if latest is None:
+                return render(request, "empty.html")
+            start = latest - dt.timedelta(days=29)
+            per_day = stats_store.papers_per_day_by_category(session, start, latest, top=5)
+            votes = stats_store.upvotes_per_day(session, start, latest)
+            month = periods.month_of(latest)
+            top = stats_store.top_categories(session, month.start, month.end, limit=10)
+            totals = stats_store.totals(session)
+        return render(
+            request,
+            "stats.html",
+            papers_chart=charts.stacked_bars(per_day, title="Papers per day, by primary category"),
+            votes_chart=charts.bars(votes, title="Upvotes on each day's papers"),
+            top_chart=charts.horizontal_bars(top, title=f"Top categories of {month.label}"),
+            per_day=per_day,
+            votes=votes,
+            top=top,
+            month=month,
+            totals=totals,
+        )
+
+    return await cached(request, build)
+
+
+async def health(request: Request) -> Response:
+    from starlette.responses import JSONResponse
+
+    def build():
+        with site_of(request).store.session() as session:
+            return JSONResponse({"ok": True, "papers": paper_store.count(session)})
+
+    from starlette.concurrency import run_in_threadpool
+
+    return await run_in_threadpool(build)

@@ -1,0 +1,86 @@
+"""Templates and the filters they use. Autoescaping is on everywhere: titles and abstracts are full
+of `<`, `&` and LaTeX, and are shown as text (KaTeX then typesets the math in the browser)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from urllib.parse import quote
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from markupsafe import Markup, escape
+
+TEMPLATES = Path(__file__).parent / "templates"
+
+
+def authors_short(authors: list[dict], n: int = 3) -> str:
+    names = [a["name"] for a in authors or []]
+    if len(names) <= n:
+        return ", ".join(names)
+    return ", ".join(names[:n]) + " et al."
+
+
+def opening(text: str, limit: int = 280) -> str:
+    """The first ~limit characters of an abstract, cut at a word, never inside a $...$ formula."""
+    first = (text or "").split("\n", 1)[0]
+    if len(first) <= limit:
+        return first
+    cut = first.rfind(" ", 0, limit)
+    cut = cut if cut > limit // 2 else limit
+    # An odd number of $ before the cut means we are inside inline math: cut before it instead.
+    if first[:cut].count("$") % 2 == 1:
+        cut = first.rfind("$", 0, cut)
+    return first[:cut].rstrip(" ,;:") + " …"
+
+
+def paragraphs(text: str) -> Markup:
+    """An abstract's paragraphs (one per line in the store) as <p> elements, escaped."""
+    return Markup("".join(f"<p>{escape(p)}</p>" for p in (text or "").split("\n") if p.strip()))
+
+
+def day_label(day: dt.date) -> str:
+    return day.strftime("%A, %-d %B %Y")
+
+
+def short_date(value: dt.date | dt.datetime | None) -> str:
+    if value is None:
+        return ""
+    return value.strftime("%-d %b %Y")
+
+
+def iso(value: dt.date | dt.datetime | None) -> str:
+    return value.isoformat() if value else ""
+
+
+def ago(value: dt.datetime | None, now: dt.datetime | None = None) -> str:
+    if value is None:
+        return ""
+    now = now or dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    seconds = int((now - value).total_seconds())
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds >= size:
+            n = seconds // size
+            return f"{n} {unit}{'s' if n != 1 else ''} ago"
+    return "just now"
+
+
+def make_environment(globals_: dict | None = None) -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(str(TEMPLATES)),
+        autoescape=select_autoescape(["html", "xml", "svg"]),
+        trim_blocks=True,
+        lstrip_blocks=True,
+        auto_reload=False,
+    )
+    env.filters.update(
+        authors_short=authors_short,
+        opening=opening,
+        paragraphs=paragraphs,
+        day_label=day_label,
+        short_date=short_date,
+        iso=iso,
+        ago=ago,
+        urlquote=lambda s: quote(str(s), safe=""),
+    )
+    env.globals.update(globals_ or {})
+    return env

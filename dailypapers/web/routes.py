@@ -1,0 +1,36 @@
+"""The route table: every page and endpoint of the site, one line each. Read this to find the code
+behind any URL."""
+
+from __future__ import annotations
+
+from . import accounts, actions, api, docs, feeds, pages
+
+# (METHOD, path, handler). The JSON API's routes are in web/api.py (FastAPI documents them at /docs).
+ROUTES = [
+    ("GET", "/", pages.home),
+    ("GET", "/date", pages.jump_to_date),
+    ("GET", "/date/{day}", pages.by_date),
+    ("GET", "/week/{week}", pages.by_week),
+    ("GET", "/month/{month}", pages.by_month),
+    ("GET", "/trending", pages.trending),
+    ("GET", "/stats", pages.stats),
+    ("GET", "/u/{username}", pages.user_page),
+    ("POST", "/papers/{arxiv_id:path}/upvote", actions.vote),
+    ("POST", "/papers/{arxiv_id:path}/unvote", actions.vote),
+    ("POST", "/papers/{arxiv_id:path}/comments", actions.comment),
+    ("GET", "/papers/{arxiv_id:path}", pages.paper),  # also /papers/{id}.md, the paper as markdown
+    ("GET", "/submit", actions.submit_form),
+    ("POST", "/submit", actions.submit),
+    ("GET", "/login", accounts.login_form),
+    ("POST", "/login", accounts.login),
+    ("GET", "/signup", accounts.signup_form),
+    ("POST", "/signup", accounts.signup),
+    ("POST", "/logout", accounts.logout),
+    ("GET", "/feeds/daily.{fmt}", feeds.daily),
+    ("GET", "/feeds/trending.{fmt}", feeds.trending),
+    ("GET", "/feeds/category/{category}.{fmt}", feeds.category),
+    ("POST", "/api/papers/{arxiv_id:path}/upvote", actions.vote),
+    ("POST", "/api/papers/{arxiv_id:path}/unvote", actions.vote),
+    ("GET", "/docs", docs.swagger),
+    ("GET", "/healthz", pages.health),
+]

@@ -1,0 +1,40 @@
+// Progressive enhancement: upvote without reloading the page. Without JavaScript the same forms
+// post and redirect back.
+(function () {
+  function csrfToken(form) {
+    var field = form.querySelector('input[name="csrftoken"]');
+    return field ? field.value : "";
+  }
+
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (!form.classList || !form.classList.contains("vote-form")) return;
+    event.preventDefault();
+    var button = form.querySelector("button");
+    button.disabled = true;
+    fetch(form.action, {
+      method: "POST",
+      headers: { Accept: "application/json", "x-csrftoken": csrfToken(form) },
+      credentials: "same-origin",
+    })
+      .then(function (response) {
+        if (!response.ok) throw new Error("HTTP " + response.status);
+        return response.json();
+      })
+      .then(function (data) {
+        var on = data.upvoted;
+        button.classList.toggle("on", on);
+        button.setAttribute("aria-pressed", on ? "true" : "false");
+        button.title = on ? "Remove your upvote" : "Upvote";
+        button.querySelector(".count").textContent = data.upvotes;
+        button.querySelector(".sr").textContent = on ? "Remove upvote" : "Upvote";
+        form.action = form.action.replace(/\/(upvote|unvote)$/, on ? "/unvote" : "/upvote");
+      })
+      .catch(function () {
+        form.submit(); // fall back to the plain form post
+      })
+      .finally(function () {
+        button.disabled = false;
+      });
+  });
+})();
