@@ -262,7 +262,8 @@ def _register_optional_groups() -> None:
             if exc.name != f"{__package__}.{name}":
                 raise
             continue
-        module.register(app)
+        if hasattr(module, "register"):
+            module.register(app)
 
 
 _register_optional_groups()

@@ -32,6 +32,7 @@ def user(name: str | None) -> dict | None:
         "avatarUrl": f"/u/{name}/avatar.svg",
         "fullname": name,
         "name": name,
+        "user": name,  # huggingface_hub's User reads the username from "user"
         "type": "user",
         "isPro": False,
         "isHf": False,

@@ -122,3 +122,74 @@ def copy_fixture(src: Path, dst_dir: Path) -> Path:
     dst = dst_dir / src.name
     shutil.copy(src, dst)
     return dst
+
+
+# --- the site ------------------------------------------------------------------------------------
+
+LISTING_LINES = 1100  # four listing days (2025-03-18..21, then a weekend gap) and part of a fifth
+
+
+@pytest.fixture(scope="session")
+def listing_subset(tmp_path_factory) -> Path:
+    """The first LISTING_LINES papers of the real arxiv-daily file, as a small gzip file."""
+    import gzip
+
+    src = DATA / "arxiv-daily" / "papers.jsonl.gz"
+    if not src.exists():
+        pytest.skip(f"test data not found: {src}")
+    out = tmp_path_factory.mktemp("listing") / "listing.jsonl.gz"
+    with gzip.open(src) as f, gzip.open(out, "wb", compresslevel=1) as g:
+        for _ in range(LISTING_LINES):
+            g.write(next(f))
+    return out
+
+
+def site_settings(db_url: str, tmp_path: Path, **overrides) -> Settings:
+    values = dict(base_url="http://testserver", vendor_dir=ROOT / "node_modules", rate_limit_storage="store")
+    values.update(overrides)
+    return make_settings(db_url, tmp_path, **values)
+
+
+def load_site_data(settings: Settings, listing: Path) -> None:
+    from dailypapers.ingest.run import IngestJob
+
+    store = Store(settings)
+    hf = DATA / "fixtures" / "hf-api" / "daily_papers_2024-10-25_first3items.json"
+    IngestJob(store).run([str(listing), str(hf)])
+    store.dispose()
+
+
+def _db_for(request, tmp_path: Path, kind: str):
+    if kind == "sqlite":
+        return f"sqlite:///{tmp_path / 'site.db'}", None
+    admin = request.getfixturevalue("pg_server")
+    name = _pg_database(admin)
+    return admin.url.set(database=name).render_as_string(hide_password=False), (admin, name)
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def shared_site(request, tmp_path_factory, listing_subset):
+    """A site with data loaded once per module and database: for tests that only read."""
+    tmp = tmp_path_factory.mktemp("site")
+    url, pg = _db_for(request, tmp, request.param)
+    settings = site_settings(url, tmp)
+    load_site_data(settings, listing_subset)
+    yield settings
+    if pg:
+        _drop_pg_database(*pg)
+
+
+@pytest.fixture
+def fresh_site(db_url, tmp_path, listing_subset):
+    """A site with data loaded for this test alone: for tests that change things."""
+    settings = site_settings(db_url, tmp_path)
+    load_site_data(settings, listing_subset)
+    return settings
+
+
+def client_for(settings: Settings):
+    from starlette.testclient import TestClient
+
+    from dailypapers.web.app import create_app
+
+    return TestClient(create_app(settings), base_url="http://testserver", follow_redirects=False)

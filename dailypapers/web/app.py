@@ -4,6 +4,7 @@ the pages (see routes.py), wrapped in CSRF protection and security headers."""
 from __future__ import annotations
 
 import logging
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -47,7 +48,14 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     """The ASGI app for one process. `dailypapers serve` calls it as a factory."""
     settings = settings or Settings()
     site = Site(settings, store)
+
+    @asynccontextmanager
+    async def lifespan(_app):
+        yield
+        site.store.dispose()
+
     app = FastAPI(
+        lifespan=lifespan,
         title=f"{settings.site_name} API",
         version=__version__,
         description="Daily papers, trending, search. Compatible with Hugging Face's papers API.",
@@ -96,10 +104,6 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     async def crashed(request: Request, exc: Exception):
         log.exception("unhandled error on %s", request.url.path)
         return _error(request, 500, "Something went wrong on our side; it has been logged.")
-
-    @app.on_event("shutdown")
-    async def dispose() -> None:
-        site.store.dispose()
 
     secure = settings.base_url.startswith("https://")
     wrapped = SecurityHeaders(with_csrf(app, site.secret, secure=secure))
