@@ -37,8 +37,15 @@ def days_with_papers(session: Session) -> list[dt.date]:
     return [d for (d,) in session.execute(select(entries.c.day).distinct().order_by(entries.c.day))]
 
 
-def latest_day(session: Session) -> dt.date | None:
-    return session.execute(select(func.max(entries.c.day))).scalar_one_or_none()
+def latest_day(session: Session, category: str | None = None) -> dt.date | None:
+    """The last day with papers (in the category, when one is named)."""
+    stmt = select(func.max(entries.c.day))
+    if category:
+        from .schema import PaperCategory
+
+        cats = PaperCategory.__table__
+        stmt = stmt.where(entries.c.paper_id.in_(select(cats.c.paper_id).where(cats.c.category == category)))
+    return session.execute(stmt).scalar_one_or_none()
 
 
 def count(session: Session) -> int:
@@ -65,3 +72,9 @@ def add_submission(session: Session, paper_id: int, day: dt.date, user_id: int, 
     from .papers import set_first_featured
 
     set_first_featured(session, {paper_id: day})
+
+
+def recent_days(session: Session, n: int) -> list[dt.date]:
+    """The last `n` days that have papers, oldest first."""
+    days = session.execute(select(entries.c.day).distinct().order_by(entries.c.day.desc()).limit(n)).scalars().all()
+    return sorted(days)

@@ -22,7 +22,8 @@ def _nice_max(value: int) -> int:
 
 def _ticks(top: int, n: int = 4) -> list[dict]:
     plot_h = HEIGHT - PAD_BOTTOM - PAD_TOP
-    return [{"value": int(top * i / n), "y": PAD_TOP + plot_h - plot_h * i / n} for i in range(n + 1)]
+    n = max(1, min(n, top))  # never two ticks with the same whole number
+    return [{"value": round(top * i / n), "y": PAD_TOP + plot_h - plot_h * i / n} for i in range(n + 1)]
 
 
 def _day_label(day: dt.date) -> str:
@@ -36,6 +37,7 @@ def stacked_bars(data: dict, title: str) -> dict:
     top = _nice_max(max(totals, default=0))
     plot_w, plot_h = WIDTH - PAD_LEFT - 8, HEIGHT - PAD_BOTTOM - PAD_TOP
     slot = plot_w / max(1, len(days))
+    bar_w = min(slot * 0.8, 36.0)
     bars = []
     for i, day in enumerate(days):
         y = PAD_TOP + plot_h
@@ -44,7 +46,7 @@ def stacked_bars(data: dict, title: str) -> dict:
             y -= h
             if values[i]:
                 bars.append(
-                    {"x": PAD_LEFT + i * slot + slot * 0.1, "y": y, "w": slot * 0.8, "h": h, "color": PALETTE[k % len(PALETTE)],
+                    {"x": PAD_LEFT + i * slot + (slot - bar_w) / 2, "y": y, "w": bar_w, "h": h, "color": PALETTE[k % len(PALETTE)],
                      "label": f"{_day_label(day)}: {values[i]} {name}"}
                 )
     step = max(1, len(days) // 8)

@@ -85,9 +85,10 @@ def _respond(body: bytes, kind: str) -> Response:
 
 
 def _latest_items(site, category: str | None = None):
-    """The papers featured on the last few days with papers, newest featured first."""
+    """The papers featured in the week up to the last day with papers (in the category, if one is
+    named), newest featured first."""
     with site.store.session() as session:
-        latest = daily_store.latest_day(session)
+        latest = daily_store.latest_day(session, category)
         if latest is None:
             return []
         query = FeedQuery(start=latest - dt.timedelta(days=6), end=latest, sort="time", limit=FEED_SIZE, category=category)

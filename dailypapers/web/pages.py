@@ -246,10 +246,10 @@ async def stats(request: Request) -> Response:
     def build():
         site = site_of(request)
         with site.store.session() as session:
-            latest = daily_store.latest_day(session)
-            if latest is None:
+            days = daily_store.recent_days(session, 30)
+            if not days:
                 return render(request, "empty.html")
-            start = latest - dt.timedelta(days=29)
+            start, latest = days[0], days[-1]
             per_day = stats_store.papers_per_day_by_category(session, start, latest, top=5)
             votes = stats_store.upvotes_per_day(session, start, latest)
             month = periods.month_of(latest)
