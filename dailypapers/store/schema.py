@@ -295,7 +295,10 @@ class JobRun(Base):
     name: Mapped[str] = mapped_column(String(60))
     period: Mapped[str] = mapped_column(String(60))
     status: Mapped[str] = mapped_column(String(12), default="queued")  # queued | running | done | failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
     started_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    # A running job's worker renews this; a run whose heartbeat is stale belongs to a dead worker.
+    heartbeat_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     detail: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
