@@ -39,6 +39,15 @@ def _serve(settings, host: str | None, port: int | None, workers: int | None, lo
     )
 
 
+def _enqueuer(settings):
+    """Where due jobs go: the queue when one is configured, else None (run in-process)."""
+    if not settings.queue_url:
+        return None
+    from .jobs.queue import enqueue
+
+    return enqueue
+
+
 def register(app: typer.Typer) -> None:
     from .cli import err, open_store, out, settings
 
@@ -74,13 +83,14 @@ def register(app: typer.Typer) -> None:
         from .jobs.scheduler import Scheduler
 
         logging.basicConfig(level=getattr(logging, log_level.upper(), logging.INFO), format="%(levelname)s %(name)s: %(message)s")
+        logging.getLogger("alembic").setLevel(logging.WARNING)
         current = settings()
         store = open_store()
         if import_paths:
             report = IngestJob(store, show_progress=sys.stderr.isatty(), console=err).run(list(import_paths))
             out.print(f"imported: {report.summary()}", highlight=False)
         FullTextIndex.for_store(store).sync(store)  # rebuilt here when missing or damaged
-        scheduler = Scheduler(store).start() if jobs else None
+        scheduler = Scheduler(store, enqueue=_enqueuer(current)).start() if jobs else None
         out.print(f"serving {current.site_name} at http://{host or current.host}:{port or current.port}", highlight=False)
         try:
             _serve(current, host, port, workers, log_level)
@@ -152,9 +162,43 @@ def register(app: typer.Typer) -> None:
 
     @jobs_app.command("run")
     def jobs_run(name: Annotated[str, typer.Argument(help="The job to run once, now.")]) -> None:
-        """Run one job once from the shell."""
+        """Run one job once from the shell (recorded like a scheduled run)."""
+        from .jobs import runner
         from .jobs.registry import JOBS
+        from .jobs.scheduler import manual_period
 
         if name not in JOBS:
             raise DailyPapersError(f"no job {name!r}; jobs: {', '.join(JOBS)}")
-        out.print(JOBS[name].run(open_store()), highlight=False)
+        _outcome, summary = runner.execute(open_store(), name, manual_period())
+        out.print(summary, highlight=False)
+
+    @app.command()
+    def worker(
+        processes: Annotated[int, typer.Option(help="Worker processes.")] = 1,
+        threads: Annotated[int, typer.Option(help="Threads per process.")] = 2,
+    ) -> None:
+        """Run jobs from the queue (DAILYPAPERS_QUEUE_URL); start as many as you like, on any machine."""
+        current = settings()
+        if not current.queue_url:
+            raise DailyPapersError("DAILYPAPERS_QUEUE_URL is not set: `dailypapers up` runs the jobs itself")
+        open_store().dispose()  # migrations first
+        args = [sys.executable, "-m", "dramatiq", "dailypapers.jobs.queue", "--processes", str(processes),
+                "--threads", str(threads), "--queues", "dailypapers"]
+        sys.stdout.flush()
+        os.execv(sys.executable, args)
+
+    @app.command()
+    def scheduler(tick: Annotated[float, typer.Option(help="Seconds between checks.")] = 20.0) -> None:
+        """Enqueue due jobs for the workers (any number may run: each period is claimed once)."""
+        import time
+
+        from .jobs.scheduler import Scheduler
+
+        current = settings()
+        if not current.queue_url:
+            raise DailyPapersError("DAILYPAPERS_QUEUE_URL is not set: `dailypapers up` schedules jobs itself")
+        logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+        Scheduler(open_store(), tick=tick, enqueue=_enqueuer(current)).start()
+        out.print("scheduling jobs onto the queue; Ctrl-C stops", highlight=False)
+        while True:
+            time.sleep(3600)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Literal, Optional
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
@@ -107,6 +107,24 @@ class Settings(BaseSettings):
         True, description="Whether `dailypapers up` may reach arXiv (off: no harvesting, only imported files)."
     )
 
+    # --- jobs ------------------------------------------------------------------------------------
+    queue_url: str = Field(
+        "",
+        description="Redis URL of the job queue (redis://host:6379/0). Empty: `up` runs jobs in its own process.",
+    )
+    queue_namespace: str = Field(
+        "", description="Prefix of the queue's Redis keys, so several instances can share one Redis."
+    )
+    queue_heartbeat_seconds: float = Field(
+        60.0, gt=0, description="A worker silent this long is dead; its unfinished jobs go back on the queue."
+    )
+    job_lease_seconds: int = Field(
+        120, ge=10, description="A running job's heartbeat older than this means its worker died; another may take it over."
+    )
+    index_follow_seconds: float = Field(
+        5.0, gt=0, description="How often each web process brings its search indexes up to date with the store."
+    )
+
     @field_validator("categories", mode="before")
     @classmethod
     def _split_categories(cls, value: Any) -> Any:
@@ -143,7 +161,7 @@ class Settings(BaseSettings):
         None,
         description="Folder for the converted (ONNX, int8) embedding model; empty means data_dir/models.",
     )
-    embedding_runtime: str = Field(
+    embedding_runtime: Literal["auto", "onnx-int8", "onnx", "torch"] = Field(
         "auto",
         description="How papers are embedded: auto (sentence-transformers on a CUDA GPU when present, else int8 ONNX), "
         "onnx-int8, onnx (float32) or torch. Queries always use ONNX on CPU under auto.",
@@ -157,8 +175,11 @@ class Settings(BaseSettings):
     search_semantic: bool = Field(
         True, description="Use the embedding model in search and similar papers; off means full text only."
     )
+    search_candidates: int = Field(
+        100, ge=10, le=1000, description="Candidates each side of hybrid search (BM25, nearest vectors) contributes per query."
+    )
     search_dense_weight: float = Field(
-        0.3,
+        0.5,
         ge=0,
         le=1,
         description="Weight of the semantic score in hybrid search (the rest is normalized BM25); tuned on benchmark train splits.",

@@ -44,7 +44,7 @@ JOBS: dict[str, Job] = {}
 
 def job(name: str, *, every_minutes: int | None = None, daily_at: str | None = None, setting: str | None = None):
     def register(fn: Callable[[Store], str]) -> Callable[[Store], str]:
-        JOBS[name] = Job(name, fn, every_minutes, daily_at, setting, (fn.__doc__ or "").strip().splitlines()[0])
+        JOBS[name] = Job(name, fn, every_minutes, daily_at, setting, ((fn.__doc__ or "").strip().splitlines() or [""])[0])
         return fn
 
     return register

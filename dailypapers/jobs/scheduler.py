@@ -1,4 +1,8 @@
-"""Runs due jobs in this process (the single-machine mode of `dailypapers up`)."""
+"""Decides which jobs are due and starts them: in this process (the single-machine mode of
+`dailypapers up`), or by enqueueing them for `dailypapers worker` processes (DAILYPAPERS_QUEUE_URL).
+
+Any number of schedulers may run (say one per web host): a period is claimed in the store before
+it is run or enqueued, so each job runs once per period."""
 
 from __future__ import annotations
 
@@ -10,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 from ..store import jobruns
 from ..store.engine import Store
+from . import runner
 from .registry import JOBS, Job
 
 log = logging.getLogger(__name__)
@@ -25,27 +30,21 @@ def due(store: Store, job: Job, now: dt.datetime) -> str | None:
     return period if jobruns.claim(store, job.name, period) else None
 
 
-def run_now(store: Store, job: Job, period: str) -> str:
-    """Run a claimed job and record how it ended."""
-    jobruns.started(store, job.name, period)
-    try:
-        summary = job.run(store)
-    except Exception as exc:  # noqa: BLE001 - recorded, logged, and the scheduler carries on
-        log.exception("job %s (%s) failed", job.name, period)
-        jobruns.finished(store, job.name, period, "failed", f"{type(exc).__name__}: {exc}")
-        raise
-    jobruns.finished(store, job.name, period, "done", summary)
-    log.info("job %s (%s): %s", job.name, period, summary)
-    return summary
+def manual_period(now: dt.datetime | None = None) -> str:
+    """The period of a run started by hand (`dailypapers jobs run`): unique to the second."""
+    now = now or dt.datetime.now(dt.UTC)
+    return "manual:" + now.strftime("%Y-%m-%dT%H:%M:%S")
 
 
 class Scheduler:
-    """A thread that checks every `tick` seconds which jobs are due and runs them one at a time."""
+    """A thread that checks every `tick` seconds which jobs are due, and runs them one at a time
+    here or hands them to the queue."""
 
-    def __init__(self, store: Store, *, tick: float = 20.0, names: list[str] | None = None):
+    def __init__(self, store: Store, *, tick: float = 20.0, names: list[str] | None = None, enqueue=None):
         self.store = store
         self.tick = tick
         self.names = names or list(JOBS)
+        self.enqueue = enqueue  # None: run in this process
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="dailypapers-scheduler", daemon=True)
 
@@ -58,18 +57,20 @@ class Scheduler:
         self._thread.join(timeout)
 
     def run_pending(self) -> list[str]:
-        ran = []
+        started = []
         for name in self.names:
-            job = JOBS[name]
-            period = due(self.store, job, dt.datetime.now(dt.UTC))
+            period = due(self.store, JOBS[name], dt.datetime.now(dt.UTC))
             if period is None:
                 continue
+            started.append(f"{name}:{period}")
+            if self.enqueue is not None:
+                self.enqueue(name, period)
+                continue
             try:
-                run_now(self.store, job, period)
-            except Exception:  # noqa: BLE001 - logged in run_now
+                runner.execute(self.store, name, period)
+            except Exception:  # noqa: BLE001 - recorded and logged by the runner
                 pass
-            ran.append(f"{name}:{period}")
-        return ran
+        return started
 
     def _loop(self) -> None:
         while not self._stop.is_set():

@@ -1,8 +1,12 @@
-"""Job runs: one row per (job, period), claimed before the job runs."""
+"""Job runs: one row per (job, period). The scheduler claims the row (so each period is queued once
+however many schedulers run); a worker then takes the run (so two workers racing for it run it
+once), keeps a heartbeat while it works, and a run whose heartbeat went stale can be taken over."""
 
 from __future__ import annotations
 
-from sqlalchemy import select, update
+import datetime as dt
+
+from sqlalchemy import or_, select, update
 
 from .dialect import insert_for
 from .engine import Store
@@ -15,14 +19,37 @@ def claim(store: Store, name: str, period: str) -> bool:
     """True for the one caller that claims (name, period) first, in any process on any host."""
     with store.session() as session, session.begin():
         stmt = insert_for(session, runs).values(name=name, period=period, status="queued", created_at=utcnow())
-        result = session.execute(stmt.on_conflict_do_nothing(index_elements=["name", "period"]))
+        # RETURNING, not rowcount: with PostgreSQL's implicit RETURNING the rowcount is not reliable.
+        stmt = stmt.on_conflict_do_nothing(index_elements=["name", "period"]).returning(runs.c.id)
+        return session.execute(stmt).first() is not None
+
+
+def take(store: Store, name: str, period: str, lease: dt.timedelta) -> bool:
+    """Start the run if nobody is running it: queued, failed, or running with a heartbeat older
+    than `lease` (its worker died). One atomic UPDATE, so exactly one racer wins."""
+    now = utcnow()
+    with store.session() as session, session.begin():
+        result = session.execute(
+            update(runs)
+            .where(
+                runs.c.name == name,
+                runs.c.period == period,
+                or_(
+                    runs.c.status.in_(("queued", "failed")),
+                    (runs.c.status == "running") & (runs.c.heartbeat_at < now - lease),
+                ),
+            )
+            .values(status="running", attempts=runs.c.attempts + 1, started_at=now, heartbeat_at=now)
+        )
         return bool(result.rowcount)
 
 
-def started(store: Store, name: str, period: str) -> None:
+def heartbeat(store: Store, name: str, period: str) -> None:
     with store.session() as session, session.begin():
         session.execute(
-            update(runs).where(runs.c.name == name, runs.c.period == period).values(status="running", started_at=utcnow())
+            update(runs)
+            .where(runs.c.name == name, runs.c.period == period, runs.c.status == "running")
+            .values(heartbeat_at=utcnow())
         )
 
 
@@ -33,6 +60,11 @@ def finished(store: Store, name: str, period: str, status: str, detail: str | No
             .where(runs.c.name == name, runs.c.period == period)
             .values(status=status, finished_at=utcnow(), detail=(detail or "")[:2000])
         )
+
+
+def status(store: Store, name: str, period: str) -> str | None:
+    with store.session() as session:
+        return session.execute(select(runs.c.status).where(runs.c.name == name, runs.c.period == period)).scalar_one_or_none()
 
 
 def recent(store: Store, limit: int = 50) -> list[dict]:

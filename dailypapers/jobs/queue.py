@@ -1,0 +1,78 @@
+"""The job queue for running jobs on worker processes and machines: Dramatiq on Redis.
+
+Why Dramatiq: messages are acknowledged only after the job returns and a dead worker's unacknowledged
+messages go back on the queue (its heartbeat stops), so a killed job is retried, not lost; retries
+with backoff come built in; and Redis is already the cache of a scaled-out deployment. The store
+keeps the other half of the promise: a period is claimed once (scheduler) and a run is taken once
+(worker, see jobs/runner.py), so a redelivered or duplicated message does not run a job twice.
+
+`dailypapers worker` runs `dramatiq dailypapers.jobs.queue`; this module builds the broker from the
+settings when imported (Dramatiq binds actors to a broker at import time)."""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+import dramatiq
+from dramatiq.brokers.redis import RedisBroker
+
+from ..config import Settings
+from . import runner
+
+log = logging.getLogger(__name__)
+
+QUEUE = "dailypapers"
+
+
+class Busy(Exception):
+    """Another worker holds a live run of this job; Dramatiq retries the message later."""
+
+
+def make_broker(settings: Settings) -> RedisBroker:
+    return RedisBroker(
+        url=settings.queue_url or "redis://127.0.0.1:6379/0",
+        namespace=f"dailypapers-{settings.queue_namespace}" if settings.queue_namespace else "dailypapers",
+        heartbeat_timeout=int(settings.queue_heartbeat_seconds * 1000),
+        # Check for dead workers' messages on every 100th command: a killed job comes back within
+        # about a heartbeat timeout instead of Dramatiq's default of 1 command in 1,000.
+        maintenance_chance=10_000,
+    )
+
+
+_settings = Settings()
+broker = make_broker(_settings)
+dramatiq.set_broker(broker)
+
+_store = None
+_store_lock = threading.Lock()
+
+
+def _get_store():
+    global _store
+    with _store_lock:
+        if _store is None:
+            from ..store.engine import Store
+
+            _store = Store(_settings)
+        return _store
+
+
+@dramatiq.actor(
+    queue_name=QUEUE,
+    max_retries=20,
+    min_backoff=2_000,
+    max_backoff=300_000,
+    time_limit=6 * 3600 * 1000,  # a backfill's embedding run is long; the store's lease guards it
+    retry_when=lambda retries, exc: isinstance(exc, Exception) and retries < 20,
+)
+def run_job(name: str, period: str) -> None:
+    outcome, summary = runner.execute(_get_store(), name, period)
+    if outcome == runner.BUSY:
+        raise Busy(summary)
+    log.info("%s: %s", outcome, summary)
+
+
+def enqueue(name: str, period: str) -> None:
+    """Hand a claimed run to the workers."""
+    run_job.send(name, period)

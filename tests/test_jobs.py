@@ -1,0 +1,119 @@
+"""Job scheduling and running: once per period, once per race, taken over from a dead worker."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import time
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from dailypapers.jobs import runner
+from dailypapers.jobs.registry import JOBS, Job, job
+from dailypapers.jobs.scheduler import Scheduler, due
+from dailypapers.store import jobruns
+
+
+@pytest.fixture
+def counting_job():
+    """A registered job that counts its runs and can be made slow."""
+    state = {"runs": 0, "delay": 0.0}
+
+    @job("test-counter", every_minutes=5)
+    def counter(store):
+        state["runs"] += 1
+        time.sleep(state["delay"])
+        return f"run {state['runs']}"
+
+    yield state
+    JOBS.pop("test-counter", None)
+
+
+def test_periods():
+    tz = ZoneInfo("Europe/Berlin")
+    every = Job("x", lambda s: "", every_minutes=15)
+    assert every.period(dt.datetime(2026, 11, 27, 10, 44, tzinfo=dt.UTC), tz) == "2026-11-27T11:30"
+    daily = Job("y", lambda s: "", daily_at="06:30")
+    assert daily.period(dt.datetime(2026, 11, 27, 5, 0, tzinfo=dt.UTC), tz) is None  # 06:00 in Berlin
+    assert daily.period(dt.datetime(2026, 11, 27, 5, 31, tzinfo=dt.UTC), tz) == "2026-11-27"
+
+
+def test_each_period_is_claimed_once_however_many_schedulers(store, counting_job):
+    now = dt.datetime.now(dt.UTC)
+    claims = [due(store, JOBS["test-counter"], now) for _ in range(5)]
+    assert len([c for c in claims if c]) == 1
+    schedulers = [Scheduler(store, names=["test-counter"]) for _ in range(3)]
+    threads = [threading.Thread(target=s.run_pending) for s in schedulers]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    # The period claimed above was never run (claimed by hand); the schedulers found it claimed.
+    assert counting_job["runs"] == 0
+
+
+def test_racing_workers_run_a_job_once(store, counting_job):
+    counting_job["delay"] = 0.3
+    jobruns.claim(store, "test-counter", "p1")
+    outcomes = []
+    threads = [threading.Thread(target=lambda: outcomes.append(runner.execute(store, "test-counter", "p1")[0])) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert counting_job["runs"] == 1
+    assert sorted(outcomes).count(runner.RAN) == 1 and set(outcomes) <= {runner.RAN, runner.BUSY, runner.DONE}
+    assert runner.execute(store, "test-counter", "p1")[0] == runner.DONE
+    assert jobruns.status(store, "test-counter", "p1") == "done"
+
+
+def test_a_dead_workers_run_is_taken_over_after_its_lease(settings, counting_job):
+    from dailypapers.store.engine import Store
+
+    store = Store(settings.model_copy(update={"job_lease_seconds": 10}))
+    jobruns.claim(store, "test-counter", "p2")
+    assert jobruns.take(store, "test-counter", "p2", dt.timedelta(seconds=10))  # a worker took it, then died
+    assert runner.execute(store, "test-counter", "p2")[0] == runner.BUSY  # its heartbeat is fresh
+    from sqlalchemy import update
+
+    from dailypapers.store.schema import JobRun
+
+    with store.session() as session, session.begin():
+        session.execute(update(JobRun).where(JobRun.period == "p2").values(heartbeat_at=dt.datetime(2000, 1, 1)))
+    outcome, _ = runner.execute(store, "test-counter", "p2")
+    assert outcome == runner.RAN and counting_job["runs"] == 1
+    with store.session() as session:
+        assert session.query(JobRun).filter_by(period="p2").one().attempts == 2
+    store.dispose()
+
+
+def test_a_failed_run_is_recorded_and_can_run_again(store):
+    calls = []
+
+    @job("test-flaky", every_minutes=5)
+    def flaky(s):
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("upstream down")
+        return "ok"
+
+    try:
+        with pytest.raises(RuntimeError):
+            runner.execute(store, "test-flaky", "p3")
+        assert jobruns.status(store, "test-flaky", "p3") == "failed"
+        assert runner.execute(store, "test-flaky", "p3") == (runner.RAN, "ok")
+    finally:
+        JOBS.pop("test-flaky", None)
+
+
+def test_jobs_run_from_the_shell(cli_env):
+    import subprocess
+    import sys
+
+    r = subprocess.run([sys.executable, "-m", "dailypapers", "jobs", "run", "cleanup"], env=cli_env, capture_output=True, text=True)
+    assert r.returncode == 0 and "expired sessions" in r.stdout
+    listed = subprocess.run([sys.executable, "-m", "dailypapers", "jobs", "list"], env=cli_env, capture_output=True, text=True)
+    assert "cleanup" in listed.stdout and "done" in listed.stdout
+    bad = subprocess.run([sys.executable, "-m", "dailypapers", "jobs", "run", "nope"], env=cli_env, capture_output=True, text=True)
+    assert bad.returncode == 1 and "no job 'nope'" in bad.stderr
