@@ -121,9 +121,65 @@ class Settings(BaseSettings):
     job_lease_seconds: int = Field(
         120, ge=10, description="A running job's heartbeat older than this means its worker died; another may take it over."
     )
+    inbox_dir: Path | None = Field(
+        None,
+        description="Folder the ingest-inbox job imports files from (then moves them to done/). Default: data_dir/inbox.",
+    )
     index_follow_seconds: float = Field(
         5.0, gt=0, description="How often each web process brings its search indexes up to date with the store."
     )
+
+    # --- email digests ---------------------------------------------------------------------------
+    smtp_url: str = Field(
+        "",
+        description="Outgoing mail server: smtp://user:pass@host:587 (STARTTLS when offered; add ?starttls=required or "
+        "?starttls=off), or smtps://user:pass@host:465. Empty: messages are written as .eml files into outbox_dir.",
+    )
+    mail_from: str = Field(
+        "",
+        description="The From of every email, e.g. 'Daily Papers <digest@example.org>'. Empty: the site name at "
+        "digest@ the host of base_url.",
+    )
+    outbox_dir: Optional[Path] = Field(
+        None, description="Folder that receives the .eml files when smtp_url is empty. Default: data_dir/outbox."
+    )
+    smtp_timeout: float = Field(30.0, gt=0, description="Seconds before a conversation with the mail server times out.")
+    smtp_retries: int = Field(
+        3, ge=0, description="Retries of a message after a temporary failure (4xx answer, refused or lost connection)."
+    )
+    smtp_backoff: float = Field(
+        2.0, ge=0, description="Seconds before the first retry of a temporary failure; each further retry doubles it."
+    )
+    digest_time: str = Field(
+        "08:00", description="Local time (HH:MM, site time zone) at which `dailypapers up` sends the digests."
+    )
+    digest_weekday: str = Field(
+        "monday",
+        pattern="^(monday|tuesday|wednesday|thursday|friday|saturday|sunday)$",
+        description="Day the weekly digest of the previous ISO week is sent (monday to sunday).",
+    )
+    digest_trending_count: int = Field(
+        10, ge=1, le=50, description="Trending papers in a digest, unless the subscriber chose another number."
+    )
+    digest_topic_count: int = Field(10, ge=1, le=50, description="Papers at most in each topic alert and similar-papers section.")
+    digest_confirm_hours: int = Field(48, ge=1, description="Hours a subscription's confirmation link stays valid.")
+    digest_resend_minutes: int = Field(
+        15, ge=1, description="Subscribing an address again sends it another email at most this often (no flooding)."
+    )
+    digest_retry_minutes: int = Field(
+        15, ge=1, description="A digest that failed temporarily is tried again this many minutes later (doubling each time)."
+    )
+    digest_max_attempts: int = Field(
+        6, ge=1, description="Tries of one digest before it counts as failed permanently."
+    )
+    digest_suspend_after: int = Field(
+        3, ge=1, description="Consecutive permanent failures (5xx) after which an address is suspended."
+    )
+    digest_lease_seconds: int = Field(
+        600, ge=10, description="A digest marked 'sending' this long ago by a sender on another host is taken as interrupted."
+    )
+    rate_limit_subscribe: str = Field("10/hour", description="Subscription requests allowed per client address.")
+    rate_limit_subscribe_email: str = Field("5/day", description="Subscription requests allowed per email address.")
 
     @field_validator("categories", mode="before")
     @classmethod

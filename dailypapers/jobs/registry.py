@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from pathlib import Path
 from collections.abc import Callable
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
@@ -63,6 +64,41 @@ def ingest_arxiv(store: Store) -> str:
     report = IngestJob(store).run([f"arxiv:{','.join(store.settings.categories)}"], since=since)
     kv.set_value(store, "last_arxiv_harvest", dt.date.today().isoformat())
     return report.summary()
+
+
+@job("ingest-inbox", every_minutes=1)
+def ingest_inbox(store: Store) -> str:
+    """Ingest the files dropped into the inbox folder, each by one worker, then move them to done/."""
+    import hashlib
+
+    from ..ingest.run import IngestJob
+    from ..store import jobruns
+    from .runner import Heartbeat
+
+    inbox = store.settings.inbox_dir or Path(store.settings.data_dir) / "inbox"
+    files = sorted(p for p in Path(inbox).glob("*") if p.is_file() and not p.name.startswith("."))
+    lease = dt.timedelta(seconds=store.settings.job_lease_seconds)
+    done_dir = Path(inbox) / "done"
+    summaries = []
+    for path in files:
+        # Each file is its own run (keyed by its content), so workers share the inbox and a file
+        # whose worker died is taken over once its heartbeat is stale; ingest is idempotent.
+        key = "file:" + hashlib.sha256(path.read_bytes()).hexdigest()[:32]
+        jobruns.claim(store, "ingest-file", key)
+        if not jobruns.take(store, "ingest-file", key, lease):
+            continue
+        try:
+            with Heartbeat(store, "ingest-file", key, every=max(1.0, lease.total_seconds() / 4)):
+                report = IngestJob(store).run([str(path)])
+        except Exception as exc:
+            jobruns.finished(store, "ingest-file", key, "failed", f"{path.name}: {exc}")
+            raise
+        jobruns.finished(store, "ingest-file", key, "done", f"{path.name}: {report.summary()}")
+        done_dir.mkdir(exist_ok=True)
+        if path.exists():
+            path.replace(done_dir / path.name)
+        summaries.append(f"{path.name}: {report.summary()}")
+    return "; ".join(summaries) or "inbox empty"
 
 
 @job("index", every_minutes=5)

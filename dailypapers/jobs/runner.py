@@ -16,7 +16,9 @@ log = logging.getLogger(__name__)
 DONE, BUSY, RAN = "done-before", "busy", "ran"
 
 
-class _Heartbeat:
+class Heartbeat:
+    """Renews a run's heartbeat in the store while the work goes on."""
+
     def __init__(self, store: Store, name: str, period: str, every: float):
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._beat, args=(store, name, period, every), daemon=True)
@@ -48,7 +50,7 @@ def execute(store: Store, name: str, period: str) -> tuple[str, str]:
         current = jobruns.status(store, name, period)
         return (DONE if current == "done" else BUSY), f"{name} ({period}) is {current}"
     try:
-        with _Heartbeat(store, name, period, every=max(1.0, lease.total_seconds() / 4)):
+        with Heartbeat(store, name, period, every=max(1.0, lease.total_seconds() / 4)):
             summary = job.run(store)
     except Exception as exc:
         log.exception("job %s (%s) failed", name, period)

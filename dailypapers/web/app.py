@@ -44,14 +44,20 @@ def _error(request: Request, status: int, message: str, headers: dict | None = N
     return error_page(request, status, message, headers)
 
 
-def create_app(settings: Settings | None = None, store: Store | None = None) -> FastAPI:
-    """The ASGI app for one process. `dailypapers serve` calls it as a factory."""
+def create_app(settings: Settings | None = None, store: Store | None = None, *, follow_indexes: bool = True) -> FastAPI:
+    """The ASGI app for one process. `dailypapers serve` calls it as a factory. Unless told not
+    to, the process keeps its search indexes in step with the store (index/follow.py)."""
     settings = settings or Settings()
     site = Site(settings, store)
 
     @asynccontextmanager
     async def lifespan(_app):
+        from ..index.follow import IndexFollower
+
+        follower = IndexFollower(site.store, settings.index_follow_seconds).start() if follow_indexes else None
         yield
+        if follower:
+            follower.stop()
         site.store.dispose()
 
     app = FastAPI(

@@ -1,0 +1,56 @@
+"""Keeps one process's search indexes in step with the store, for web processes.
+
+Every web process runs a follower: every DAILYPAPERS_INDEX_FOLLOW_SECONDS it brings the node's
+full-text index and vector index up to date with what any process (an ingest, a worker's embedding
+job, a submission) wrote to the store. Writers on one node take turns through the indexes' lock
+files, so with several web processes on a node one does the work and the others find it done.
+A paper stored anywhere is therefore found by every web process within about one interval plus
+the readers' one-second refresh."""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from ..store.engine import Store
+
+log = logging.getLogger(__name__)
+
+
+def sync_once(store: Store) -> tuple[int, int]:
+    """(papers full-text indexed, vectors indexed) by one pass."""
+    from .fulltext import FullTextIndex
+
+    texts = FullTextIndex.for_store(store).sync(store)
+    vectors = 0
+    if store.settings.search_semantic:
+        from .embeddings import DIM, MODEL_KEY
+        from .vectors import VectorIndex
+
+        vectors = VectorIndex.for_store(store, MODEL_KEY, DIM).sync(store)
+    return texts, vectors
+
+
+class IndexFollower:
+    def __init__(self, store: Store, every: float):
+        self.store = store
+        self.every = every
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="dailypapers-index-follower", daemon=True)
+
+    def start(self) -> "IndexFollower":
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(10)
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.every):
+            try:
+                texts, vectors = sync_once(self.store)
+                if texts or vectors:
+                    log.info("indexes follow the store: %d papers, %d vectors", texts, vectors)
+            except Exception:  # noqa: BLE001 - the next pass tries again
+                log.warning("index follower pass failed", exc_info=True)
