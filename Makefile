@@ -8,13 +8,18 @@ IMPORT ?= $(wildcard $(DATA)/arxiv-daily/papers.jsonl.gz)
 
 .PHONY: setup up test docs bench
 
-setup: $(VENV)/.installed
+setup: $(VENV)/.installed node_modules/.installed
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e ".[torch,test]"
 	touch $@
+
+# KaTeX (math) and Swagger UI (/docs), served by the site itself: never from a CDN.
+node_modules/.installed: package.json package-lock.json
+	@if command -v npm >/dev/null 2>&1; then npm ci --no-audit --no-fund --loglevel=error && touch $@; \
+	else echo "npm not found: math will show as LaTeX source and /docs without Swagger UI"; fi
 
 up: setup
 	$(BIN)/dailypapers up $(if $(IMPORT),--import $(IMPORT))
