@@ -1,0 +1,487 @@
+"""The vector index: nearest papers by cosine, persisted beside the full-text index, following the store.
+
+Why an inverted-file index (IVF) with exact scoring inside the probed lists, in numpy: an exact
+float32 scan of 75k x 384 took 16 to 24 ms here and 170 to 390 ms at 1M vectors, too slow for the
+latency targets; HNSW answered in 1 to 4 ms but its recall@10 was 0.89 to 0.98 depending on `ef`, took
+15 minutes and 1.7 GB to build at 1M and is hard to update. Spherical k-means lists with exact dot
+products inside the probed lists build in seconds (a minute at 1M), take new vectors without a rebuild
+(they go to an exactly scanned tail until the next compaction), and their recall is measured in
+bench/search.py (BENCHMARKS.md): the probe count is chosen for recall@10 of about 0.99. Below
+`IVF_MIN` vectors the index is a plain exact scan.
+
+It is a cache of the store's `embeddings` table: under data_dir/index/<store id>/vectors-v1-<model>/,
+rebuilt from the table when missing or unreadable, and brought up to date by `sync` (by the
+embeddings' `created_at`, re-reading a margin behind the newest seen as the full-text index does).
+The same index serves SQLite and PostgreSQL deployments, so both behave alike (no pgvector needed).
+
+Layout: a generation folder holds the main arrays (ids, vectors sorted by list, list offsets,
+centroids); small files beside it hold the tail and the rows of the main part superseded since.
+`state.json` names them and is replaced last, atomically, so readers (other processes included,
+which reload when it changes) always see a whole index.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import fcntl
+import json
+import logging
+import os
+import shutil
+import threading
+import time
+import uuid
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..store import embeddings as embedding_store
+from ..store import kv
+from ..store.engine import Store
+
+log = logging.getLogger(__name__)
+
+LAYOUT = "vectors-v1"
+IVF_MIN = 20000  # below this many vectors an exact scan is fast enough (under about 5 ms)
+SYNC_MARGIN = dt.timedelta(minutes=5)
+READER_REFRESH_SECONDS = 1.0
+COMPACT_FRACTION = 0.1  # fold the tail into the lists once it is this large relative to them
+
+
+def list_count(n: int) -> int:
+    """Lists for n vectors: about 2 * sqrt(n) (75k -> 547, 1M -> 1024 at most), so a list holds a
+    few hundred vectors and the centroid scan stays cheap."""
+    return int(min(1024, max(16, round(2 * np.sqrt(max(n, 1))))))
+
+
+def default_probes(lists: int) -> int:
+    """Lists scanned per query: chosen from the recall measured in bench/search.py (about 0.99 at
+    10 against the exact scan, on the real embeddings)."""
+    return max(8, min(lists, lists // 8))
+
+
+def kmeans(vectors: np.ndarray, k: int, *, iterations: int = 12, sample: int = 100_000, seed: int = 0) -> np.ndarray:
+    """Spherical k-means (unit centroids, assignment by dot product) on a sample of the vectors."""
+    rng = np.random.default_rng(seed)
+    n = vectors.shape[0]
+    train = vectors[rng.choice(n, size=min(n, sample), replace=False)] if n > sample else vectors
+    centroids = train[rng.choice(train.shape[0], size=k, replace=False)].copy()
+    for _ in range(iterations):
+        assign = assign_lists(train, centroids)
+        sums = np.zeros_like(centroids)
+        np.add.at(sums, assign, train)
+        counts = np.bincount(assign, minlength=k)
+        empty = counts == 0
+        if empty.any():  # restart empty lists on random points
+            sums[empty] = train[rng.choice(train.shape[0], size=int(empty.sum()), replace=False)]
+        norms = np.linalg.norm(sums, axis=1, keepdims=True)
+        centroids = (sums / np.maximum(norms, 1e-12)).astype(np.float32)
+    return centroids
+
+
+def assign_lists(vectors: np.ndarray, centroids: np.ndarray, *, chunk: int = 16384) -> np.ndarray:
+    """The nearest centroid of each vector."""
+    out = np.empty(vectors.shape[0], dtype=np.int32)
+    for start in range(0, vectors.shape[0], chunk):
+        out[start : start + chunk] = np.argmax(vectors[start : start + chunk] @ centroids.T, axis=1)
+    return out
+
+
+@dataclass
+class Snapshot:
+    """One consistent view of the index: immutable arrays, swapped whole on reload."""
+
+    ids: np.ndarray  # (n,) int64, main part in list order
+    vectors: np.ndarray  # (n, dim) float32
+    offsets: np.ndarray | None  # (lists + 1,) row where each list starts; None: exact scan
+    centroids: np.ndarray | None  # (lists, dim)
+    dead: np.ndarray  # (n,) bool: main rows superseded by the tail or deleted
+    tail_ids: np.ndarray  # (t,) int64
+    tail_vectors: np.ndarray  # (t, dim)
+    state: dict
+    _lookup: tuple[np.ndarray, np.ndarray] | None = None
+
+    @property
+    def dim(self) -> int:
+        return int(self.vectors.shape[1]) if self.vectors.ndim == 2 else 0
+
+    def __len__(self) -> int:
+        return int(self.ids.shape[0] - self.dead.sum() + self.tail_ids.shape[0])
+
+    def lookup(self) -> tuple[np.ndarray, np.ndarray]:
+        """(sorted ids, their rows) over main and tail; tail rows are numbered after the main ones."""
+        if self._lookup is None:
+            alive = np.flatnonzero(~self.dead)
+            ids = np.concatenate([self.ids[alive], self.tail_ids])
+            rows = np.concatenate([alive, self.ids.shape[0] + np.arange(self.tail_ids.shape[0])])
+            order = np.argsort(ids, kind="stable")
+            self._lookup = (ids[order], rows[order])
+        return self._lookup
+
+    def rows_of(self, paper_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(positions in paper_ids that are indexed, their rows)."""
+        sorted_ids, rows = self.lookup()
+        if sorted_ids.shape[0] == 0:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+        at = np.clip(np.searchsorted(sorted_ids, paper_ids), 0, sorted_ids.shape[0] - 1)
+        found = sorted_ids[at] == paper_ids
+        return np.flatnonzero(found), rows[at[found]]
+
+    def vectors_of(self, paper_ids: list[int]) -> dict[int, np.ndarray]:
+        """The stored vectors of those papers that are indexed."""
+        asked = np.asarray(paper_ids, dtype=np.int64)
+        where, rows = self.rows_of(asked)
+        n_main = self.ids.shape[0]
+        out = {}
+        for i, row in zip(where, rows, strict=True):
+            out[int(asked[i])] = self.vectors[row] if row < n_main else self.tail_vectors[row - n_main]
+        return out
+
+    def score(self, query: np.ndarray, paper_ids: list[int]) -> dict[int, float]:
+        """Exact cosine of the query to each of these papers (those without a vector are absent)."""
+        found = self.vectors_of(paper_ids)
+        if not found:
+            return {}
+        ids = list(found)
+        sims = np.stack([found[i] for i in ids]) @ query
+        return dict(zip(ids, sims.tolist(), strict=True))
+
+    def search(self, query: np.ndarray, k: int, *, probes: int | None = None, exclude: set[int] | None = None) -> list[tuple[int, float]]:
+        """The k nearest papers by cosine, best first: exact over the tail, over the probed lists of
+        the main part (all of it when it has no lists)."""
+        if k <= 0 or len(self) == 0:
+            return []
+        extra = len(exclude) if exclude else 0
+        want = k + extra
+        cand_ids, cand_scores = [], []
+        if self.offsets is None:
+            scores = self.vectors @ query
+            if self.dead.any():
+                scores[self.dead] = -np.inf
+            cand_ids.append(self.ids)
+            cand_scores.append(scores)
+        else:
+            probes = probes or self.state.get("probes") or default_probes(len(self.centroids))
+            near = self.centroids @ query
+            lists = np.argpartition(-near, min(probes, near.shape[0]) - 1)[:probes]
+            for lst in lists:
+                start, end = int(self.offsets[lst]), int(self.offsets[lst + 1])
+                if end > start:
+                    scores = self.vectors[start:end] @ query
+                    dead = self.dead[start:end]
+                    if dead.any():
+                        scores = np.where(dead, -np.inf, scores)
+                    cand_ids.append(self.ids[start:end])
+                    cand_scores.append(scores)
+        if self.tail_ids.shape[0]:
+            cand_ids.append(self.tail_ids)
+            cand_scores.append(self.tail_vectors @ query)
+        if not cand_ids:
+            return []
+        ids = np.concatenate(cand_ids)
+        scores = np.concatenate(cand_scores)
+        if want < scores.shape[0]:
+            top = np.argpartition(-scores, want - 1)[:want]
+        else:
+            top = np.arange(scores.shape[0])
+        top = top[np.argsort(-scores[top], kind="stable")]
+        out = []
+        for i in top:
+            if not np.isfinite(scores[i]):
+                break
+            pid = int(ids[i])
+            if exclude and pid in exclude:
+                continue
+            out.append((pid, float(scores[i])))
+            if len(out) == k:
+                break
+        return out
+
+
+def _empty(dim: int) -> Snapshot:
+    return Snapshot(
+        ids=np.zeros(0, dtype=np.int64),
+        vectors=np.zeros((0, dim), dtype=np.float32),
+        offsets=None,
+        centroids=None,
+        dead=np.zeros(0, dtype=bool),
+        tail_ids=np.zeros(0, dtype=np.int64),
+        tail_vectors=np.zeros((0, dim), dtype=np.float32),
+        state={},
+    )
+
+
+class VectorIndex:
+    """One node's vector index for one store and model. Thread-safe readers; writers (sync, rebuild)
+    take a file lock, so processes on a node take turns."""
+
+    _instances: dict[str, "VectorIndex"] = {}
+    _instances_lock = threading.Lock()
+
+    def __init__(self, path: Path, model: str, dim: int):
+        self.path = Path(path)
+        self.model = model
+        self.dim = dim
+        self._write_lock = threading.Lock()
+        self._last_check = 0.0
+        self._stamp: tuple | None = None
+        self.snapshot = _empty(dim)
+        self.usable = self._load()
+
+    @classmethod
+    def for_store(cls, store: Store, model: str, dim: int) -> "VectorIndex":
+        """The process's index for this store and model (opened once)."""
+        path = Path(store.settings.data_dir) / "index" / kv.store_id(store) / f"{LAYOUT}-{model}"
+        key = str(path.resolve())
+        with cls._instances_lock:
+            if key not in cls._instances:
+                cls._instances[key] = cls(path, model, dim)
+            return cls._instances[key]
+
+    @property
+    def state_path(self) -> Path:
+        return self.path / "state.json"
+
+    # --- reading ---------------------------------------------------------------------------------
+
+    def _load(self) -> bool:
+        """Read the index named by state.json; False (and an empty index) when there is none or it
+        is damaged, which makes the next sync rebuild it."""
+        try:
+            stat = self.state_path.stat()
+        except OSError:
+            self.snapshot, self._stamp = _empty(self.dim), None
+            return False
+        try:
+            state = json.loads(self.state_path.read_text())
+            if state.get("layout") != LAYOUT or state.get("model") != self.model or state.get("dim") != self.dim:
+                raise ValueError("another layout or model")
+            main = self.path / state["main"]
+            ids = np.load(main / "ids.npy", mmap_mode="r")
+            vectors = np.load(main / "vectors.npy", mmap_mode="r")
+            offsets = np.load(main / "offsets.npy") if state.get("lists") else None
+            centroids = np.load(main / "centroids.npy") if state.get("lists") else None
+            n = int(state["count"])
+            if ids.shape != (n,) or vectors.shape != (n, self.dim):
+                raise ValueError(f"arrays of {ids.shape} and {vectors.shape} where the state says {n}")
+            if offsets is not None and (offsets.shape != (state["lists"] + 1,) or int(offsets[-1]) != n):
+                raise ValueError("list offsets do not match")
+            delta = state.get("delta")
+            if delta:
+                with np.load(self.path / delta) as d:
+                    dead, tail_ids, tail_vectors = d["dead"], d["tail_ids"], d["tail_vectors"]
+                if dead.shape != (n,) or tail_vectors.shape != (tail_ids.shape[0], self.dim):
+                    raise ValueError("the tail does not match")
+            else:
+                dead = np.zeros(n, dtype=bool)
+                tail_ids, tail_vectors = np.zeros(0, dtype=np.int64), np.zeros((0, self.dim), dtype=np.float32)
+            self.snapshot = Snapshot(np.asarray(ids), vectors, offsets, centroids, dead, tail_ids, tail_vectors, state)
+            self._stamp = (stat.st_mtime_ns, stat.st_size)
+            return True
+        except Exception as exc:  # noqa: BLE001 - any damage means: rebuild from the store
+            log.warning("vector index at %s is unreadable (%s); it will be rebuilt from the store", self.path, exc)
+            self.snapshot, self._stamp = _empty(self.dim), None
+            return False
+
+    def refresh(self, force: bool = False) -> None:
+        """See another process's sync: reload when state.json changed; at most once a second."""
+        now = time.monotonic()
+        if not force and now - self._last_check < READER_REFRESH_SECONDS:
+            return
+        self._last_check = now
+        try:
+            stat = self.state_path.stat()
+            stamp = (stat.st_mtime_ns, stat.st_size)
+        except OSError:
+            stamp = None
+        if stamp != self._stamp:
+            self.usable = self._load()
+
+    def current(self) -> Snapshot:
+        """The snapshot to answer a query with."""
+        self.refresh()
+        return self.snapshot
+
+    def __len__(self) -> int:
+        return len(self.current())
+
+    # --- writing ---------------------------------------------------------------------------------
+
+    @contextmanager
+    def _locked(self):
+        self.path.mkdir(parents=True, exist_ok=True)
+        with self._write_lock, open(self.path / "write.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            self.refresh(force=True)
+            yield
+
+    def sync(self, store: Store) -> int:
+        """Take in every vector stored since the last sync (everything when the index is missing or
+        damaged); returns how many vectors were added or replaced."""
+        with self._locked():
+            if not self.usable:
+                return self._rebuild_locked(store)
+            snap = self.snapshot
+            mark = snap.state.get("watermark")
+            since = dt.datetime.fromisoformat(mark) - SYNC_MARGIN if mark else None
+            ids_parts, vec_parts, newest = [], [], None
+            with store.session() as session:
+                for ids, vectors, last in embedding_store.changed_since(session, self.model, since):
+                    ids_parts.append(ids)
+                    vec_parts.append(vectors)
+                    newest = last
+                stored = embedding_store.count(session, self.model)
+            new_ids = np.concatenate(ids_parts) if ids_parts else np.zeros(0, dtype=np.int64)
+            new_vecs = np.concatenate(vec_parts) if vec_parts else np.zeros((0, self.dim), dtype=np.float32)
+            known = snap.vectors_of(new_ids.tolist())
+            # Vectors re-read within the margin are skipped when unchanged.
+            changed = np.array(
+                [not (int(i) in known and np.array_equal(known[int(i)], v)) for i, v in zip(new_ids, new_vecs, strict=True)],
+                dtype=bool,
+            )
+            new_ids, new_vecs = new_ids[changed], new_vecs[changed]
+            added = len(set(new_ids.tolist()) - set(known))
+            deleted = np.zeros(0, dtype=np.int64)
+            if len(snap) + added > stored:  # papers deleted from the store (their vectors went with them)
+                with store.session() as session:
+                    present = embedding_store.paper_ids(session, self.model)
+                deleted = np.array([i for i in snap.lookup()[0].tolist() if i not in present], dtype=np.int64)
+            watermark = _later(mark, newest)
+            if new_ids.shape[0] or deleted.shape[0]:
+                self._apply(snap, new_ids, new_vecs, deleted, watermark)
+            elif watermark is not None and watermark.isoformat() != mark:
+                self._write_delta(snap, snap.dead, snap.tail_ids, snap.tail_vectors, watermark)
+            return int(new_ids.shape[0])
+
+    def rebuild(self, store: Store) -> int:
+        """Drop the index and build it again from every stored vector; returns how many."""
+        with self._locked():
+            return self._rebuild_locked(store)
+
+    def _rebuild_locked(self, store: Store) -> int:
+        ids_parts, vec_parts, newest = [], [], None
+        with store.session() as session:
+            for ids, vectors, last in embedding_store.changed_since(session, self.model, None):
+                ids_parts.append(ids)
+                vec_parts.append(vectors)
+                newest = last
+        ids = np.concatenate(ids_parts) if ids_parts else np.zeros(0, dtype=np.int64)
+        vectors = np.concatenate(vec_parts) if vec_parts else np.zeros((0, self.dim), dtype=np.float32)
+        self.build(ids, vectors, watermark=newest)
+        return int(ids.shape[0])
+
+    def build(self, ids: np.ndarray, vectors: np.ndarray, *, watermark: dt.datetime | None = None,
+              centroids: np.ndarray | None = None, probes: int | None = None) -> None:
+        """Write a fresh main part from these vectors (lists when there are at least IVF_MIN);
+        `centroids` reuses trained lists instead of training new ones."""
+        ids = np.asarray(ids, dtype=np.int64)
+        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        lists = 0
+        offsets = None
+        if ids.shape[0] >= IVF_MIN:
+            if centroids is None:
+                centroids = kmeans(vectors, list_count(ids.shape[0]))
+            lists = centroids.shape[0]
+            assign = assign_lists(vectors, centroids)
+            order = np.argsort(assign, kind="stable")
+            ids, vectors = ids[order], vectors[order]
+            offsets = np.concatenate([[0], np.cumsum(np.bincount(assign, minlength=lists))]).astype(np.int64)
+        else:
+            centroids = None
+        self.path.mkdir(parents=True, exist_ok=True)
+        name = f"main-{uuid.uuid4().hex[:12]}"
+        tmp = self.path / f"{name}.tmp"
+        tmp.mkdir()
+        np.save(tmp / "ids.npy", ids)
+        np.save(tmp / "vectors.npy", vectors)
+        if lists:
+            np.save(tmp / "offsets.npy", offsets)
+            np.save(tmp / "centroids.npy", centroids)
+        _fsync_dir(tmp)
+        tmp.rename(self.path / name)
+        state = {
+            "layout": LAYOUT,
+            "model": self.model,
+            "dim": self.dim,
+            "main": name,
+            "count": int(ids.shape[0]),
+            "lists": lists,
+            "trained_on": int(ids.shape[0]) if lists else 0,
+            "probes": probes or (default_probes(lists) if lists else 0),
+            "delta": None,
+            "watermark": watermark.isoformat() if watermark else None,
+        }
+        self._write_state(state)
+
+    def _apply(self, snap: Snapshot, new_ids: np.ndarray, new_vecs: np.ndarray, deleted: np.ndarray,
+               watermark: dt.datetime | None) -> None:
+        """Put new and changed vectors in the tail, mark what they replace (and deleted papers) dead;
+        compact when the tail or the dead rows grow large."""
+        dead = snap.dead.copy()
+        gone = np.concatenate([new_ids, deleted])
+        where, rows = snap.rows_of(gone)
+        n_main = snap.ids.shape[0]
+        main_rows = rows[rows < n_main]
+        dead[main_rows] = True
+        tail_drop = set(gone.tolist())
+        keep = np.array([int(i) not in tail_drop for i in snap.tail_ids], dtype=bool) if snap.tail_ids.shape[0] else np.zeros(0, dtype=bool)
+        # Several versions of one paper in this batch: the last one wins.
+        _, last = np.unique(new_ids[::-1], return_index=True)
+        pick = np.sort(new_ids.shape[0] - 1 - last)
+        tail_ids = np.concatenate([snap.tail_ids[keep], new_ids[pick]])
+        tail_vectors = np.concatenate([snap.tail_vectors[keep], new_vecs[pick]])
+        if tail_ids.shape[0] > max(1000, COMPACT_FRACTION * n_main) or dead.sum() > COMPACT_FRACTION * max(n_main, 1):
+            all_ids = np.concatenate([snap.ids[~dead], tail_ids])
+            all_vecs = np.concatenate([np.asarray(snap.vectors)[~dead], tail_vectors])
+            trained = snap.state.get("trained_on") or 0
+            # Lists trained on half the vectors or more still fit; beyond that, train again.
+            reuse = snap.centroids if snap.centroids is not None and all_ids.shape[0] <= 2 * trained else None
+            self.build(all_ids, all_vecs, watermark=watermark, centroids=reuse)
+            log.info("vector index compacted: %d vectors (%d were in the tail)", all_ids.shape[0], tail_ids.shape[0])
+            return
+        self._write_delta(snap, dead, tail_ids, tail_vectors, watermark)
+
+    def _write_delta(self, snap: Snapshot, dead, tail_ids, tail_vectors, watermark) -> None:
+        name = f"delta-{uuid.uuid4().hex[:12]}.npz"
+        tmp = self.path / f"{name}.tmp"
+        with open(tmp, "wb") as f:
+            np.savez(f, dead=dead, tail_ids=tail_ids, tail_vectors=tail_vectors)
+            f.flush()
+            os.fsync(f.fileno())
+        tmp.rename(self.path / name)
+        state = dict(snap.state, delta=name, watermark=watermark.isoformat() if watermark else snap.state.get("watermark"))
+        self._write_state(state)
+
+    def _write_state(self, state: dict) -> None:
+        tmp = self.state_path.with_suffix(".tmp")
+        with open(tmp, "w") as f:
+            json.dump(state, f)
+            f.flush()
+            os.fsync(f.fileno())
+        tmp.replace(self.state_path)
+        self.usable = self._load()
+        self._remove_unused(state)
+
+    def _remove_unused(self, state: dict) -> None:
+        """Delete generations no longer named (readers that still map them keep their pages)."""
+        for entry in self.path.iterdir():
+            if entry.name.startswith(("main-", "delta-")) and entry.name not in (state.get("main"), state.get("delta")):
+                if entry.is_dir():
+                    shutil.rmtree(entry, ignore_errors=True)
+                else:
+                    entry.unlink(missing_ok=True)
+
+
+def _later(mark: str | None, newest: dt.datetime | None) -> dt.datetime | None:
+    seen = dt.datetime.fromisoformat(mark) if mark else None
+    if seen is None or newest is None:
+        return newest or seen
+    return max(seen, newest)
+
+
+def _fsync_dir(path: Path) -> None:
+    for entry in path.iterdir():
+        with open(entry, "rb") as f:
+            os.fsync(f.fileno())
