@@ -221,7 +221,7 @@ class Delivery(Base):
     kind: Mapped[str] = mapped_column(String(12))  # digest | confirm
     period: Mapped[str] = mapped_column(String(40))  # e.g. daily:2026-11-27, weekly:2026-W48
     status: Mapped[str] = mapped_column(String(12), default="pending", index=True)
-    # pending | sending | sent | failed | skipped
+    # pending | sending | sent | failed | skipped | unknown (interrupted twice; never sent a third time)
     message_id: Mapped[str | None] = mapped_column(String(255))
     paper_ids: Mapped[list] = mapped_column(JSON, default=list)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
@@ -229,6 +229,10 @@ class Delivery(Base):
     next_attempt_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     sent_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    # The sender (host:pid) holding a "sending" row, and how often a sender died holding this row:
+    # see dailypapers/digest/send.py for how the message in flight at a crash is bounded.
+    sender: Mapped[str | None] = mapped_column(String(120))
+    interrupted: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     __table_args__ = (UniqueConstraint("subscription_id", "kind", "period", name="uq_deliveries_sub_kind_period"),)
 
