@@ -125,3 +125,27 @@ def cleanup(store: Store) -> str:
         sessions = user_store.purge_expired_sessions(session)
     limits = StoreStorage(store).purge_expired()
     return f"{sessions} expired sessions and {limits} rate-limit counters removed"
+
+
+def _send_digests(store: Store, cadences: tuple[str, ...]) -> str:
+    from ..digest.send import send_digests
+
+    return "; ".join(send_digests(store, cadence).summary() for cadence in cadences)
+
+
+@job("digest-daily", daily_at="08:00", setting="digest_time")
+def digest_daily(store: Store) -> str:
+    """Email the daily digests (weekdays: the previous weekday's papers, Monday's with the weekend)."""
+    return _send_digests(store, ("daily",))
+
+
+@job("digest-weekly", daily_at="08:00", setting="digest_time")
+def digest_weekly(store: Store) -> str:
+    """Email the weekly digests of the previous ISO week, on DAILYPAPERS_DIGEST_WEEKDAY (or later that week)."""
+    return _send_digests(store, ("weekly",))
+
+
+@job("digest-retry", every_minutes=15)
+def digest_retry(store: Store) -> str:
+    """Retry deferred digests and finish runs that were interrupted (each digest still goes out once)."""
+    return _send_digests(store, ("daily", "weekly"))

@@ -1,0 +1,83 @@
+"""CLI commands for email digests: `dailypapers digest send` and `dailypapers digest status`."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated, Optional
+
+import typer
+
+from .errors import DailyPapersError
+
+digest_app = typer.Typer(help="Email digests: trending papers and topic alerts.", no_args_is_help=True)
+
+
+def register(app: typer.Typer) -> None:
+    from .cli import open_store, out
+
+    app.add_typer(digest_app, name="digest")
+
+    @digest_app.command("send")
+    def digest_send(
+        cadence: Annotated[str, typer.Option(help="daily or weekly.")] = "daily",
+        period: Annotated[
+            Optional[str], typer.Option(help="The period to send: a day (YYYY-MM-DD) or, weekly, a week (YYYY-Www). Default: the latest due.")
+        ] = None,
+        dry_run: Annotated[bool, typer.Option("--dry-run", help="Compose and count, but send and record nothing.")] = False,
+        to: Annotated[Optional[str], typer.Option("--to", help="Only the subscriber with this address (with --dry-run: print the digest).")] = None,
+        progress: Annotated[bool, typer.Option(help="Show progress (default: when stderr is a terminal).")] = None,  # type: ignore[assignment]
+    ) -> None:
+        """Send the digests of a period to the confirmed subscribers of a cadence, each exactly once.
+
+        Safe to run again and alongside `dailypapers up`: what was sent is never sent again, and a
+        run killed midway is finished by the next one. Without DAILYPAPERS_SMTP_URL the messages are
+        written as .eml files into the outbox folder."""
+        from .digest import period as periods
+        from .digest.send import send_digests
+
+        if cadence not in periods.CADENCES:
+            raise DailyPapersError("--cadence: daily or weekly")
+        store = open_store()
+        chosen = periods.parse(cadence, period) if period else None
+        show = sys.stderr.isatty() if progress is None else progress
+
+        def on_progress(done: int, total: int) -> None:
+            if show:
+                sys.stderr.write(f"\r{done}/{total} subscribers")
+                sys.stderr.flush()
+
+        email = to.strip().lower() if to else None
+        report = send_digests(store, cadence, period=chosen, dry_run=dry_run, only=email, on_progress=on_progress)
+        if show:
+            sys.stderr.write("\n")
+        if email and report.subscribers == 0:
+            raise DailyPapersError(f"no confirmed {cadence} subscriber with the address {email}")
+        for address, subject, text in report.previews:
+            out.print(f"To: {address}\nSubject: {subject}\n\n{text}", highlight=False, markup=False)
+        out.print(report.summary(), highlight=False, markup=False)
+        if not dry_run and report.sent:
+            where = "written as .eml files to" if not store.settings.smtp_url else "handed to"
+            out.print(f"messages {where} {report.where}", highlight=False, markup=False)
+        if report.stopped:
+            raise typer.Exit(1)
+
+    @digest_app.command("status")
+    def digest_status(
+        cadence: Annotated[str, typer.Option(help="daily or weekly.")] = "daily",
+        period: Annotated[Optional[str], typer.Option(help="A day or week (default: the latest due).")] = None,
+    ) -> None:
+        """Subscriptions by status, and the deliveries of a period by status."""
+        from .digest import period as periods
+        from .digest.send import due_period
+        from .store import deliveries as delivery_store
+        from .store import subscriptions as sub_store
+
+        if cadence not in periods.CADENCES:
+            raise DailyPapersError("--cadence: daily or weekly")
+        store = open_store()
+        chosen = periods.parse(cadence, period) if period else due_period(store, cadence)
+        with store.session() as session:
+            subs = sub_store.count_by_status(session)
+            sent = delivery_store.counts(session, "digest", chosen.key)
+        out.print("subscriptions: " + (", ".join(f"{k} {v}" for k, v in sorted(subs.items())) or "none"), highlight=False)
+        out.print(f"{chosen.key}: " + (", ".join(f"{k} {v}" for k, v in sorted(sent.items())) or "nothing yet"), highlight=False)

@@ -1,0 +1,79 @@
+"""The mail room of one site: its transport with the retry policy, its From address, its signed
+links and its templates; and the deterministic Message-IDs."""
+
+from __future__ import annotations
+
+import datetime as dt
+import email.utils
+import logging
+import os
+import secrets
+import time
+from collections.abc import Callable
+
+from ..store import kv
+from ..store.engine import Store
+from . import mime
+from .links import Links
+from .render import Content, Renderer, mail_domain, sender
+from .transport import TemporaryFailure, local_hostname, open_transport
+
+log = logging.getLogger(__name__)
+
+
+def site_secret(store: Store) -> str:
+    """The secret the web site signs with (web/site.py keeps the same one)."""
+    return store.settings.secret_key or kv.get_or_create(store, "secret_key", lambda: secrets.token_urlsafe(48))
+
+
+def run_id() -> str:
+    """Names one sending run: host:pid:random (see send.py for how it is used after a crash)."""
+    return f"{local_hostname()}:{os.getpid()}:{secrets.token_hex(4)}"
+
+
+def message_id(kind: str, period: str, subscription_id: int, domain: str) -> str:
+    """Deterministic per (kind, period, subscription): a duplicate, if ever, has the same id."""
+    return f"<{kind}.{period.replace(':', '.')}.{subscription_id}@{domain}>"
+
+
+class Mailer:
+    """A transport with the retry policy, the From address and the links of one site."""
+
+    def __init__(self, store: Store, transport=None):
+        self.store = store
+        self.settings = store.settings
+        self.transport = transport or open_transport(self.settings)
+        self.links = Links(site_secret(store), self.settings.base_url, confirm_hours=self.settings.digest_confirm_hours)
+        self.domain = mail_domain(self.settings)
+        name, self.from_addr = sender(self.settings)
+        self.from_header = mime.address(name, self.from_addr)
+        self.renderer = Renderer(self.settings)
+        self.sleep: Callable[[float], None] = time.sleep
+
+    def message(self, content: Content, to: str, msg_id: str, *, html: str, text: str, list_headers: list[tuple[str, str]]) -> bytes:
+        headers = [
+            ("From", self.from_header),
+            ("To", to),
+            ("Subject", mime.header_value("Subject", content.subject)),
+            ("Date", email.utils.format_datetime(dt.datetime.now(dt.UTC))),
+            ("Message-ID", msg_id),
+            ("Auto-Submitted", "auto-generated"),
+        ] + list_headers
+        return mime.build(headers, text, html)
+
+    def deliver(self, to: str, message: bytes, msg_id: str) -> None:
+        """Send with in-run retries of temporary failures; raises the last failure."""
+        retries = self.settings.smtp_retries
+        for attempt in range(retries + 1):
+            try:
+                self.transport.send(self.from_addr, to, message, msg_id)
+                return
+            except TemporaryFailure as exc:
+                if attempt == retries:
+                    raise
+                wait = self.settings.smtp_backoff * (2**attempt)
+                log.info("temporary failure for %s (%s); retrying in %.1fs", to, exc, wait)
+                self.sleep(wait)
+
+    def close(self) -> None:
+        self.transport.close()
