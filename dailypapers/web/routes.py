@@ -4,6 +4,7 @@ behind any URL."""
 from __future__ import annotations
 
 from . import accounts, actions, api, docs, feeds, pages
+from . import subscribe
 
 # (METHOD, path, handler). The JSON API's routes are in web/api.py (FastAPI documents them at /docs).
 ROUTES = [
@@ -26,6 +27,16 @@ ROUTES = [
     ("GET", "/signup", accounts.signup_form),
     ("POST", "/signup", accounts.signup),
     ("POST", "/logout", accounts.logout),
+    ("GET", "/subscribe", subscribe.subscribe_form),
+    ("POST", "/subscribe", subscribe.subscribe),
+    ("GET", "/subscribe/confirm/{token}", subscribe.confirm_page),
+    ("POST", "/subscribe/confirm/{token}", subscribe.confirm),
+    ("GET", "/preferences/{token}", subscribe.preferences_page),
+    ("POST", "/preferences/{token}", subscribe.preferences),
+    ("GET", "/unsubscribe/{token}", subscribe.unsubscribe_page),
+    ("POST", "/unsubscribe/{token}", subscribe.unsubscribe),
+    ("POST", "/unsubscribe/one-click/{token}", subscribe.one_click),  # RFC 8058, POSTed by mail clients
+    ("POST", "/api/subscriptions", subscribe.api_subscribe),
     ("GET", "/feeds/daily.{fmt}", feeds.daily),
     ("GET", "/feeds/trending.{fmt}", feeds.trending),
     ("GET", "/feeds/category/{category}.{fmt}", feeds.category),

@@ -1,0 +1,240 @@
+"""Subscribing, confirming, managing and leaving, through the site and the emails it sends: a real
+SMTP server (aiosmtpd) receives the mail, and the links in it are followed against the app."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+
+import pytest
+from starlette.testclient import TestClient
+
+from conftest import load_site_data, site_settings
+from dailypapers.digest import period as periods
+from dailypapers.digest.links import Links
+from dailypapers.digest.send import send_digests
+from dailypapers.store import subscriptions as sub_store
+from dailypapers.store.engine import Store
+from digesthelp import SMTPServer, links_in
+from webhelp import csrf_from, log_in, make_user
+
+BASE = "https://testserver"
+
+
+@pytest.fixture
+def smtp():
+    with SMTPServer() as server:
+        yield server
+
+
+@pytest.fixture
+def site(db_url, tmp_path, listing_subset, smtp):
+    settings = site_settings(
+        db_url, tmp_path, base_url=BASE, smtp_url=smtp.url, smtp_backoff=0.01, secret_key="test secret", search_semantic=False
+    )
+    load_site_data(settings, listing_subset)
+    return settings
+
+
+def client_of(settings) -> TestClient:
+    from dailypapers.web.app import create_app
+
+    return TestClient(create_app(settings), base_url=BASE, follow_redirects=False)
+
+
+@pytest.fixture
+def client(site):
+    with client_of(site) as c:
+        yield c
+
+
+def subscription(settings, email):
+    store = Store(settings)
+    with store.session() as session:
+        sub = sub_store.by_email(session, email)
+    store.dispose()
+    return sub
+
+
+def subscribe(client, email, **fields):
+    token = csrf_from(client.get("/subscribe").text)
+    data = {"email": email, "cadence": "daily", "trending": "10", "csrftoken": token} | fields
+    return client.post("/subscribe", data=data)
+
+
+def test_double_opt_in_then_manage_and_leave_by_links(client, site, smtp):
+    r = subscribe(client, "Reader@Example.org", query='"contrastive loss"')
+    assert r.status_code == 200 and "Check your inbox" in r.text
+    sub = subscription(site, "reader@example.org")
+    assert sub.status == "pending" and sub.preferences.topic_query == '"contrastive loss"'
+    [confirm_mail] = smtp.handler.messages_to("reader@example.org")
+    assert confirm_mail.get_content_type() == "multipart/alternative"
+    assert confirm_mail["Message-ID"] and confirm_mail["Date"] and "testserver" in confirm_mail["From"]
+    text = confirm_mail.get_body(("plain",)).get_content()
+    html = confirm_mail.get_body(("html",)).get_content()
+    [confirm_path] = {p for p in links_in(text) if p.startswith("/subscribe/confirm/")}
+    assert confirm_path in html and 'style="' in html  # CSS inlined
+
+    # Nothing but the confirmation goes to a pending address.
+    report = send_digests(Store(site), "daily", period=periods.parse("daily", "2024-10-25"))
+    assert report.subscribers == 0 and len(smtp.handler.received) == 1
+
+    # Following the link shows a button (a GET changes nothing); the button confirms.
+    page = client.get(confirm_path)
+    assert page.status_code == 200 and "Confirm my subscription" in page.text
+    assert subscription(site, "reader@example.org").status == "pending"
+    r = client.post(confirm_path, data={"csrftoken": csrf_from(page.text)})
+    assert r.status_code == 200 and "You are subscribed" in r.text
+    assert subscription(site, "reader@example.org").status == "active"
+
+    # The digest: headers, parts, papers, and links that work.
+    report = send_digests(Store(site), "daily", period=periods.parse("daily", "2024-10-25"))
+    assert report.sent == 1, report.summary()
+    digest = smtp.handler.messages_to("reader@example.org")[-1]
+    assert digest.get_content_type() == "multipart/alternative"
+    assert [p.get_content_type() for p in digest.iter_parts()] == ["text/plain", "text/html"]
+    assert digest["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert "daily.digest.testserver" in digest["List-Id"]
+    assert digest["Message-ID"] == f"<digest.daily.2024-10-25.{sub.id}@testserver>"
+    unsub_urls = [u.strip().strip("<>") for u in digest["List-Unsubscribe"].split(",")]
+    assert unsub_urls[0].startswith("https://testserver/unsubscribe/one-click/") and unsub_urls[1].startswith("mailto:")
+    text = digest.get_body(("plain",)).get_content()
+    html = digest.get_body(("html",)).get_content()
+    assert "Breaking the Memory Barrier" in text and "64 upvotes" in text and "/papers/2410.17243" in text
+    assert "prefers-color-scheme: dark" in html and "Zesen Cheng" in html
+    paths = links_in(text)
+    assert client.get("/papers/2410.17243").status_code == 200
+    [prefs_path] = [p for p in paths if p.startswith("/preferences/")]
+    [unsub_path] = [p for p in paths if p.startswith("/unsubscribe/")]
+    assert prefs_path in html and unsub_path in html
+
+    # Preferences without logging in: switch to weekly.
+    page = client.get(prefs_path)
+    assert page.status_code == 200 and "reader@example.org" in page.text
+    r = client.post(prefs_path, data={"csrftoken": csrf_from(page.text), "cadence": "weekly", "trending": "5", "query": "", "categories": "cs.CL"})
+    assert r.status_code == 200 and "Saved" in r.text
+    prefs = subscription(site, "reader@example.org").preferences
+    assert (prefs.cadence, prefs.trending_count, prefs.topic_query, prefs.topic_categories) == ("weekly", 5, None, ("cs.CL",))
+
+    # Unsubscribe by the page: a button, then at once.
+    page = client.get(unsub_path)
+    assert "Unsubscribe" in page.text and subscription(site, "reader@example.org").status == "active"
+    r = client.post(unsub_path, data={"csrftoken": csrf_from(page.text)})
+    assert r.status_code == 200 and "You are unsubscribed" in r.text
+    assert subscription(site, "reader@example.org").status == "unsubscribed"
+    assert send_digests(Store(site), "weekly", period=periods.parse("weekly", "2025-W12")).subscribers == 0
+
+    # Back through the preferences page (the mailbox was proven once).
+    page = client.get(prefs_path)
+    client.post(prefs_path, data={"csrftoken": csrf_from(page.text), "action": "resubscribe"})
+    assert subscription(site, "reader@example.org").status == "active"
+
+
+def test_one_click_unsubscribe_needs_no_cookie_and_acts_at_once(site, smtp):
+    store = Store(site)
+    with store.session() as session, session.begin():
+        sid = sub_store.create_pending(session, "oneclick@example.org", sub_store.Preferences(), "s" * 20)
+        sub_store.confirm(session, sid, dt.datetime(2024, 10, 1))
+    send_digests(store, "daily", period=periods.parse("daily", "2024-10-25"))
+    [digest] = smtp.handler.messages_to("oneclick@example.org")
+    one_click = digest["List-Unsubscribe"].split(",")[0].strip().strip("<>")
+    with client_of(site) as mail_client:  # a mail client: no cookie, no CSRF token
+        r = mail_client.post(one_click.removeprefix(BASE), content=b"List-Unsubscribe=One-Click",
+                             headers={"content-type": "application/x-www-form-urlencoded"})
+    assert r.status_code == 200 and "set-cookie" not in r.headers
+    assert subscription(site, "oneclick@example.org").status == "unsubscribed"
+    assert send_digests(store, "daily", period=periods.parse("daily", "2024-10-28")).subscribers == 0
+    store.dispose()
+
+
+def test_subscribing_again_does_not_flood_or_reveal(client, site, smtp):
+    first = subscribe(client, "twice@example.org")
+    again = subscribe(client, "twice@example.org")
+    other = subscribe(client, "new@example.org")
+    assert first.text == again.text == other.text  # the same answer whatever the state
+    assert len(smtp.handler.messages_to("twice@example.org")) == 1  # no second email within the quiet time
+
+    # After the quiet time a pending address gets its confirmation again; an active one its links,
+    # and its preferences are not changed by someone who only knows the address.
+    store = Store(site)
+    with store.session() as session, session.begin():
+        sub = sub_store.by_email(session, "twice@example.org")
+        sub_store.confirm(session, sub.id, dt.datetime(2024, 10, 1))
+        sub_store.mark_confirm_sent(session, sub.id, dt.datetime(2024, 10, 1), not_since=dt.datetime(2100, 1, 1))
+    r = subscribe(client, "twice@example.org", cadence="weekly", trending="0", query="attacker")
+    assert r.text == first.text
+    mails = smtp.handler.messages_to("twice@example.org")
+    assert len(mails) == 2 and "already subscribed" in mails[-1].get_body(("plain",)).get_content()
+    assert [p for p in links_in(mails[-1].get_body(("plain",)).get_content()) if p.startswith("/preferences/")]
+    prefs = subscription(site, "twice@example.org").preferences
+    assert prefs.cadence == "daily" and prefs.topic_query is None
+    store.dispose()
+
+
+def test_links_are_signed_bound_and_expire(client, site, smtp):
+    subscribe(client, "links@example.org")
+    sub = subscription(site, "links@example.org")
+    links = Links("test secret", BASE, confirm_hours=48)
+    good = links.token("preferences", sub.id, sub.secret)
+    assert client.get(f"/preferences/{good}").status_code == 200
+    assert client.get(f"/preferences/{good[:-2]}xx").status_code == 400  # altered
+    assert client.get(f"/preferences/{Links('another', BASE).token('preferences', sub.id, sub.secret)}").status_code == 400
+    assert client.get(f"/unsubscribe/{good}").status_code == 400  # a preferences link cannot unsubscribe
+    assert client.get(f"/preferences/{links.token('preferences', sub.id, 'rotated secret')}").status_code == 400
+    # Confirmation links expire.
+    real = time.time
+    try:
+        time.time = lambda: real() - 49 * 3600
+        old = links.token("confirm", sub.id, sub.secret)
+    finally:
+        time.time = real
+    r = client.get(f"/subscribe/confirm/{old}")
+    assert r.status_code == 400 and "expired" in r.text
+
+
+def test_forms_validate_and_escape(client, site):
+    r = subscribe(client, "not an address")
+    assert r.status_code == 400 and "does not look right" in r.text
+    r = subscribe(client, "x@example.org", trending="0", query="")
+    assert r.status_code == 400 and "Choose something" in r.text
+    r = subscribe(client, "x@example.org", categories="<script>")
+    assert r.status_code == 400 and "<script>" not in r.text and "&lt;script&gt;" in r.text
+    subscribe(client, "esc@example.org", query="<b>bold</b> & more")
+    sub = subscription(site, "esc@example.org")
+    token = Links("test secret", BASE).token("preferences", sub.id, sub.secret)
+    page = client.get(f"/preferences/{token}").text
+    assert "<b>bold</b>" not in page and "&lt;b&gt;bold&lt;/b&gt; &amp; more" in page
+    assert client.cookies  # a browser that has been here: a POST without the token is refused
+    assert client.post("/subscribe", data={"email": "nocsrf@example.org", "trending": "5"}).status_code == 403
+
+
+def test_subscribing_is_rate_limited_per_client(client):
+    token = csrf_from(client.get("/subscribe").text)
+    codes = [
+        client.post("/subscribe", data={"email": f"r{i}@example.org", "trending": "5", "csrftoken": token}).status_code
+        for i in range(11)
+    ]
+    assert codes[:10] == [200] * 10 and codes[10] == 429
+
+
+def test_json_api_and_similar_only_for_accounts(client, site, smtp):
+    r = client.post("/api/subscriptions", json={"email": "api@example.org", "cadence": "weekly", "query": "diffusion", "similar": True})
+    assert r.status_code == 202 and r.json()["status"] == "check-your-inbox"
+    sub = subscription(site, "api@example.org")
+    assert sub.preferences.cadence == "weekly" and sub.preferences.similar_to_upvotes is False and sub.user_id is None
+    assert client.post("/api/subscriptions", json={"email": "bad"}).status_code == 400
+    assert client.post("/api/subscriptions", content=b"[1]", headers={"content-type": "application/json"}).status_code == 400
+
+    make_user(site, "carol")
+    log_in(client, "carol")
+    assert "New papers like the ones I upvoted" in client.get("/subscribe").text
+    subscribe(client, "carol@example.org", similar="1")
+    sub = subscription(site, "carol@example.org")
+    assert sub.preferences.similar_to_upvotes and sub.user_id is not None
+
+
+def test_every_page_offers_the_subscription(site):
+    with client_of(site) as c:
+        home = c.get("/date/2024-10-25").text
+        assert "Get trending papers in your email inbox!" in home and 'href="/subscribe"' in home
+        assert "Get trending papers in your email inbox! <a" not in c.get("/subscribe").text
