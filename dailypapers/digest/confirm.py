@@ -38,8 +38,7 @@ def _send_single(store: Store, subscriber: Subscriber, kind: str, content: Conte
     now = utcnow()
     period = now.strftime("%Y-%m-%dT%H:%M:%S.%f")
     msg_id = message_id(kind, period, subscriber.id, mailer.domain)
-    html, text = content.personal(subscriber.email, "", "")
-    message = mailer.message(content, subscriber.email, msg_id, html=html, text=text, list_headers=[])
+    message = mailer.message(content, subscriber.email, msg_id, parts=content.encoded(subscriber.email, "", ""), list_headers=[])
     run = run_id()
     try:
         with store.session() as session, session.begin():

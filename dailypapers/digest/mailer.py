@@ -50,7 +50,8 @@ class Mailer:
         self.renderer = Renderer(self.settings)
         self.sleep: Callable[[float], None] = time.sleep
 
-    def message(self, content: Content, to: str, msg_id: str, *, html: str, text: str, list_headers: list[tuple[str, str]]) -> bytes:
+    def message(self, content: Content, to: str, msg_id: str, *, parts: tuple[bytes, bytes], list_headers: list[tuple[str, str]]) -> bytes:
+        """The message to one address; `parts` is Content.encoded(...) for it."""
         headers = [
             ("From", self.from_header),
             ("To", to),
@@ -59,7 +60,7 @@ class Mailer:
             ("Message-ID", msg_id),
             ("Auto-Submitted", "auto-generated"),
         ] + list_headers
-        return mime.build(headers, text, html)
+        return mime.build(headers, *parts)
 
     def deliver(self, to: str, message: bytes, msg_id: str) -> None:
         """Send with in-run retries of temporary failures; raises the last failure."""

@@ -50,8 +50,9 @@ def boundary() -> str:
     return f"=_dailypapers_{secrets.token_hex(12)}"
 
 
-def build(headers: list[tuple[str, str]], text: str, html: str, *, mark: str | None = None) -> bytes:
-    """The whole message. `headers` are (name, value) with values already encoded (header_value)."""
+def build(headers: list[tuple[str, str]], text_qp: bytes, html_qp: bytes, *, mark: str | None = None) -> bytes:
+    """The whole message. `headers` are (name, value) with values already encoded (header_value);
+    the parts are quoted-printable already (`qp`), ending with a line break."""
     mark = mark or boundary()
     lines = [f"{name}: {value}" for name, value in headers]
     lines += ["MIME-Version: 1.0", f'Content-Type: multipart/alternative; boundary="{mark}"', "", ""]
@@ -60,9 +61,9 @@ def build(headers: list[tuple[str, str]], text: str, html: str, *, mark: str | N
         [
             "\r\n".join(lines).encode("ascii"),
             f"--{mark}\r\n{part.format('plain')}".encode(),
-            qp(text),
+            text_qp,
             f"--{mark}\r\n{part.format('html')}".encode(),
-            qp(html),
+            html_qp,
             f"--{mark}--\r\n".encode(),
         ]
     )

@@ -11,6 +11,7 @@ from __future__ import annotations
 import textwrap
 from collections import OrderedDict
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -19,6 +20,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import escape
 
 from ..config import Settings
+from . import mime
 from .compose import Digest
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -38,7 +40,7 @@ def wrap(text: str, width: int = 76, indent: str = "", first: str = "") -> str:
 
 @dataclass(frozen=True)
 class Content:
-    """A rendered email with stand-ins for the subscriber's address and links."""
+    """A rendered email with stand-ins for the subscriber's address and links (all in its footer)."""
 
     subject: str
     html: str
@@ -46,13 +48,34 @@ class Content:
 
     def personal(self, email: str, preferences_url: str, unsubscribe_url: str) -> tuple[str, str]:
         """(html, text) for one subscriber."""
-        html = (
-            self.html.replace(EMAIL, str(escape(email)))
-            .replace(PREFERENCES, str(escape(preferences_url)))
-            .replace(UNSUBSCRIBE, str(escape(unsubscribe_url)))
-        )
-        text = self.text.replace(EMAIL, email).replace(PREFERENCES, preferences_url).replace(UNSUBSCRIBE, unsubscribe_url)
-        return html, text
+        return _fill(self.html, email, preferences_url, unsubscribe_url, html=True), _fill(self.text, email, preferences_url, unsubscribe_url)
+
+    @cached_property
+    def _halves(self) -> tuple[tuple[bytes, str], tuple[bytes, str]]:
+        return _split(self.text), _split(self.html)
+
+    def encoded(self, email: str, preferences_url: str, unsubscribe_url: str) -> tuple[bytes, bytes]:
+        """(text, html) for one subscriber, quoted-printable: the part before the first stand-in is
+        encoded once per content, only the footer once per subscriber."""
+        (text_head, text_tail), (html_head, html_tail) = self._halves
+        text = text_head + (mime.qp(_fill(text_tail, email, preferences_url, unsubscribe_url)) if text_tail else b"")
+        html = html_head + (mime.qp(_fill(html_tail, email, preferences_url, unsubscribe_url, html=True)) if html_tail else b"")
+        return text, html
+
+
+def _fill(body: str, email: str, preferences_url: str, unsubscribe_url: str, *, html: bool = False) -> str:
+    if html:
+        email, preferences_url, unsubscribe_url = str(escape(email)), str(escape(preferences_url)), str(escape(unsubscribe_url))
+    return body.replace(EMAIL, email).replace(PREFERENCES, preferences_url).replace(UNSUBSCRIBE, unsubscribe_url)
+
+
+def _split(body: str) -> tuple[bytes, str]:
+    """(the encoded lines before the first stand-in, the rest as text)."""
+    found = [i for i in (body.find(EMAIL), body.find(PREFERENCES), body.find(UNSUBSCRIBE)) if i >= 0]
+    if not found:
+        return mime.qp(body), ""
+    cut = body.rfind("\n", 0, min(found)) + 1
+    return (mime.qp(body[:cut]) if cut else b""), body[cut:]
 
 
 def mail_domain(settings: Settings) -> str:

@@ -283,48 +283,52 @@ def _send_batch(store, mailer: Mailer, batch: list[_Work], period: DigestPeriod,
         unsub = mailer.links.token("unsubscribe", sub.id, sub.secret)
         prefs_url = mailer.links.url("preferences", sub.id, sub.secret)
         unsub_url = mailer.links.url("unsubscribe", sub.id, sub.secret)
-        html, text = content.personal(sub.email, prefs_url, unsub_url)
+        parts = content.encoded(sub.email, prefs_url, unsub_url)
         msg_id = message_id("digest", period.key, sub.id, mailer.domain)
-        outgoing.append((item, msg_id, mailer.message(content, sub.email, msg_id, html=html, text=text,
+        outgoing.append((item, msg_id, mailer.message(content, sub.email, msg_id, parts=parts,
                                                       list_headers=_list_headers(mailer, period, unsub))))
     previous: tuple | None = None  # (delivery id, work item, outcome) not yet recorded
-    try:
-        for item, msg_id, message in outgoing:
-            sub = item.subscriber
-            with store.session() as session, session.begin():
-                if previous is not None:
+    with store.session() as session:
+        try:
+            for item, msg_id, message in outgoing:
+                sub = item.subscriber
+                with session.begin():
+                    if previous is not None:
+                        _record(session, settings, period, previous, report)
+                    lease_until = utcnow() + lease
+                    if item.retry_id is not None:
+                        claimed = delivery_store.claim_retry(
+                            session, item.retry_id, sender=run, lease_until=lease_until, paper_ids=item.digest.paper_ids, now=now
+                        )
+                        delivery_id = item.retry_id if claimed else None
+                    else:
+                        delivery_id = delivery_store.claim_new(
+                            session, sub.id, "digest", period.key, sender=run, lease_until=lease_until, message_id=msg_id,
+                            paper_ids=item.digest.paper_ids,
+                        )
+                previous = None  # recorded: only now, after the commit
+                if delivery_id is None:
+                    report.busy += 1  # another sender claimed it between our read and now
+                    continue
+                try:
+                    mailer.deliver(sub.email, message, msg_id)
+                    outcome: Exception | None = None
+                except (TemporaryFailure, PermanentFailure) as exc:
+                    outcome = exc
+                except TransportError as exc:
+                    previous = (delivery_id, item, TemporaryFailure(str(exc), connection=True))
+                    report.stopped = str(exc)
+                    break
+                previous = (delivery_id, item, outcome)
+                if isinstance(outcome, TemporaryFailure) and outcome.connection:
+                    report.stopped = f"the mail server is unreachable: {outcome}"
+                    break
+        finally:
+            if previous is not None:
+                if session.in_transaction():
+                    session.rollback()
+                with session.begin():
                     _record(session, settings, period, previous, report)
-                    previous = None
-                lease_until = utcnow() + lease
-                if item.retry_id is not None:
-                    delivery_id = item.retry_id if delivery_store.claim_retry(
-                        session, item.retry_id, sender=run, lease_until=lease_until, paper_ids=item.digest.paper_ids, now=now
-                    ) else None
-                else:
-                    delivery_id = delivery_store.claim_new(
-                        session, sub.id, "digest", period.key, sender=run, lease_until=lease_until, message_id=msg_id,
-                        paper_ids=item.digest.paper_ids,
-                    )
-            if delivery_id is None:
-                report.busy += 1  # another sender claimed it between our read and now
-                continue
-            try:
-                mailer.deliver(sub.email, message, msg_id)
-                outcome: Exception | None = None
-            except (TemporaryFailure, PermanentFailure) as exc:
-                outcome = exc
-            except TransportError as exc:
-                previous = (delivery_id, item, TemporaryFailure(str(exc), connection=True))
-                report.stopped = str(exc)
-                break
-            previous = (delivery_id, item, outcome)
-            if isinstance(outcome, TemporaryFailure) and outcome.connection:
-                report.stopped = f"the mail server is unreachable: {outcome}"
-                break
-    finally:
-        if previous is not None:
-            with store.session() as session, session.begin():
-                _record(session, settings, period, previous, report)
 
 
 def _record(session, settings, period: DigestPeriod, previous: tuple, report: SendReport) -> None:
@@ -332,8 +336,7 @@ def _record(session, settings, period: DigestPeriod, previous: tuple, report: Se
     sub_id = item.subscriber.id
     if outcome is None:
         delivery_store.mark_sent(session, delivery_id, utcnow())
-        sub_store.advance(session, [sub_id], period.covered_until)
-        sub_store.delivered(session, sub_id)
+        sub_store.delivered(session, sub_id, period.covered_until)
         report.sent += 1
         return
     if isinstance(outcome, TemporaryFailure):

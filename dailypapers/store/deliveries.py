@@ -11,10 +11,10 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, text, update
 from sqlalchemy.orm import Session
 
-from .dialect import bulk_insert, chunks, insert_for
+from .dialect import bulk_insert, chunks
 from .schema import Delivery, utcnow
 
 deliveries = Delivery.__table__
@@ -53,6 +53,19 @@ def states(session: Session, kind: str, period: str, subscription_ids: list[int]
     return out
 
 
+_statements: dict[tuple[str, str], object] = {}
+
+
+def _cached(session: Session, name: str, build):
+    """A statement built once per dialect: the send loop runs these 10,000 times, and building
+    and compiling them anew each time costs more than the database."""
+    key = (session.get_bind().dialect.name, name)
+    stmt = _statements.get(key)
+    if stmt is None:
+        stmt = _statements[key] = build()
+    return stmt
+
+
 def claim_new(
     session: Session,
     subscription_id: int,
@@ -65,22 +78,21 @@ def claim_new(
     paper_ids: list[int],
 ) -> int | None:
     """Insert the row as 'sending', held by `sender`; None when another sender has the row already."""
-    now = utcnow()
-    stmt = insert_for(session, deliveries).values(
-        subscription_id=subscription_id,
-        kind=kind,
-        period=period,
-        status="sending",
-        sender=sender,
-        next_attempt_at=lease_until,
-        message_id=message_id,
-        paper_ids=paper_ids,
-        attempts=1,
-        interrupted=0,
-        created_at=now,
+    names = ("subscription_id", "kind", "period", "status", "sender", "next_attempt_at", "message_id", "paper_ids",
+             "attempts", "interrupted", "created_at")
+    # Written out: SQLAlchemy's ON CONFLICT constructs are compiled anew at every execution.
+    stmt = _cached(
+        session,
+        "claim_new",
+        lambda: text(
+            f"INSERT INTO deliveries ({', '.join(names)}) VALUES ({', '.join(':' + n for n in names)}) "
+            "ON CONFLICT (subscription_id, kind, period) DO NOTHING RETURNING id"
+        ).bindparams(*(bindparam(n, type_=deliveries.c[n].type) for n in names)),
     )
-    stmt = stmt.on_conflict_do_nothing(index_elements=["subscription_id", "kind", "period"]).returning(deliveries.c.id)
-    return session.execute(stmt).scalar_one_or_none()
+    params = dict(subscription_id=subscription_id, kind=kind, period=period, status="sending", sender=sender,
+                  next_attempt_at=lease_until, message_id=message_id, paper_ids=paper_ids, attempts=1, interrupted=0,
+                  created_at=utcnow())
+    return session.execute(stmt, params).scalar_one_or_none()
 
 
 def claim_retry(
@@ -111,11 +123,14 @@ def take_over(session: Session, delivery_id: int, old_sender: str | None, *, giv
 
 
 def mark_sent(session: Session, delivery_id: int, at: dt.datetime) -> None:
-    session.execute(
-        update(deliveries)
-        .where(deliveries.c.id == delivery_id)
-        .values(status="sent", sent_at=at, next_attempt_at=None, sender=None)
+    stmt = _cached(
+        session,
+        "mark_sent",
+        lambda: update(deliveries)
+        .where(deliveries.c.id == bindparam("delivery_id"))
+        .values(status="sent", sent_at=bindparam("at", type_=deliveries.c.sent_at.type), next_attempt_at=None, sender=None),
     )
+    session.execute(stmt, {"delivery_id": delivery_id, "at": at})
 
 
 def defer(session: Session, delivery_id: int, error: str, next_attempt_at: dt.datetime) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, case, select, update
 from sqlalchemy.orm import Session
 
 from .dialect import chunks, insert_for
@@ -200,13 +200,23 @@ def advance(session: Session, ids: list[int], covered_until: dt.datetime) -> Non
         )
 
 
-def delivered(session: Session, subscription_id: int) -> None:
-    """A message went through: the count of consecutive permanent failures starts again."""
-    session.execute(
-        update(subscriptions)
-        .where(subscriptions.c.id == subscription_id, subscriptions.c.permanent_failures != 0)
-        .values(permanent_failures=0)
-    )
+_delivered_statement = None
+
+
+def delivered(session: Session, subscription_id: int, covered_until: dt.datetime) -> None:
+    """A digest went through: its topic alerts have covered everything before `covered_until` (never
+    moving backwards), and the count of consecutive permanent failures starts again. One cached
+    statement: the send loop runs it once per message."""
+    global _delivered_statement
+    if _delivered_statement is None:
+        until = bindparam("covered_until", type_=subscriptions.c.last_digest_at.type)
+        last = subscriptions.c.last_digest_at
+        _delivered_statement = (
+            update(subscriptions)
+            .where(subscriptions.c.id == bindparam("subscription_id"))
+            .values(last_digest_at=case((last.is_(None) | (last < until), until), else_=last), permanent_failures=0)
+        )
+    session.execute(_delivered_statement, {"subscription_id": subscription_id, "covered_until": covered_until})
 
 
 def failed_permanently(session: Session, subscription_id: int, suspend_after: int) -> bool:
