@@ -129,3 +129,16 @@ def test_runtime_setting_is_checked(tmp_path):
     embedder = E.load_embedder(settings, runtime="auto", for_queries=True)
     assert embedder.runtime == "onnx-int8"
     assert E.load_embedder(settings, runtime="auto", for_queries=True) is embedder  # loaded once
+
+
+def test_auto_runtime_takes_the_gpu_for_papers_only(tmp_path, monkeypatch):
+    class FakeGpu:
+        model, dim, runtime = E.MODEL_KEY, E.DIM, "torch-cuda"
+
+    monkeypatch.setattr(E, "cuda_available", lambda: True)
+    monkeypatch.setattr(E, "TorchEmbedder", FakeGpu)
+    settings = Settings(data_dir=tmp_path, models_dir=tmp_path / "elsewhere")
+    monkeypatch.setattr(E, "_embedders", {})
+    assert isinstance(E.load_embedder(settings), FakeGpu)  # backfills: sentence-transformers on CUDA
+    monkeypatch.setattr(E, "cuda_available", lambda: False)
+    assert not isinstance(E.load_embedder(Settings(data_dir=tmp_path, models_dir=MODELS)), FakeGpu)

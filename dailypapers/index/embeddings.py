@@ -152,12 +152,11 @@ def _stamp(source: Path) -> str:
 
 
 def _export_fp32(source: Path, target: Path) -> None:
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
     import torch
     from transformers import AutoModel
 
     # Eager attention exports as plain MatMul/Softmax, which onnxruntime's optimizer fuses (SDPA does not).
-    model = AutoModel.from_pretrained(str(source), attn_implementation="eager")
+    model = AutoModel.from_pretrained(str(source), attn_implementation="eager", local_files_only=True)
     model.eval()
 
     class Encoder(torch.nn.Module):
@@ -263,13 +262,13 @@ class TorchEmbedder:
     dim = DIM
 
     def __init__(self, device: str | None = None):
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
         import torch
         from sentence_transformers import SentenceTransformer
 
         self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
         self.runtime = f"torch-{self.device}"
-        self.st = SentenceTransformer(str(model_source()), device=self.device)
+        # A local folder and local_files_only: never the network (the process's HF_HUB_OFFLINE is left alone).
+        self.st = SentenceTransformer(str(model_source()), device=self.device, local_files_only=True)
         self.st.max_seq_length = MAX_TOKENS
 
     def embed(self, texts: list[str], *, batch_size: int = 32) -> np.ndarray:
