@@ -55,7 +55,7 @@ def build(headers: list[tuple[str, str]], text_qp: bytes, html_qp: bytes, *, mar
     the parts are quoted-printable already (`qp`), ending with a line break."""
     mark = mark or boundary()
     lines = [f"{name}: {value}" for name, value in headers]
-    lines += ["MIME-Version: 1.0", f'Content-Type: multipart/alternative; boundary="{mark}"', "", ""]
+    lines += ["MIME-Version: 1.0", f'Content-Type: multipart/alternative;\r\n boundary="{mark}"', "", ""]
     part = 'Content-Type: text/{}; charset="utf-8"\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n'
     return b"".join(
         [
