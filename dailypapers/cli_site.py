@@ -172,6 +172,23 @@ def register(app: typer.Typer) -> None:
         _outcome, summary = runner.execute(open_store(), name, manual_period())
         out.print(summary, highlight=False)
 
+    @jobs_app.command("enqueue")
+    def jobs_enqueue(name: Annotated[str, typer.Argument(help="The job to hand to the queue's workers now.")]) -> None:
+        """Queue one run of a job for the workers (DAILYPAPERS_QUEUE_URL)."""
+        from .jobs.registry import JOBS
+        from .jobs.scheduler import manual_period
+        from .store import jobruns
+
+        current = settings()
+        if name not in JOBS:
+            raise DailyPapersError(f"no job {name!r}; jobs: {', '.join(JOBS)}")
+        if not current.queue_url:
+            raise DailyPapersError("DAILYPAPERS_QUEUE_URL is not set: use `dailypapers jobs run` instead")
+        period = manual_period()
+        jobruns.claim(open_store(), name, period)
+        _enqueuer(current)(name, period)
+        out.print(f"queued {name} ({period})", highlight=False)
+
     @app.command()
     def worker(
         processes: Annotated[int, typer.Option(help="Worker processes.")] = 1,

@@ -33,7 +33,7 @@ def due(store: Store, job: Job, now: dt.datetime) -> str | None:
 def manual_period(now: dt.datetime | None = None) -> str:
     """The period of a run started by hand (`dailypapers jobs run`): unique to the second."""
     now = now or dt.datetime.now(dt.UTC)
-    return "manual:" + now.strftime("%Y-%m-%dT%H:%M:%S")
+    return "manual:" + now.strftime("%Y-%m-%dT%H:%M:%S.%f")
 
 
 class Scheduler:
