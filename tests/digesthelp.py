@@ -8,10 +8,13 @@ import email
 import email.policy
 import re
 import socket
+import ssl
+import subprocess
 import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from aiosmtpd.controller import Controller
 
@@ -79,10 +82,10 @@ class Recorder:
 class SMTPServer:
     """`with SMTPServer() as server:` a server on a free port; `server.url` is its smtp_url."""
 
-    def __init__(self, handler: Recorder | None = None, port: int | None = None):
+    def __init__(self, handler: Recorder | None = None, port: int | None = None, **options):
         self.handler = handler or Recorder()
         self.port = port or free_port()
-        self.controller = Controller(self.handler, hostname="127.0.0.1", port=self.port, decode_data=False)
+        self.controller = Controller(self.handler, hostname="127.0.0.1", port=self.port, decode_data=False, **options)
 
     @property
     def url(self) -> str:
@@ -117,3 +120,37 @@ def wait_for(predicate, timeout: float = 10.0, interval: float = 0.01) -> bool:
             return True
         time.sleep(interval)
     return False
+
+
+def self_signed_certificate(folder: Path) -> tuple[Path, Path]:
+    """A certificate for localhost and its key, made with the openssl command (skip without it)."""
+    import shutil
+
+    import pytest
+
+    if not shutil.which("openssl"):
+        pytest.skip("the openssl command is needed to make a test certificate")
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(cert), "-days", "1",
+         "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost"],
+        check=True, capture_output=True,
+    )
+    return cert, key
+
+
+def server_tls_context(cert: Path, key: Path) -> ssl.SSLContext:
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    return context
+
+
+def password_checker(user: str, password: str):
+    """An aiosmtpd authenticator accepting one user."""
+    from aiosmtpd.smtp import AuthResult, LoginPassword
+
+    def check(server, session, envelope, mechanism, data):
+        ok = isinstance(data, LoginPassword) and data.login.decode() == user and data.password.decode() == password
+        return AuthResult(success=ok, handled=False)  # handled=False: aiosmtpd answers 535 itself
+
+    return check

@@ -25,7 +25,7 @@ from dailypapers.store import deliveries as delivery_store
 from dailypapers.store import subscriptions as sub_store
 from dailypapers.store.engine import Store
 from dailypapers.store.subscriptions import Preferences
-from digesthelp import Recorder, SMTPServer, free_port, wait_for
+from digesthelp import Recorder, SMTPServer, free_port, password_checker, self_signed_certificate, server_tls_context, wait_for
 
 HF_DAY = periods.parse("daily", "2024-10-25")  # three papers with upvotes (the HF fixture)
 LISTING_DAY = periods.parse("daily", "2025-03-18")  # a day of the arXiv listing, no upvotes
@@ -181,6 +181,33 @@ def test_an_unreachable_server_stops_the_run_and_the_next_run_finishes(db_url, t
         assert report.sent == 4, report.summary()
         assert server.handler.count_by_recipient() == {r: 1 for r in readers}
     store.dispose()
+
+
+@pytest.mark.parametrize("scheme", ["starttls", "smtps"])
+def test_tls_and_authentication(db_url, tmp_path, listing_subset, monkeypatch, scheme):
+    cert, key = self_signed_certificate(tmp_path)
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert))  # our client trusts the test certificate, as it would a real CA
+    port = free_port()
+    tls = server_tls_context(cert, key)
+    if scheme == "starttls":
+        options = dict(tls_context=tls, require_starttls=True)
+        url = f"smtp://digest%40example.org:s3cret@localhost:{port}?starttls=required"
+    else:
+        options = dict(ssl_context=tls, server_hostname="localhost", auth_require_tls=False)  # aiosmtpd cannot tell implicit TLS
+        url = f"smtps://digest%40example.org:s3cret@localhost:{port}"
+    checker = password_checker("digest@example.org", "s3cret")
+    with SMTPServer(port=port, authenticator=checker, auth_required=True, **options) as server:
+        settings = settings_for(db_url, tmp_path, listing_subset, smtp_url=url, smtp_timeout=10)
+        store = Store(settings)
+        add_subscribers(store, ["secure@example.org"])
+        report = send_digests(store, "daily", period=HF_DAY)
+        assert report.sent == 1, report.summary()
+        assert server.handler.count_by_recipient() == {"secure@example.org": 1}
+        store.settings.smtp_url = url.replace("s3cret", "wrong")
+        add_subscribers(store, ["later@example.org"])
+        report = send_digests(store, "daily", period=HF_DAY)
+        assert report.sent == 0 and "refused our credentials" in report.stopped
+        store.dispose()
 
 
 def _dead_pid() -> int:
