@@ -74,6 +74,8 @@ def test_double_opt_in_then_manage_and_leave_by_links(client, site, smtp):
     html = confirm_mail.get_body(("html",)).get_content()
     [confirm_path] = {p for p in links_in(text) if p.startswith("/subscribe/confirm/")}
     assert confirm_path in html and 'style="' in html  # CSS inlined
+    assert confirm_mail["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"  # every email: leave in one click
+    assert [p for p in links_in(text) if p.startswith("/unsubscribe/")]
 
     # Nothing but the confirmation goes to a pending address.
     report = send_digests(Store(site), "daily", period=periods.parse("daily", "2024-10-25"))

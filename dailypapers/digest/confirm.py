@@ -38,7 +38,11 @@ def _send_single(store: Store, subscriber: Subscriber, kind: str, content: Conte
     now = utcnow()
     period = now.strftime("%Y-%m-%dT%H:%M:%S.%f")
     msg_id = message_id(kind, period, subscriber.id, mailer.domain)
-    message = mailer.message(content, subscriber.email, msg_id, parts=content.encoded(subscriber.email, "", ""), list_headers=[])
+    links, sub = mailer.links, subscriber
+    unsubscribe = links.token("unsubscribe", sub.id, sub.secret)
+    parts = content.encoded(sub.email, links.url("preferences", sub.id, sub.secret), links.url("unsubscribe", sub.id, sub.secret))
+    headers = mailer.list_headers(sub.preferences.cadence, unsubscribe)
+    message = mailer.message(content, sub.email, msg_id, parts=parts, list_headers=headers)
     run = run_id()
     try:
         with store.session() as session, session.begin():

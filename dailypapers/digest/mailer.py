@@ -62,6 +62,18 @@ class Mailer:
         ] + list_headers
         return mime.build(headers, *parts)
 
+    def list_headers(self, cadence: str, unsubscribe_token: str) -> list[tuple[str, str]]:
+        """List-Id and RFC 8058 one-click List-Unsubscribe (an https URL and a mailto) for a subscription."""
+        one_click = self.links.one_click_url(unsubscribe_token)
+        mailto = f"mailto:{self.from_addr}?subject=unsubscribe%20{unsubscribe_token}"
+        site = self.settings.site_name.replace('"', "")
+        return [
+            ("List-Id", mime.header_value("List-Id", f"{site} {cadence} digest <{cadence}.digest.{self.domain}>")),
+            ("List-Unsubscribe", mime.fold_list([f"<{one_click}>", f"<{mailto}>"])),
+            ("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"),
+            ("Precedence", "bulk"),
+        ]
+
     def deliver(self, to: str, message: bytes, msg_id: str) -> None:
         """Send with in-run retries of temporary failures; raises the last failure."""
         retries = self.settings.smtp_retries

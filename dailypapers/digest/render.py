@@ -155,7 +155,7 @@ class Renderer:
         subject = f"Confirm your subscription to {self.settings.site_name}"
         html, text = self._pair(
             "confirm", subject=subject, cadence=cadence, what=what, confirm_url=confirm_url,
-            hours=self.settings.digest_confirm_hours,
+            hours=self.settings.digest_confirm_hours, unsubscribe_placeholder=UNSUBSCRIBE,
         )
         return Content(subject, html, text)
 

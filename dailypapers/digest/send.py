@@ -45,7 +45,6 @@ from ..store import subscriptions as sub_store
 from ..store.engine import Store
 from ..store.schema import utcnow
 from ..store.subscriptions import Subscriber
-from . import mime
 from .compose import Composer, Digest
 from .mailer import Mailer, message_id, run_id
 from .period import DigestPeriod, latest_due
@@ -256,18 +255,6 @@ def _record_empty(store: Store, batch: list[_Work], period: DigestPeriod, report
     report.skipped += len(fresh) + len(retried)
 
 
-def _list_headers(mailer: Mailer, period: DigestPeriod, unsubscribe_token: str) -> list[tuple[str, str]]:
-    one_click = mailer.links.one_click_url(unsubscribe_token)
-    mailto = f"mailto:{mailer.from_addr}?subject=unsubscribe%20{unsubscribe_token}"
-    site = mailer.settings.site_name.replace('"', "")
-    return [
-        ("List-Id", mime.header_value("List-Id", f"{site} {period.cadence} digest <{period.cadence}.digest.{mailer.domain}>")),
-        ("List-Unsubscribe", mime.fold_list([f"<{one_click}>", f"<{mailto}>"])),
-        ("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"),
-        ("Precedence", "bulk"),
-    ]
-
-
 def _send_batch(store, mailer: Mailer, batch: list[_Work], period: DigestPeriod, run: str, now, report: SendReport) -> None:
     """Build every message of the batch first, then send them one at a time: the commit that
     records message k as sent also claims message k+1, right before its SMTP transaction."""
@@ -286,7 +273,7 @@ def _send_batch(store, mailer: Mailer, batch: list[_Work], period: DigestPeriod,
         parts = content.encoded(sub.email, prefs_url, unsub_url)
         msg_id = message_id("digest", period.key, sub.id, mailer.domain)
         outgoing.append((item, msg_id, mailer.message(content, sub.email, msg_id, parts=parts,
-                                                      list_headers=_list_headers(mailer, period, unsub))))
+                                                      list_headers=mailer.list_headers(period.cadence, unsub))))
     previous: tuple | None = None  # (delivery id, work item, outcome) not yet recorded
     with store.session() as session:
         try:
