@@ -42,10 +42,13 @@ class Recorder:
 
     `rcpt_replies[address]` is a list of replies given to that recipient's next RCPT commands, in
     turn ("451 ..." temporary, "550 ..." permanent); when the list is empty the recipient is
-    accepted. `always_refuse[address]` is a reply given every time. `delay` seconds pass between
-    the end of DATA and the acceptance (the message is kept only if the client is still there)."""
+    accepted. `always_refuse[address]` is a reply given every time. `delay` seconds (`hold` from the
+    `hold_from`th message on) pass between the end of DATA and the acceptance; the message is kept
+    only if the client is still there."""
 
     delay: float = 0.0
+    hold_from: int | None = None  # the DATA of this message and later ones waits `hold` seconds
+    hold: float = 5.0
     rcpt_replies: dict[str, list[str]] = field(default_factory=dict)
     always_refuse: dict[str, str] = field(default_factory=dict)
     received: list[Received] = field(default_factory=list)
@@ -64,8 +67,10 @@ class Recorder:
     async def handle_DATA(self, server, session, envelope):
         with self.lock:
             self.data_started += 1
-        if self.delay:
-            await asyncio.sleep(self.delay)  # cancelled when the client goes away: nothing kept
+            number = self.data_started
+        wait = self.hold if self.hold_from is not None and number >= self.hold_from else self.delay
+        if wait:
+            await asyncio.sleep(wait)  # cancelled when the client goes away: nothing kept
         with self.lock:
             self.received.append(Received(envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content or envelope.content))
         return "250 Message accepted"
