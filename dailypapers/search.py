@@ -1,0 +1,461 @@
+"""The search service: what the web pages, the JSON API and the CLI call.
+
+    search(store, SearchQuery(text="author:Hinton \"capsule networks\"", sort="date")) -> SearchPage
+    similar(store, "2410.17243", limit=6) -> list[SearchHit]
+    index_new_papers(store) -> IndexReport            (the `dailypapers index` command and the job)
+
+How a text query is answered: the BM25 top candidates (tantivy, `index/fulltext.py`) and the nearest
+papers to the query's embedding (`index/vectors.py`) are pooled; every candidate gets its exact BM25
+and its exact cosine; `ranking/hybrid.py` mixes the two. Filters (days, categories, code, authors,
+quoted phrases) restrict both sides. A query of filters alone lists the matching papers newest first.
+Any text is accepted: what cannot be searched raises `BadQuery`, which the web answers with a 400.
+
+SQLite and PostgreSQL deployments behave the same: both indexes are caches beside each node
+(data_dir/index/<store id>/), built from the store and kept in step with it by the index job and
+the web processes' follower, so one ranking code serves both and gives the same results.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import time
+import weakref
+from collections import OrderedDict
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .errors import NotFoundError
+from .index import fulltext as ft
+from .index.fulltext import BadQuery, Facets, Filters, FullTextIndex, ParsedQuery
+from .ranking import hybrid
+from .ranking import similar as similar_ranking
+from .store import papers as paper_store
+from .store.engine import Store
+
+__all__ = ["BadQuery", "SearchQuery", "SearchHit", "SearchPage", "search", "similar", "index_new_papers"]
+
+SORTS = ("relevance", "date", "upvotes")
+MODES = ("hybrid", "fulltext", "semantic")
+MAX_LIMIT = 100
+MAX_RESULTS = 1000  # deepest result reachable by paging
+EXACT_FILTER_LIMIT = 5000  # a filtered set this small is scored exactly by the dense side
+
+
+@dataclass(frozen=True)
+class SearchQuery:
+    """What the user asked. `text` may hold words, "quoted phrases" (required), author:Name or
+    author:"First Last" (required), cat:cs.CL (any of those given). The other fields are the search
+    form's filters; `categories` adds to the cat: of the text. `mode` exists for evaluation and
+    comparison; the site uses hybrid."""
+
+    text: str = ""
+    since: dt.date | None = None
+    until: dt.date | None = None
+    categories: tuple[str, ...] = ()
+    has_code: bool | None = None
+    sort: str = "relevance"  # relevance | date | upvotes
+    limit: int = 20
+    offset: int = 0
+    mode: str = "hybrid"  # hybrid | fulltext | semantic
+
+
+@dataclass
+class SearchHit:
+    """One result. `paper` is the paper's full store row (for shapes.paper_info and the card);
+    `title_html` and `snippet_html` are safe HTML: the text escaped, matches in <mark>, so templates
+    render them with |safe. `score` is the fused relevance in [0, 1] (0 for filter-only queries);
+    `found_by` says which side found it: "both", "fulltext", "semantic" or "filter"."""
+
+    paper: dict
+    score: float
+    title_html: str
+    snippet_html: str
+    found_by: str
+
+
+@dataclass
+class SearchPage:
+    """A page of results. `total` counts every result reachable by paging: the papers matching a
+    filter-only query, or the pooled candidates of a text query (at most about twice
+    `search_candidates`, or `offset + limit` when deeper). `facets` counts categories and months over
+    those results. `semantic` is False when the embedding model did not take part (turned off, not
+    installed, or no vectors yet)."""
+
+    query: SearchQuery
+    parsed: ParsedQuery
+    hits: list[SearchHit] = field(default_factory=list)
+    total: int = 0
+    facets: Facets = field(default_factory=Facets)
+    semantic: bool = False
+    took_ms: float = 0.0
+
+    @property
+    def next_offset(self) -> int | None:
+        """The offset of the next page, or None on the last one."""
+        following = self.query.offset + self.query.limit
+        return following if following < min(self.total, MAX_RESULTS) else None
+
+
+# --- engines ----------------------------------------------------------------------------------------
+
+
+@dataclass
+class Engines:
+    """What answers queries for one store in this process: the full-text index, and the vector index
+    with the query embedder when semantic search is on. The embedder is loaded on the first query
+    that has vectors to compare with, so a site without vectors never loads (or converts) the model."""
+
+    fulltext: FullTextIndex
+    vectors: object | None = None  # index.vectors.VectorIndex
+    embedder: object | None = None  # index.embeddings.Embedder, or loaded from `settings` when needed
+    weight: float = 0.5
+    candidates: int = 100
+    settings: object | None = None
+    _query_cache: OrderedDict = field(default_factory=OrderedDict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def query_embedder(self):
+        """The embedder for queries, or None when the model cannot be had (said once in the log)."""
+        if self.embedder is None and self.settings is not None:
+            from .errors import ConfigError
+            from .index.embeddings import load_embedder
+
+            with self._lock:
+                if self.embedder is None and self.settings is not None:
+                    try:
+                        self.embedder = load_embedder(self.settings, for_queries=True)
+                    except ConfigError as exc:
+                        import logging
+
+                        logging.getLogger(__name__).warning("semantic search is off: %s", exc)
+                        self.settings = None
+        return self.embedder
+
+    def query_vector(self, text: str) -> np.ndarray | None:
+        """The embedding of a query's text (the last 256 kept: paging repeats a query)."""
+        if not text.strip() or self.query_embedder() is None:
+            return None
+        with self._lock:
+            hit = self._query_cache.get(text)
+            if hit is not None:
+                self._query_cache.move_to_end(text)
+                return hit
+        vector = self.embedder.embed([text])[0]
+        with self._lock:
+            self._query_cache[text] = vector
+            while len(self._query_cache) > 256:
+                self._query_cache.popitem(last=False)
+        return vector
+
+    def snapshot(self):
+        """The vector index's current snapshot, or None when there is nothing to search."""
+        if self.vectors is None:
+            return None
+        snap = self.vectors.current()
+        return snap if len(snap) else None
+
+
+_engines: "weakref.WeakKeyDictionary[Store, Engines]" = weakref.WeakKeyDictionary()
+_engines_lock = threading.Lock()
+
+
+def engines_for(store: Store) -> Engines:
+    """This process's engines for the store, opened (and, when missing, built) on first use."""
+    with _engines_lock:
+        engines = _engines.get(store)
+        if engines is None:
+            engines = _open_engines(store)
+            _engines[store] = engines
+    engines.fulltext.ensure(store)
+    if engines.vectors is not None and not engines.vectors.usable:
+        _rebuild_vectors_if_any(store, engines)
+    return engines
+
+
+def _open_engines(store: Store) -> Engines:
+    settings = store.settings
+    engines = Engines(
+        FullTextIndex.for_store(store), weight=settings.search_dense_weight, candidates=settings.search_candidates
+    )
+    if settings.search_semantic:
+        from .index.embeddings import DIM, MODEL_KEY
+        from .index.vectors import VectorIndex
+
+        engines.vectors = VectorIndex.for_store(store, MODEL_KEY, DIM)
+        engines.settings = settings
+    return engines
+
+
+_last_vector_check: dict[int, float] = {}
+
+
+def _rebuild_vectors_if_any(store: Store, engines: Engines) -> None:
+    """Rebuild a missing or damaged vector index from the stored vectors (checked at most once a
+    minute when the store has none, so an unindexed site does not pay a query per search)."""
+    key = id(engines)
+    if time.monotonic() - _last_vector_check.get(key, -1e9) < 60:
+        return
+    _last_vector_check[key] = time.monotonic()
+    from .store import embeddings as embedding_store
+
+    with store.session() as session:
+        if embedding_store.count(session, engines.vectors.model) == 0:
+            return
+    engines.vectors.sync(store)
+    _last_vector_check.pop(key, None)
+
+
+# --- ranking ------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Ranking:
+    """The pooled candidates of a text query, best first, with each side's raw scores."""
+
+    ranked: list[tuple[int, float]]
+    bm25: dict[int, float]  # exact BM25 of every candidate that matches the words
+    dense: dict[int, float]  # exact cosine of every candidate that has a vector
+    semantic: bool
+    from_words: set[int] = field(default_factory=set)  # the BM25 candidates
+    from_meaning: set[int] = field(default_factory=set)  # the nearest-vector candidates
+
+
+def rank(
+    engines: Engines,
+    parsed: ParsedQuery,
+    filters: Filters,
+    *,
+    mode: str = "hybrid",
+    depth: int | None = None,
+    vector: np.ndarray | None = None,
+) -> Ranking:
+    """Rank papers for a query with text: BM25 candidates and dense candidates pooled, both scores
+    exact for every candidate, fused (or one side alone for mode "fulltext" / "semantic").
+    `vector` is the query's embedding when the caller has it (evaluation); else it is computed."""
+    fulltext = engines.fulltext
+    depth = depth or engines.candidates
+    searcher = fulltext.searcher()
+    restrictions = ft.filter_queries(fulltext.schema, parsed, filters)
+    words = ft.compose(ft.text_query(fulltext.index, parsed), restrictions)
+    bm25: dict[int, float] = {}
+    if mode != "semantic" and words is not None:
+        bm25 = dict(fulltext.top(words, depth, searcher=searcher))
+    from_words, from_meaning = set(bm25), set()
+    dense: dict[int, float] = {}
+    snap = engines.snapshot() if mode != "fulltext" else None
+    if snap is not None:
+        if vector is None:
+            vector = engines.query_vector(parsed.plain)
+        if vector is not None:
+            # Phrases are required, so the dense side keeps to papers containing them too.
+            required = ft.compose(ft.text_query(fulltext.index, ParsedQuery(phrases=parsed.phrases)), restrictions)
+            dense = _dense_candidates(fulltext, snap, vector, required, depth, searcher)
+            from_meaning = set(dense)
+            if mode == "hybrid":
+                missing = [i for i in dense if i not in bm25]
+                if missing and words is not None:
+                    bm25.update(fulltext.among(words, missing, searcher=searcher))
+                only_bm25 = [i for i in bm25 if i not in dense]
+                dense.update(snap.score(vector, only_bm25))
+    semantic = bool(dense)
+    if mode == "fulltext" or not semantic:
+        ranked = sorted(bm25.items(), key=lambda s: (-s[1], s[0]))
+    elif mode == "semantic":
+        ranked = sorted(dense.items(), key=lambda s: (-s[1], s[0]))
+    else:
+        ranked = hybrid.fuse(bm25, dense, engines.weight)
+    return Ranking(ranked, bm25, dense, semantic, from_words, from_meaning)
+
+
+def _dense_candidates(fulltext, snap, vector, required, depth, searcher) -> dict[int, float]:
+    """The nearest papers to the query vector among those meeting the restrictions: scored exactly
+    when the restricted set is small, else nearest neighbours checked against the restrictions,
+    over-fetched by the share the restrictions let through."""
+    if required is None:
+        return dict(snap.search(vector, depth))
+    allowed = fulltext.matching(required, searcher=searcher)
+    if allowed == 0:
+        return {}
+    if allowed <= EXACT_FILTER_LIMIT:
+        ids = [pid for pid, _ in fulltext.top(required, allowed, searcher=searcher)]
+        scores = snap.score(vector, ids)
+        return dict(sorted(scores.items(), key=lambda s: -s[1])[:depth])
+    share = allowed / max(len(snap), 1)
+    fetch = int(min(max(depth / share * 2, depth), 20 * EXACT_FILTER_LIMIT))
+    near = snap.search(vector, fetch)
+    passing = fulltext.among(required, [pid for pid, _ in near], searcher=searcher)
+    return dict([(pid, score) for pid, score in near if pid in passing][:depth])
+
+
+# --- the service ----------------------------------------------------------------------------------------
+
+
+def _validate(query: SearchQuery) -> None:
+    if query.sort not in SORTS:
+        raise BadQuery(f"sort must be one of {', '.join(SORTS)}")
+    if query.mode not in MODES:
+        raise BadQuery(f"mode must be one of {', '.join(MODES)}")
+    if not 1 <= query.limit <= MAX_LIMIT:
+        raise BadQuery(f"limit must be between 1 and {MAX_LIMIT}")
+    if not 0 <= query.offset or query.offset + query.limit > MAX_RESULTS:
+        raise BadQuery(f"results go {MAX_RESULTS} deep at most")
+
+
+def search(store: Store, query: SearchQuery) -> SearchPage:
+    """Answer a search: a page of hits with snippets, the total and the facets. Raises BadQuery
+    (and nothing else for any text) when the query cannot be answered."""
+    started = time.perf_counter()
+    _validate(query)
+    parsed = ft.parse(query.text)
+    filters = Filters(
+        since=query.since,
+        until=query.until,
+        categories=tuple(ft.check_category(c) for c in query.categories),
+        has_code=query.has_code,
+    )
+    if not parsed.has_text and not (parsed.authors or parsed.categories or filters.active):
+        raise BadQuery("the query is empty: type some words, or filter by author:, cat:, dates or code")
+    engines = engines_for(store)
+    fulltext = engines.fulltext
+    page = SearchPage(query=query, parsed=parsed)
+    if parsed.has_text:
+        ranking = rank(engines, parsed, filters, mode=query.mode, depth=max(engines.candidates, query.offset + query.limit))
+        ids = [pid for pid, _ in ranking.ranked]
+        scores = dict(ranking.ranked)
+        page.semantic = ranking.semantic
+        page.total = len(ids)
+        ids = _sorted(store, fulltext, ids, scores, query.sort)
+        page_ids = ids[query.offset : query.offset + query.limit]
+        page.facets = ft.facets(fulltext, ft.ids_query(fulltext, ids)) if ids else Facets()
+        normalized = hybrid.normalize(scores)
+        found_by = {pid: _found_by(pid, ranking) for pid in page_ids}
+    else:
+        restricted = ft.compose(None, ft.filter_queries(fulltext.schema, parsed, filters))
+        if query.sort == "upvotes":
+            newest, page.total = fulltext.newest(restricted, MAX_RESULTS)
+            ordered = _sorted(store, fulltext, newest, {}, "upvotes")
+            page_ids = ordered[query.offset : query.offset + query.limit]
+        else:
+            page_ids, page.total = fulltext.newest(restricted, query.limit, query.offset)
+        page.facets = ft.facets(fulltext, restricted)
+        normalized = {}
+        found_by = {pid: "filter" for pid in page_ids}
+    page.hits = _hits(store, fulltext, parsed, page_ids, normalized, found_by)
+    page.took_ms = (time.perf_counter() - started) * 1000
+    return page
+
+
+def _found_by(pid: int, ranking: Ranking) -> str:
+    words, near = pid in ranking.from_words, pid in ranking.from_meaning
+    return "both" if words and near else "fulltext" if words else "semantic"
+
+
+def _sorted(store: Store, fulltext: FullTextIndex, ids: list[int], scores: dict[int, float], sort: str) -> list[int]:
+    """The result ids in the order asked (relevance: as ranked)."""
+    if sort == "date":
+        days = fulltext.day_numbers(ids)
+        return sorted(ids, key=lambda i: (-days.get(i, -1), -scores.get(i, 0.0), i))
+    if sort == "upvotes":
+        with store.session() as session:
+            rows = paper_store.get_many(session, ids)
+        votes = {i: r["upvotes_imported"] + r["upvote_count"] for i, r in rows.items()}
+        return sorted(ids, key=lambda i: (-votes.get(i, -1), -scores.get(i, 0.0), i))
+    return ids
+
+
+def _hits(store, fulltext, parsed, ids, scores, found_by) -> list[SearchHit]:
+    """Load the page's papers and render their highlighted title and snippet."""
+    if not ids:
+        return []
+    with store.session() as session:
+        rows = paper_store.get_many(session, ids)
+    marks = ft.Highlighter(fulltext, parsed)
+    return [
+        SearchHit(
+            paper=rows[i],
+            score=round(scores.get(i, 0.0), 6),
+            title_html=marks.title(rows[i]["title"]),
+            snippet_html=marks.snippet(rows[i]["abstract"]),
+            found_by=found_by.get(i, "filter"),
+        )
+        for i in ids
+        if i in rows  # a paper deleted since it was indexed
+    ]
+
+
+def similar(store: Store, arxiv_id: str, limit: int = 6) -> list[SearchHit]:
+    """Papers like this one, best first: nearest by embedding, or by shared words when it has no
+    vector and the model is unavailable. Raises NotFoundError for an unknown paper."""
+    if not 1 <= limit <= MAX_LIMIT:
+        raise BadQuery(f"limit must be between 1 and {MAX_LIMIT}")
+    with store.session() as session:
+        paper = paper_store.get(session, arxiv_id)
+    if paper is None:
+        raise NotFoundError(f"no paper {arxiv_id}")
+    engines = engines_for(store)
+    ranked = similar_ranking.similar_to(engines, store, paper, limit)
+    empty = ParsedQuery()
+    return _hits(store, engines.fulltext, empty, [pid for pid, _ in ranked], dict(ranked), {pid: "semantic" for pid, _ in ranked})
+
+
+# --- indexing ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class IndexReport:
+    """What one indexing run did."""
+
+    fulltext: int = 0  # papers (re)indexed by full text
+    embedded: int = 0  # papers embedded
+    vectors: int = 0  # vectors added to or replaced in the vector index
+    runtime: str = ""  # the embedding runtime used
+    seconds: float = 0.0
+
+    def summary(self) -> str:
+        return (
+            f"{self.fulltext} papers full-text indexed, {self.embedded} embedded ({self.runtime or 'no model'}),"
+            f" {self.vectors} vectors indexed in {self.seconds:.1f}s"
+        )
+
+    __str__ = summary
+
+
+def index_new_papers(store: Store, *, on_progress=None, limit: int | None = None, runtime: str | None = None) -> IndexReport:
+    """Bring every index up to date with the store: full text, then embeddings of new and changed
+    papers (committed in batches: resumable), then the vector index. What the scheduled job and
+    `dailypapers index` run. `on_progress(done, total)` follows the embedding."""
+    from .index.embeddings import DIM, MODEL_KEY, embed_papers, load_embedder
+    from .index.vectors import VectorIndex
+
+    started = time.perf_counter()
+    report = IndexReport()
+    fulltext = FullTextIndex.for_store(store)
+    fulltext.ensure(store)
+    report.fulltext = fulltext.sync(store)
+    if store.settings.search_semantic:
+        embedder = load_embedder(store.settings, runtime=runtime)
+        report.runtime = embedder.runtime
+        report.embedded = embed_papers(
+            store, embedder, batch=store.settings.embedding_batch_size, on_batch=on_progress, stop_after=limit
+        )
+        report.vectors = VectorIndex.for_store(store, MODEL_KEY, DIM).sync(store)
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def hf_item(hit: SearchHit) -> dict:
+    """A hit as Hugging Face's /api/papers/search shapes an item (shared by the JSON API and
+    `dailypapers search --json`)."""
+    from .shapes import paper_info
+
+    paper = paper_info(hit.paper)
+    return {
+        "paper": paper,
+        "title": paper["title"],
+        "summary": paper["summary"],
+        "publishedAt": paper["publishedAt"],
+        "numComments": paper["numComments"],
+        "isAuthorParticipating": False,
+    }
