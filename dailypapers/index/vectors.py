@@ -326,15 +326,7 @@ class VectorIndex:
             snap = self.snapshot
             mark = snap.state.get("watermark")
             since = dt.datetime.fromisoformat(mark) - SYNC_MARGIN if mark else None
-            ids_parts, vec_parts, newest = [], [], None
-            with store.session() as session:
-                for ids, vectors, last in embedding_store.changed_since(session, self.model, since):
-                    ids_parts.append(ids)
-                    vec_parts.append(vectors)
-                    newest = last
-                stored = embedding_store.count(session, self.model)
-            new_ids = np.concatenate(ids_parts) if ids_parts else np.zeros(0, dtype=np.int64)
-            new_vecs = np.concatenate(vec_parts) if vec_parts else np.zeros((0, self.dim), dtype=np.float32)
+            new_ids, new_vecs, newest, stored = self._read_since(store, since)
             known = snap.vectors_of(new_ids.tolist())
             # Vectors re-read within the margin are skipped when unchanged.
             changed = np.array(
@@ -361,16 +353,22 @@ class VectorIndex:
             return self._rebuild_locked(store)
 
     def _rebuild_locked(self, store: Store) -> int:
+        ids, vectors, newest, _ = self._read_since(store, None)
+        self.build(ids, vectors, watermark=newest)
+        return int(ids.shape[0])
+
+    def _read_since(self, store: Store, since: dt.datetime | None):
+        """(ids, vectors, newest created_at, vectors stored in all) of the vectors stored after `since`."""
         ids_parts, vec_parts, newest = [], [], None
         with store.session() as session:
-            for ids, vectors, last in embedding_store.changed_since(session, self.model, None):
+            for ids, vectors, last in embedding_store.changed_since(session, self.model, since):
                 ids_parts.append(ids)
                 vec_parts.append(vectors)
                 newest = last
+            stored = embedding_store.count(session, self.model)
         ids = np.concatenate(ids_parts) if ids_parts else np.zeros(0, dtype=np.int64)
         vectors = np.concatenate(vec_parts) if vec_parts else np.zeros((0, self.dim), dtype=np.float32)
-        self.build(ids, vectors, watermark=newest)
-        return int(ids.shape[0])
+        return ids, vectors, newest, stored
 
     def build(self, ids: np.ndarray, vectors: np.ndarray, *, watermark: dt.datetime | None = None,
               centroids: np.ndarray | None = None, probes: int | None = None) -> None:
