@@ -97,16 +97,9 @@ async def search_papers(
 
 def search_items(site, q: str, limit: int) -> list[dict]:
     """HF-shaped search results: {paper: {...}, title, summary, publishedAt, ...}."""
-    from ..search import SearchQuery, search
+    from ..search import SearchQuery, hf_item, search
 
-    page = search(site.store, SearchQuery(text=q, limit=limit))
-    out = []
-    for hit in page.hits:
-        paper = hit.paper
-        item = shapes.paper_info(paper)
-        out.append({"paper": item, "title": paper["title"], "summary": paper["abstract"], "publishedAt": item["publishedAt"],
-                    "numComments": item["numComments"], "isAuthorParticipating": False})
-    return out
+    return [hf_item(hit) for hit in search(site.store, SearchQuery(text=q, limit=limit)).hits]
 
 
 def _arxiv_id(raw: str) -> str:

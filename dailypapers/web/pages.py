@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
@@ -22,6 +23,8 @@ from . import charts
 from .auth import current_user
 from .site import site_of
 from .views import cached, render
+
+log = logging.getLogger(__name__)
 
 SORTS = {"upvotes": "Most upvoted", "time": "Newest"}
 TRENDING_SPANS = {"day": 1, "week": 7, "month": 30}
@@ -193,16 +196,31 @@ async def paper(request: Request) -> Response:
     return await cached(request, build)
 
 
-def _similar(site, arxiv_id: str, limit: int = 6) -> list:
-    """Similar papers when the search service is available (the search issue provides it)."""
+SIMILAR_TTL = 600.0  # seconds: neighbours change only when papers are embedded
+
+
+def _similar(site, arxiv_id: str, limit: int = 6) -> list[dict]:
+    """The paper page's similar papers, {"paper": {arxiv_id, title, authors}} each. Cached per
+    process for SIMILAR_TTL: the nearest-neighbour search costs more than the rest of the page."""
+    import time
+
+    cache, lock = site.similar_cache, site.similar_lock
+    hit = cache.get(arxiv_id)
+    if hit is not None and time.monotonic() - hit[0] < SIMILAR_TTL:
+        return hit[1]
     try:
         from .. import search
-    except ImportError:
+
+        hits = search.similar(site.store, arxiv_id, limit=limit)
+    except Exception:  # noqa: BLE001 - a missing or rebuilding index must not break the paper page
+        log.warning("similar papers of %s unavailable", arxiv_id, exc_info=True)
         return []
-    try:
-        return search.similar(site.store, arxiv_id, limit=limit)
-    except Exception:  # noqa: BLE001 - a missing index must not break the paper page
-        return []
+    small = [{"paper": {k: h.paper[k] for k in ("arxiv_id", "title", "authors")}} for h in hits]
+    with lock:
+        cache[arxiv_id] = (time.monotonic(), small)
+        while len(cache) > 5000:
+            cache.pop(next(iter(cache)))
+    return small
 
 
 async def paper_markdown(request: Request, raw: str) -> Response:

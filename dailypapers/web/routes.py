@@ -3,8 +3,7 @@ behind any URL."""
 
 from __future__ import annotations
 
-from . import accounts, actions, api, docs, feeds, pages
-from . import subscribe
+from . import accounts, actions, api, docs, feeds, pages, search_page, subscribe
 
 # (METHOD, path, handler). The JSON API's routes are in web/api.py (FastAPI documents them at /docs).
 ROUTES = [
@@ -15,6 +14,7 @@ ROUTES = [
     ("GET", "/month/{month}", pages.by_month),
     ("GET", "/trending", pages.trending),
     ("GET", "/stats", pages.stats),
+    ("GET", "/search", search_page.search_page),
     ("GET", "/u/{username}", pages.user_page),
     ("POST", "/papers/{arxiv_id:path}/upvote", actions.vote),
     ("POST", "/papers/{arxiv_id:path}/unvote", actions.vote),

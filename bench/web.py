@@ -1,0 +1,147 @@
+"""Web throughput with the 74,728-paper corpus loaded: wrk (a second process, loopback, 32
+connections) against `dailypapers serve` on the default SQLite store.
+
+    python bench/web.py [--seconds 15] [--runs 3] [--workers 2]
+
+Needs `wrk` (apt-get install wrk). Paper pages rotate over 3,000 random papers, so most requests
+miss the page cache and are rendered from the database.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+from common import CORPUS, ROOT, machine, median, need, today
+
+CACHE = ROOT / "bench" / ".cache"
+
+
+def corpus_db() -> Path:
+    """A SQLite store with the whole corpus, built once and reused."""
+    CACHE.mkdir(parents=True, exist_ok=True)
+    db = CACHE / "web-corpus.db"
+    if not db.exists():
+        env = dict(os.environ, DAILYPAPERS_DATABASE_URL=f"sqlite:///{db}", DAILYPAPERS_DATA_DIR=str(CACHE / "web-data"))
+        subprocess.run([sys.executable, "-m", "dailypapers", "ingest", "--no-progress", str(CORPUS)], env=env, check=True)
+    return db
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def parse_wrk(text: str) -> dict:
+    def seconds(value: str, unit: str) -> float:
+        return float(value) * {"us": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0}[unit]
+
+    lat = dict(re.findall(r"^\s+(50|99)%\s+([\d.]+(?:us|ms|s|m))", text, re.M))
+    out = {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))}
+    for k, v in lat.items():
+        m = re.match(r"([\d.]+)(us|ms|s|m)", v)
+        out[f"p{k}_ms"] = seconds(m.group(1), m.group(2)) * 1000
+    errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", text)
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
+    out["errors"] = (sum(map(int, errors.groups())) if errors else 0) + (int(non2xx.group(1)) if non2xx else 0)
+    out["requests"] = int(re.search(r"(\d+) requests in", text).group(1))
+    return out
+
+
+ROTATE = """
+local ids = {}
+for line in io.lines("%s") do ids[#ids + 1] = line end
+local i = 0
+request = function()
+  i = i + 1
+  return wrk.format("GET", "/papers/" .. ids[(i %% #ids) + 1])
+end
+"""
+
+
+def wrk(url: str, seconds: int, script: Path | None = None) -> dict:
+    cmd = ["wrk", "-t2", "-c32", f"-d{seconds}s", "--latency", "--timeout", "5s"]
+    if script:
+        cmd += ["-s", str(script)]
+    result = subprocess.run(cmd + [url], capture_output=True, text=True, check=True)
+    return parse_wrk(result.stdout)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--seconds", type=int, default=15)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--workers", type=int, default=2)
+    args = parser.parse_args()
+    need(CORPUS)
+    if not shutil.which("wrk"):
+        sys.exit("wrk not found: apt-get install wrk")
+    db = corpus_db()
+    port = free_port()
+    tmp = Path(tempfile.mkdtemp())
+    env = dict(os.environ, DAILYPAPERS_DATABASE_URL=f"sqlite:///{db}", DAILYPAPERS_DATA_DIR=str(CACHE / "web-data"),
+               DAILYPAPERS_VENDOR_DIR=str(ROOT / "node_modules"))
+    server = subprocess.Popen(
+        [sys.executable, "-m", "dailypapers", "serve", "--port", str(port), "--workers", str(args.workers), "--log-level", "warning"],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(200):
+            try:
+                if httpx.get(base + "/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        items = httpx.get(base + "/api/daily_papers", params={"month": "2026-05", "limit": 100}, timeout=30).json()
+        assert items, "no papers in the corpus database"
+        ids = [i["paper"]["id"] for i in items]
+        # 3,000 papers spread over the corpus, so paper pages mostly miss the cache.
+        import gzip
+        import json
+
+        with gzip.open(CORPUS) as f:
+            all_ids = [json.loads(line)["id"] for line in f]
+        random.seed(7)
+        rotate = tmp / "ids.txt"
+        rotate.write_text("\n".join(random.sample(all_ids, 3000)))
+        script = tmp / "rotate.lua"
+        script.write_text(ROTATE % rotate)
+        targets = [
+            ("daily page /", base + "/", None),
+            ("/api/daily_papers", base + "/api/daily_papers", None),
+            ("paper pages (3,000 rotating)", base + "/", script),
+            ("one paper page", base + f"/papers/{ids[0]}", None),
+        ]
+        print(f"# web benchmark, {today()}, {machine()}; dailypapers serve --workers {args.workers} (uvicorn, httptools, uvloop), "
+              f"SQLite; wrk -t2 -c32 -d{args.seconds}s on loopback")
+        print("| target | requests/s | p50 ms | p99 ms | errors | runs |")
+        print("|---|---|---|---|---|---|")
+        for name, url, lua in targets:
+            wrk(url, 3, lua)  # warm-up
+            runs = [wrk(url, args.seconds, lua) for _ in range(args.runs)]
+            print(
+                f"| {name} | {median([r['rps'] for r in runs]):,.0f} | {median([r['p50_ms'] for r in runs]):.1f} | "
+                f"{median([r['p99_ms'] for r in runs]):.1f} | {sum(r['errors'] for r in runs)} | {args.runs} |",
+                flush=True,
+            )
+    finally:
+        server.terminate()
+        server.wait(10)
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

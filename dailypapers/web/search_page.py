@@ -1,0 +1,83 @@
+"""/search: hybrid search with highlighted snippets, category and month facets, and pagination."""
+
+from __future__ import annotations
+
+import datetime as dt
+from urllib.parse import urlencode
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from .. import periods
+from ..search import SORTS, BadQuery, SearchQuery, search
+from .pages import _voted
+from .site import site_of
+from .views import cached, render
+
+PAGE = 20
+
+
+def _day(value: str | None, name: str) -> dt.date | None:
+    if not value:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise BadQuery(f"{name}: not a date (YYYY-MM-DD): {value!r}") from None
+
+
+def query_from(request: Request) -> SearchQuery:
+    params = request.query_params
+    try:
+        page = max(1, min(int(params.get("page", "1")), 50))
+    except ValueError:
+        page = 1
+    sort = params.get("sort", "relevance")
+    return SearchQuery(
+        text=params.get("q", ""),
+        since=_day(params.get("since"), "since"),
+        until=_day(params.get("until"), "until"),
+        categories=tuple(c for c in params.getlist("cat") if c),
+        has_code=True if params.get("code") == "1" else None,
+        sort=sort if sort in SORTS else "relevance",
+        limit=PAGE,
+        offset=(page - 1) * PAGE,
+    )
+
+
+def _link(request: Request, **changes) -> str:
+    params = dict(request.query_params)
+    params.pop("page", None)
+    for key, value in changes.items():
+        if value is None:
+            params.pop(key, None)
+        else:
+            params[key] = value
+    return "/search?" + urlencode(params)
+
+
+async def search_page(request: Request) -> Response:
+    def build() -> Response:
+        site = site_of(request)
+        query = query_from(request)
+        if not query.text.strip() and not (query.since or query.until or query.categories or query.has_code):
+            return render(request, "search.html", query=query, result=None, error=None, link=lambda **k: _link(request, **k))
+        try:
+            result = search(site.store, query)
+        except BadQuery as exc:
+            return render(request, "search.html", status=400, query=query, result=None, error=str(exc),
+                          link=lambda **k: _link(request, **k))
+        months = [(m, periods.parse_month(m), n) for m, n in result.facets.months]
+        return render(
+            request,
+            "search.html",
+            query=query,
+            result=result,
+            error=None,
+            months=months,
+            page=query.offset // PAGE + 1,
+            voted=_voted(request, [h.paper["id"] for h in result.hits]),
+            link=lambda **k: _link(request, **k),
+        )
+
+    return await cached(request, build)

@@ -1,0 +1,120 @@
+"""Search and similar papers through the site: the page, the JSON API, Hugging Face's client."""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+
+import pytest
+
+from conftest import client_for, load_site_data, site_settings
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory, listing_subset):
+    # Full text only here (fast); the semantic side has its own tests and the cluster test.
+    tmp = tmp_path_factory.mktemp("search-site")
+    settings = site_settings(f"sqlite:///{tmp / 'site.db'}", tmp, search_semantic=False)
+    load_site_data(settings, listing_subset)
+    return settings
+
+
+@pytest.fixture(scope="module")
+def client(site):
+    with client_for(site) as c:
+        yield c
+
+
+def test_search_page_snippets_facets_paging(client):
+    r = client.get("/search", params={"q": "diffusion"})
+    assert r.status_code == 200
+    html = r.text
+    assert "<mark>" in html.lower() and "results in" in html
+    cards = re.findall(r'<h3 class="card-title"><a href="/papers/([^"]+)">', html)
+    assert len(cards) == 20
+    assert "Categories" in html and "Months" in html and "cs.CV" in html
+    page2 = client.get("/search", params={"q": "diffusion", "page": 2}).text
+    cards2 = re.findall(r'<h3 class="card-title"><a href="/papers/([^"]+)">', page2)
+    assert cards2 and not set(cards) & set(cards2)
+    assert 'rel="prev"' in page2
+
+
+def test_search_filters_and_syntax(client):
+    html = client.get("/search", params={"q": "cat:cs.CL language", "code": "1", "sort": "date"}).text
+    cards = re.findall(r'<article class="card">(.*?)</article>', html, re.S)
+    assert cards and all("cs.CL" in c and 'class="badge code"' in c for c in cards)
+    empty = client.get("/search", params={"q": "author:Nobody-At-All-Xyz"}).text
+    assert "Nothing matches" in empty
+
+
+@pytest.mark.parametrize("q", ["", "(((", '"unbalanced', "x" * 10_000, ":*?()[]{}^~!\\", "author:", "cat:"])
+def test_search_never_fails_on_odd_text(client, q):
+    r = client.get("/search", params={"q": q})
+    assert r.status_code in (200, 400) and "Traceback" not in r.text
+    api = client.get("/api/papers/search", params={"q": q})
+    assert api.status_code in (200, 400)
+    if api.status_code == 400:
+        assert api.json()["error"]
+
+
+def test_search_escapes_what_it_highlights(client, site):
+    import json
+
+    from dailypapers.ingest.run import IngestJob
+    from dailypapers.store.engine import Store
+
+    path = site.data_dir.parent / "evil.jsonl"
+    path.write_text(json.dumps({"id": "2503.99997", "title": "Zebrafish <script>alert(1)</script> detection", "authors": ["A"],
+                                "categories": ["cs.CV"], "comment": None, "abstract": "Zebrafish & <img src=x onerror=alert(2)> $a<b$",
+                                "listed": "2025-03-24"}) + "\n")
+    store = Store(site)
+    IngestJob(store).run([str(path)])
+    store.dispose()
+    html = client.get("/search", params={"q": "zebrafish"}).text
+    assert "<script>alert(1)" not in html and "<img src=x" not in html
+    assert "&lt;script&gt;" in html and "<mark>Zebrafish</mark>" in html
+
+
+def test_api_search_is_hf_shaped(client):
+    items = client.get("/api/papers/search", params={"q": "segmentation", "limit": 5}).json()
+    assert 1 <= len(items) <= 5
+    item = items[0]
+    assert item["paper"]["id"] and item["title"] == item["paper"]["title"] and item["summary"]
+    assert isinstance(item["paper"]["authors"], list) and "upvotes" in item["paper"]
+    assert client.get("/api/papers/search", params={"q": "x", "limit": 0}).status_code == 400
+
+
+def test_similar_on_the_paper_page_and_api(client):
+    first = client.get("/api/papers/search", params={"q": "segmentation", "limit": 1}).json()[0]["paper"]["id"]
+    similar = client.get(f"/api/papers/{first}/similar").json()
+    assert similar and first not in [s["id"] for s in similar] and all("score" in s for s in similar)
+    page = client.get(f"/papers/{first}").text
+    assert "Similar papers" in page
+    assert similar[0]["id"] in page
+    assert client.get("/api/papers/2999.00001/similar").status_code == 404
+
+
+def test_huggingface_hub_list_papers(site):
+    import socket
+
+    import uvicorn
+    from huggingface_hub import HfApi
+
+    from dailypapers.web.app import create_app
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(create_app(site), host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.05)
+    try:
+        papers = list(HfApi(endpoint=f"http://127.0.0.1:{port}", token=False).list_papers(query="point cloud", limit=5))
+        assert papers and all(p.id and p.title for p in papers)
+        assert any("point" in (p.title + (p.summary or "")).lower() for p in papers)
+    finally:
+        server.should_exit = True
+        thread.join(10)
