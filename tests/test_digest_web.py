@@ -145,6 +145,8 @@ def test_one_click_unsubscribe_needs_no_cookie_and_acts_at_once(site, smtp):
                              headers={"content-type": "application/x-www-form-urlencoded"})
     assert r.status_code == 200 and "set-cookie" not in r.headers
     assert subscription(site, "oneclick@example.org").status == "unsubscribed"
+    with client_of(site) as browser:  # a person opening the header's link gets a page, not a change
+        assert "gets no more digests" in browser.get(one_click.removeprefix(BASE)).text
     assert send_digests(store, "daily", period=periods.parse("daily", "2024-10-28")).subscribers == 0
     store.dispose()
 

@@ -36,6 +36,7 @@ ROUTES = [
     ("GET", "/unsubscribe/{token}", subscribe.unsubscribe_page),
     ("POST", "/unsubscribe/{token}", subscribe.unsubscribe),
     ("POST", "/unsubscribe/one-click/{token}", subscribe.one_click),  # RFC 8058, POSTed by mail clients
+    ("GET", "/unsubscribe/one-click/{token}", subscribe.unsubscribe_page),  # a person opening it: a button, as above
     ("POST", "/api/subscriptions", subscribe.api_subscribe),
     ("GET", "/feeds/daily.{fmt}", feeds.daily),
     ("GET", "/feeds/trending.{fmt}", feeds.trending),
