@@ -251,22 +251,14 @@ def show_settings(
         out.print(f"DAILYPAPERS_{name.upper()}={shown}", highlight=False, markup=False)
 
 
-def _register_optional_groups() -> None:
-    """Commands that live in their own modules (search, digests, jobs): each exposes register(app)."""
-    import importlib
+# The other command groups live in their own modules, each adding its commands to `app`:
+#   cli_site.py    up, serve, worker, scheduler, users, jobs
+#   cli_search.py  index, search, eval
+#   cli_digest.py  digest send
+from . import cli_digest, cli_search, cli_site  # noqa: E402 - they need `app` and the helpers above
 
-    for name in ("cli_search", "cli_site", "cli_digest", "cli_jobs"):
-        try:
-            module = importlib.import_module(f"{__package__}.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"{__package__}.{name}":
-                raise
-            continue
-        if hasattr(module, "register"):
-            module.register(app)
-
-
-_register_optional_groups()
+for _group in (cli_site, cli_search, cli_digest):
+    _group.register(app)
 
 
 def main() -> None:

@@ -1,0 +1,221 @@
+"""A mixed read load against two deployments of the same corpus, from wrk in a second process:
+
+  A. the single-machine default: `dailypapers serve` on SQLite (web processes = cores);
+  B. the scaled-out shape on this one machine: PostgreSQL, two web processes, two queue workers
+     (Dramatiq on Redis), each web process following the store for its search indexes.
+
+    python bench/cluster.py [--seconds 60] [--postgres URL]
+
+The load mixes feed pages, paper pages, search (page and API) and the JSON API over the 74,728-paper
+corpus with its embeddings (bench/web.py builds the SQLite store; run `dailypapers index` on it once,
+which this script copies into PostgreSQL). Reported: requests/s, p50/p99, errors, and the web
+processes' memory after warm-up and at the end (flat = no growth).
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+import psutil
+
+from common import CORPUS, DATA, ROOT, machine, need, today
+from web import CACHE, corpus_db, free_port, parse_wrk
+
+MIX = """
+local paths = {}
+for line in io.lines("%s") do paths[#paths + 1] = line end
+local counter = 0
+setup = function(thread) thread:set("offset", counter * 7919); counter = counter + 1 end
+local i = 0
+request = function()
+  i = i + 1
+  return wrk.format("GET", paths[((i + offset) %% #paths) + 1])
+end
+"""
+
+
+def request_mix(n: int = 20000) -> list[str]:
+    """Paths in the proportions of a reader's visit: feeds, papers, search, API."""
+    random.seed(11)
+    with gzip.open(CORPUS) as f:
+        papers = [json.loads(line) for line in f]
+    days = sorted({p["listed"] for p in papers})
+    ids = [p["id"] for p in papers]
+    queries = []
+    for name in ("computer_science_ai_search_queries.json", "computer_science_non_ai_search_queries.json"):
+        data = json.loads((DATA / "paperlantern-queries" / name).read_text())
+        queries += [item["search_query"] for item in data.values()]
+    queries = [q for q in queries if q][:400]
+    from urllib.parse import quote
+
+    out = []
+    for _ in range(n):
+        r = random.random()
+        if r < 0.15:
+            out.append("/")
+        elif r < 0.30:
+            out.append(f"/date/{random.choice(days)}")
+        elif r < 0.55:
+            out.append(f"/papers/{random.choice(ids)}")
+        elif r < 0.65:
+            out.append(f"/search?q={quote(random.choice(queries))}")
+        elif r < 0.75:
+            out.append(f"/api/papers/search?q={quote(random.choice(queries))}&limit=10")
+        elif r < 0.90:
+            out.append(f"/api/daily_papers?date={random.choice(days)}")
+        else:
+            out.append(f"/api/papers/{random.choice(ids)}")
+    return out
+
+
+def web_memory(root: psutil.Process) -> list[int]:
+    """RSS of each web worker process under a `serve` parent (MB)."""
+    kids = [p for p in root.children(recursive=True) if "dailypapers" in " ".join(p.cmdline()) or "multiprocessing" in " ".join(p.cmdline())]
+    return [int(p.memory_info().rss / 2**20) for p in (kids or [root])]
+
+
+def load(base: str, script: Path, seconds: int, server: subprocess.Popen) -> dict:
+    root = psutil.Process(server.pid)
+    subprocess.run(["wrk", "-t2", "-c32", "-d10s", "--timeout", "10s", "-s", str(script), base], capture_output=True, check=True)
+    before = web_memory(root)
+    result = subprocess.run(["wrk", "-t2", "-c32", f"-d{seconds}s", "--latency", "--timeout", "10s", "-s", str(script), base],
+                            capture_output=True, text=True, check=True)
+    after = web_memory(root)
+    stats = parse_wrk(result.stdout)
+    stats.update(mem_before=before, mem_after=after)
+    return stats
+
+
+def wait_up(base: str, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(base + "/healthz", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.3)
+    raise SystemExit(f"{base} did not come up")
+
+
+def postgres_copy(sqlite_db: Path, admin_url: str) -> str:
+    """A PostgreSQL database with the same papers and embeddings, built once."""
+    from sqlalchemy import create_engine, text
+
+    from dailypapers.config import Settings
+    from dailypapers.store import embeddings as emb_store
+    from dailypapers.store.engine import Store
+
+    name = "dp_bench_cluster"
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    url = admin.url.set(database=name).render_as_string(hide_password=False)
+    with admin.connect() as conn:
+        exists = conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}).first()
+        if not exists:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    env = dict(os.environ, DAILYPAPERS_DATABASE_URL=url, DAILYPAPERS_DATA_DIR=str(CACHE / "pg-data"))
+    subprocess.run([sys.executable, "-m", "dailypapers", "ingest", "--no-progress", str(CORPUS)], env=env, check=True)
+    src = Store(Settings(database_url=f"sqlite:///{sqlite_db}", data_dir=CACHE / "web-data"))
+    dst = Store(Settings(database_url=url, data_dir=CACHE / "pg-data"))
+    with src.session() as s, dst.session() as d:
+        from dailypapers.index.embeddings import MODEL_KEY
+        from dailypapers.store.schema import Embedding, Paper
+        from sqlalchemy import select
+
+        if emb_store.count(d, MODEL_KEY) < emb_store.count(s, MODEL_KEY):
+            by_arxiv = dict(d.execute(select(Paper.arxiv_id, Paper.id)).all())
+            rows = s.execute(select(Paper.arxiv_id, Embedding.content_hash, Embedding.vector)
+                             .join(Paper, Paper.id == Embedding.paper_id).where(Embedding.model == MODEL_KEY)).all()
+            import numpy as np
+
+            batch = []
+            for arxiv_id, chash, blob in rows:
+                batch.append((by_arxiv[arxiv_id], chash, np.frombuffer(blob, dtype="<f4")))
+                if len(batch) == 5000:
+                    with d.begin():
+                        emb_store.upsert_many(d, MODEL_KEY, batch)
+                    batch = []
+            if batch:
+                with d.begin():
+                    emb_store.upsert_many(d, MODEL_KEY, batch)
+    src.dispose()
+    dst.dispose()
+    subprocess.run([sys.executable, "-m", "dailypapers", "index", "--no-progress", "--limit", "1"], env=env, check=True)
+    return url
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--seconds", type=int, default=60)
+    parser.add_argument("--postgres", default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
+    args = parser.parse_args()
+    need(CORPUS)
+    if not shutil.which("wrk"):
+        sys.exit("wrk not found: apt-get install wrk")
+    db = corpus_db()
+    tmp = Path(tempfile.mkdtemp())
+    paths = tmp / "paths.txt"
+    paths.write_text("\n".join(request_mix()))
+    script = tmp / "mix.lua"
+    script.write_text(MIX % paths)
+    common = dict(os.environ, DAILYPAPERS_VENDOR_DIR=str(ROOT / "node_modules"), DAILYPAPERS_MODELS_DIR=str(ROOT / "test-artifacts" / "models"),
+                  DAILYPAPERS_ONLINE="0")
+    results = []
+
+    # A: the single-machine default on SQLite.
+    port = free_port()
+    env_a = dict(common, DAILYPAPERS_DATABASE_URL=f"sqlite:///{db}", DAILYPAPERS_DATA_DIR=str(CACHE / "web-data"))
+    server = subprocess.Popen([sys.executable, "-m", "dailypapers", "serve", "--port", str(port), "--log-level", "warning"],
+                              env=env_a, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        wait_up(f"http://127.0.0.1:{port}")
+        results.append(("single machine: SQLite, `serve` (2 web processes)", load(f"http://127.0.0.1:{port}", script, args.seconds, server)))
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(20)
+
+    # B: PostgreSQL, two web processes, two workers on Redis.
+    url = postgres_copy(db, args.postgres)
+    env_b = dict(common, DAILYPAPERS_DATABASE_URL=url, DAILYPAPERS_QUEUE_URL="redis://127.0.0.1:6379/0",
+                 DAILYPAPERS_QUEUE_NAMESPACE=f"bench-{uuid.uuid4().hex[:6]}", DAILYPAPERS_RATE_LIMIT_STORAGE="redis://127.0.0.1:6379/1")
+    port = free_port()
+    procs = [subprocess.Popen([sys.executable, "-m", "dailypapers", "serve", "--port", str(port), "--workers", "2", "--log-level", "warning"],
+                              env=dict(env_b, DAILYPAPERS_DATA_DIR=str(CACHE / "pg-web")), stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL, start_new_session=True)]
+    for n in range(2):
+        procs.append(subprocess.Popen([sys.executable, "-m", "dailypapers", "worker", "--processes", "1", "--threads", "1"],
+                                      env=dict(env_b, DAILYPAPERS_DATA_DIR=str(CACHE / f"pg-worker{n}")), stdout=subprocess.DEVNULL,
+                                      stderr=subprocess.DEVNULL, start_new_session=True))
+    try:
+        wait_up(f"http://127.0.0.1:{port}", timeout=600)  # the first start builds its indexes from the store
+        results.append(("PostgreSQL, 2 web processes + 2 queue workers (Redis)", load(f"http://127.0.0.1:{port}", script, args.seconds, procs[0])))
+    finally:
+        for p in procs:
+            os.killpg(p.pid, signal.SIGTERM)
+            p.wait(20)
+    shutil.rmtree(tmp, ignore_errors=True)
+
+    print(f"# cluster benchmark, {today()}, {machine()}; wrk -t2 -c32 -d{args.seconds}s on loopback, mixed reads "
+          "(15% /, 15% /date, 25% paper pages, 10% /search, 10% API search, 15% API daily, 10% API paper)")
+    print("| deployment | requests/s | p50 ms | p99 ms | errors | web RSS after warm-up → end (MB) |")
+    print("|---|---|---|---|---|---|")
+    for name, r in results:
+        print(f"| {name} | {r['rps']:,.0f} | {r['p50_ms']:.1f} | {r['p99_ms']:.1f} | {r['errors']} | "
+              f"{'+'.join(map(str, r['mem_before']))} → {'+'.join(map(str, r['mem_after']))} |")
+
+
+if __name__ == "__main__":
+    main()
