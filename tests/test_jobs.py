@@ -117,3 +117,23 @@ def test_jobs_run_from_the_shell(cli_env):
     assert "cleanup" in listed.stdout and "done" in listed.stdout
     bad = subprocess.run([sys.executable, "-m", "dailypapers", "jobs", "run", "nope"], env=cli_env, capture_output=True, text=True)
     assert bad.returncode == 1 and "no job 'nope'" in bad.stderr
+
+
+def test_cleanup_removes_long_unconfirmed_subscriptions(store):
+    import datetime as dt
+
+    from sqlalchemy import update
+
+    from dailypapers.digest.links import new_secret
+    from dailypapers.store import subscriptions as sub_store
+    from dailypapers.store.schema import Subscription
+
+    with store.session() as session, session.begin():
+        old = sub_store.create_pending(session, "old@example.org", sub_store.Preferences(), new_secret())
+        sub_store.create_pending(session, "new@example.org", sub_store.Preferences(), new_secret())
+        kept = sub_store.create_pending(session, "kept@example.org", sub_store.Preferences(), new_secret())
+        sub_store.confirm(session, kept, dt.datetime(2024, 1, 1))
+        session.execute(update(Subscription).where(Subscription.id.in_([old, kept])).values(created_at=dt.datetime(2024, 1, 1)))
+    assert "1 unconfirmed subscriptions removed" in JOBS["cleanup"].run(store)
+    with store.session() as session:
+        assert sorted(s.email for s in session.query(Subscription)) == ["kept@example.org", "new@example.org"]

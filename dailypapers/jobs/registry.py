@@ -117,14 +117,19 @@ def index_papers(store: Store) -> str:
 
 @job("cleanup", daily_at="03:00")
 def cleanup(store: Store) -> str:
-    """Delete expired login sessions and rate-limit counters."""
+    """Delete expired login sessions, rate-limit counters and long-unconfirmed subscriptions."""
+    from ..store import subscriptions as sub_store
     from ..store import users as user_store
     from ..store.ratelimit import StoreStorage
+    from ..store.schema import utcnow
 
+    # Pending subscriptions are kept a week past their link's expiry, so a late click still says why.
+    unconfirmed_before = utcnow() - dt.timedelta(hours=store.settings.digest_confirm_hours) - dt.timedelta(days=7)
     with store.session() as session, session.begin():
         sessions = user_store.purge_expired_sessions(session)
+        pending = sub_store.purge_unconfirmed(session, unconfirmed_before)
     limits = StoreStorage(store).purge_expired()
-    return f"{sessions} expired sessions and {limits} rate-limit counters removed"
+    return f"{sessions} expired sessions, {limits} rate-limit counters and {pending} unconfirmed subscriptions removed"
 
 
 def _send_digests(store: Store, cadences: tuple[str, ...]) -> str:

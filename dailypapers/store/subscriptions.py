@@ -243,3 +243,14 @@ def count_by_status(session: Session) -> dict[str, int]:
 
     rows = session.execute(select(subscriptions.c.status, func.count()).group_by(subscriptions.c.status))
     return {status: n for status, n in rows}
+
+
+def purge_unconfirmed(session: Session, created_before: dt.datetime) -> int:
+    """Delete subscriptions never confirmed whose links have long expired (their addresses were
+    only ever sent a confirmation request)."""
+    from sqlalchemy import delete
+
+    result = session.execute(
+        delete(subscriptions).where(subscriptions.c.status == "pending", subscriptions.c.created_at < created_before)
+    )
+    return result.rowcount or 0

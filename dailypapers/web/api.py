@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 from fastapi import APIRouter, Query, Request
+from pydantic import BaseModel, Field
 from starlette.responses import JSONResponse, Response
 
 from .. import periods, shapes
@@ -100,6 +101,29 @@ def search_items(site, q: str, limit: int) -> list[dict]:
     from ..search import SearchQuery, hf_item, search
 
     return [hf_item(hit) for hit in search(site.store, SearchQuery(text=q, limit=limit)).hits]
+
+
+class SubscriptionRequest(BaseModel):
+    """The body of POST /api/subscriptions (documented here; web/subscribe.py validates it)."""
+
+    email: str = Field(description="The address to send digests to; a confirmation email goes there first.")
+    cadence: str = Field("daily", description="daily (weekdays) or weekly.")
+    trending: int = Field(10, description="How many trending papers of the period, 0 to 50 (0: none).")
+    query: str | None = Field(None, description='A saved search for topic alerts, e.g. "diffusion models" cat:cs.CV.')
+    categories: list[str] = Field(default_factory=list, description="arXiv categories for topic alerts.")
+    similar: bool = Field(False, description="Papers like the ones you upvoted (signed-in users only).")
+
+
+@router.post(
+    "/subscriptions",
+    status_code=202,
+    summary="Subscribe an address to email digests (double opt-in)",
+    openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": SubscriptionRequest.model_json_schema()}}}},
+)
+async def subscriptions(request: Request) -> Response:
+    from .subscribe import api_subscribe
+
+    return await api_subscribe(request)
 
 
 def _arxiv_id(raw: str) -> str:

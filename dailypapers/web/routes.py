@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from . import accounts, actions, api, docs, feeds, pages, search_page, subscribe
 
-# (METHOD, path, handler). The JSON API's routes are in web/api.py (FastAPI documents them at /docs).
+# (METHOD, path, handler). The JSON API's read routes and POST /api/subscriptions are in web/api.py
+# (FastAPI documents them at /docs); its upvote routes share the pages' handlers below.
 ROUTES = [
     ("GET", "/", pages.home),
     ("GET", "/date", pages.jump_to_date),
@@ -37,7 +38,6 @@ ROUTES = [
     ("POST", "/unsubscribe/{token}", subscribe.unsubscribe),
     ("POST", "/unsubscribe/one-click/{token}", subscribe.one_click),  # RFC 8058, POSTed by mail clients
     ("GET", "/unsubscribe/one-click/{token}", subscribe.unsubscribe_page),  # a person opening it: a button, as above
-    ("POST", "/api/subscriptions", subscribe.api_subscribe),
     ("GET", "/feeds/daily.{fmt}", feeds.daily),
     ("GET", "/feeds/trending.{fmt}", feeds.trending),
     ("GET", "/feeds/category/{category}.{fmt}", feeds.category),

@@ -47,7 +47,7 @@ class SecurityHeaders:
 
 
 # Forms that work before anyone has a cookie still need a token: login CSRF is real.
-ALWAYS_PROTECT = {"/login", "/signup"}
+ALWAYS_PROTECT = {"/login", "/signup", "/subscribe"}
 # RFC 8058 one-click unsubscribe is POSTed by mail clients, which hold no token.
 CSRF_EXEMPT_PREFIXES = ("/unsubscribe/one-click",)
 
