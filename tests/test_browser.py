@@ -6,16 +6,13 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import threading
-import time
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
 
 from conftest import ROOT, load_site_data, site_settings
-from webhelp import make_user
+from webhelp import live_server, make_user
 
 pytestmark = pytest.mark.browser
 
@@ -35,15 +32,8 @@ def chromium_path() -> str:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory, listing_subset):
-    import uvicorn
-
-    from dailypapers.web.app import create_app
-
     tmp = tmp_path_factory.mktemp("browser")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    settings = site_settings(f"sqlite:///{tmp / 'site.db'}", tmp, base_url=f"http://127.0.0.1:{port}")
+    settings = site_settings(f"sqlite:///{tmp / 'site.db'}", tmp)
     load_site_data(settings, listing_subset)
     evil = tmp / "evil.jsonl"
     evil.write_text(
@@ -58,15 +48,8 @@ def server(tmp_path_factory, listing_subset):
     IngestJob(store).run([str(evil)])
     store.dispose()
     make_user(settings, "curie", "a curator password", is_curator=True)
-    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(10)
+    with live_server(settings) as base:
+        yield base
 
 
 @pytest.fixture(scope="module")
@@ -99,6 +82,14 @@ def page(browser_context):
     page.close()
 
 
+def ui_log_in(page, server: str, name: str, password: str) -> None:
+    page.goto(server + "/login")
+    page.fill("#username", name)
+    page.fill("#password", password)
+    page.click("button:has-text('Log in')")
+    page.wait_for_url(server + "/")
+
+
 def shot(page, name: str) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=False)
@@ -124,10 +115,7 @@ def test_sign_up_log_out_log_in(page, server):
 
 
 def test_upvote_from_the_feed_without_reload(page, server):
-    page.goto(server + "/login")
-    page.fill("#username", "curie")
-    page.fill("#password", "a curator password")
-    page.click("button:has-text('Log in')")
+    ui_log_in(page, server, "curie", "a curator password")
     page.goto(server + "/date/2024-10-25")
     page.evaluate("window.__marker = 'same page'")
     button = page.locator('.vote[data-paper="2410.16251"] button')
@@ -167,10 +155,7 @@ def test_paper_page_renders_math(page, server):
 
 
 def test_submit_and_comment(page, server):
-    page.goto(server + "/login")
-    page.fill("#username", "curie")
-    page.fill("#password", "a curator password")
-    page.click("button:has-text('Log in')")
+    ui_log_in(page, server, "curie", "a curator password")
     page.goto(server + "/submit")
     page.fill("#arxiv_id", "https://arxiv.org/abs/2503.11685")
     page.click("button:has-text('Submit')")

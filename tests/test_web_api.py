@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
-
 import pytest
 
 from conftest import client_for
+from webhelp import live_server
 
 
 @pytest.fixture(scope="module")
@@ -68,37 +65,16 @@ def test_openapi_and_docs(client):
     assert docs.status_code == 200 and "swagger-ui-bundle.js" in docs.text and "<script>" not in docs.text
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
-def live_server(shared_site):
-    """The app served by uvicorn on a real socket."""
-    import uvicorn
-
-    from dailypapers.web.app import create_app
-
-    port = _free_port()
-    settings = shared_site.model_copy(update={"base_url": f"http://127.0.0.1:{port}"})
-    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert server.started
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(10)
+def live(shared_site):
+    with live_server(shared_site) as base:
+        yield base
 
 
-def test_huggingface_hub_reads_our_api(live_server):
+def test_huggingface_hub_reads_our_api(live):
     from huggingface_hub import HfApi
 
-    api = HfApi(endpoint=live_server, token=False)
+    api = HfApi(endpoint=live, token=False)
     daily = list(api.list_daily_papers(date="2024-10-25"))
     assert {p.id for p in daily} == {"2410.17243", "2410.16251", "2410.18533"}
     first = next(p for p in daily if p.id == "2410.17243")

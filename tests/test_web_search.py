@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import re
-import threading
-import time
 
 import pytest
 
 from conftest import client_for, load_site_data, site_settings
+from webhelp import live_server
 
 
 @pytest.fixture(scope="module")
@@ -96,25 +95,9 @@ def test_similar_on_the_paper_page_and_api(client):
 
 
 def test_huggingface_hub_list_papers(site):
-    import socket
-
-    import uvicorn
     from huggingface_hub import HfApi
 
-    from dailypapers.web.app import create_app
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_app(site), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.05)
-    try:
-        papers = list(HfApi(endpoint=f"http://127.0.0.1:{port}", token=False).list_papers(query="point cloud", limit=5))
-        assert papers and all(p.id and p.title for p in papers)
-        assert any("point" in (p.title + (p.summary or "")).lower() for p in papers)
-    finally:
-        server.should_exit = True
-        thread.join(10)
+    with live_server(site) as base:
+        papers = list(HfApi(endpoint=base, token=False).list_papers(query="point cloud", limit=5))
+    assert papers and all(p.id and p.title for p in papers)
+    assert any("point" in (p.title + (p.summary or "")).lower() for p in papers)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 
 from dailypapers.store import users as user_store
@@ -35,3 +36,34 @@ def log_in(client, name: str = "alice", password: str = "correct horse battery")
 
 def token_of(client, path: str = "/submit") -> str:
     return csrf_from(client.get(path).text)
+
+
+@contextlib.contextmanager
+def live_server(settings, **overrides):
+    """The app served by uvicorn on a real socket in a thread; yields its base URL. The settings'
+    base_url is set to that address unless given."""
+    import socket
+    import threading
+    import time
+
+    import uvicorn
+
+    from dailypapers.web.app import create_app
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    base = f"http://127.0.0.1:{port}"
+    settings = settings.model_copy(update={"base_url": base, **overrides})
+    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert server.started, "the server did not start"
+    try:
+        yield base
+    finally:
+        server.should_exit = True
+        thread.join(10)
