@@ -125,6 +125,9 @@ class Settings(BaseSettings):
         None,
         description="Folder the ingest-inbox job imports files from (then moves them to done/). Default: data_dir/inbox.",
     )
+    index_job_limit: int = Field(
+        3000, ge=0, description="Papers the scheduled index job embeds per run (0: all); a backfill continues run by run."
+    )
     index_follow_seconds: float = Field(
         5.0, gt=0, description="How often each web process brings its search indexes up to date with the store."
     )

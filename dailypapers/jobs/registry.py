@@ -103,16 +103,11 @@ def ingest_inbox(store: Store) -> str:
 
 @job("index", every_minutes=5)
 def index_papers(store: Store) -> str:
-    """Bring the search indexes up to date with the store (full text, then embeddings)."""
-    from ..index.fulltext import FullTextIndex
+    """Bring the search indexes up to date with the store: full text, then embeddings (a bounded
+    number per run, so a large backfill does not hold up the other jobs; later runs continue it)."""
+    from ..search import index_new_papers
 
-    n = FullTextIndex.for_store(store).sync(store)
-    summary = f"full text: {n} papers indexed"
-    try:
-        from ..search import index_new_papers
-    except ImportError:
-        return summary
-    return f"{summary}; {index_new_papers(store)}"
+    return index_new_papers(store, limit=store.settings.index_job_limit or None).summary()
 
 
 @job("cleanup", daily_at="03:00")
