@@ -59,6 +59,7 @@ class SearchQuery:
     limit: int = 20
     offset: int = 0
     mode: str = "hybrid"  # hybrid | fulltext | semantic
+    facets: bool = True  # count categories and months (the JSON API, which shows none, can skip it)
 
 
 @dataclass
@@ -238,7 +239,8 @@ def rank(
     depth = depth or engines.candidates
     searcher = fulltext.searcher()
     restrictions = ft.filter_queries(fulltext.schema, parsed, filters)
-    words = ft.compose(ft.text_query(fulltext.index, parsed), restrictions)
+    scoring = ft.text_query(fulltext.index, parsed)
+    words = ft.compose(scoring, restrictions)
     bm25: dict[int, float] = {}
     if mode != "semantic" and words is not None:
         bm25 = dict(fulltext.top(words, depth, searcher=searcher))
@@ -255,8 +257,8 @@ def rank(
             from_meaning = set(dense)
             if mode == "hybrid":
                 missing = [i for i in dense if i not in bm25]
-                if missing and words is not None:
-                    bm25.update(fulltext.among(words, missing, searcher=searcher))
+                if missing and scoring is not None:  # dense candidates meet the restrictions already
+                    bm25.update(fulltext.among(scoring, missing, searcher=searcher))
                 only_bm25 = [i for i in bm25 if i not in dense]
                 dense.update(snap.score(vector, only_bm25))
     semantic = bool(dense)
@@ -285,7 +287,7 @@ def _dense_candidates(fulltext, snap, vector, required, depth, searcher) -> dict
     share = allowed / max(len(snap), 1)
     fetch = int(min(max(depth / share * 2, depth), 20 * EXACT_FILTER_LIMIT))
     near = snap.search(vector, fetch)
-    passing = fulltext.among(required, [pid for pid, _ in near], searcher=searcher)
+    passing = fulltext.which(required, [pid for pid, _ in near], searcher=searcher)
     return dict([(pid, score) for pid, score in near if pid in passing][:depth])
 
 
@@ -328,7 +330,8 @@ def search(store: Store, query: SearchQuery) -> SearchPage:
         page.total = len(ids)
         ids = _sorted(store, fulltext, ids, scores, query.sort)
         page_ids = ids[query.offset : query.offset + query.limit]
-        page.facets = ft.facets(fulltext, ft.ids_query(fulltext, ids)) if ids else Facets()
+        if query.facets and ids:
+            page.facets = ft.facets(fulltext, ft.ids_query(fulltext, ids))
         normalized = hybrid.normalize(scores)
         found_by = {pid: _found_by(pid, ranking) for pid in page_ids}
     else:
@@ -339,7 +342,8 @@ def search(store: Store, query: SearchQuery) -> SearchPage:
             page_ids = ordered[query.offset : query.offset + query.limit]
         else:
             page_ids, page.total = fulltext.newest(restricted, query.limit, query.offset)
-        page.facets = ft.facets(fulltext, restricted)
+        if query.facets:
+            page.facets = ft.facets(fulltext, restricted)
         normalized = {}
         found_by = {pid: "filter" for pid in page_ids}
     page.hits = _hits(store, fulltext, parsed, page_ids, normalized, found_by)

@@ -75,10 +75,13 @@ def memo_embedder():
     """Installs the remembering embedder where load_embedder finds the test settings' model."""
     from dailypapers.index import embeddings as E
 
-    key = E.EmbedderKey("onnx-int8", str(MODELS.resolve()), 0)
-    E._embedders[key] = Memo(shared_embedder())
+    memo = Memo(shared_embedder())
+    keys = [E.EmbedderKey("onnx-int8", str(MODELS.resolve()), threads) for threads in (0, 1)]  # papers, queries
+    for key in keys:
+        E._embedders[key] = memo
     yield
-    E._embedders.pop(key, None)
+    for key in keys:
+        E._embedders.pop(key, None)
 
 
 def make_search_store(db_url, tmp_path, **overrides) -> Store:
@@ -333,3 +336,14 @@ def test_a_site_without_vectors_never_loads_the_model(db_url, tmp_path):
     engines = S.engines_for(store)
     assert engines.embedder is None and not (tmp_path / "data" / "models").exists()
     store.dispose()
+
+
+def test_filters_hold_when_the_dense_side_checks_its_neighbours(search_store, monkeypatch):
+    """Above EXACT_FILTER_LIMIT papers, dense candidates are nearest neighbours checked against the
+    restrictions instead of the restricted set scored exactly: the same rules must hold."""
+    monkeypatch.setattr(S, "EXACT_FILTER_LIMIT", 1)
+    page = S.search(search_store, S.SearchQuery(text="neural networks cat:cs.CV", limit=50))
+    assert page.hits and all("cs.CV" in h.paper["categories"] for h in page.hits)
+    assert {h.found_by for h in page.hits} & {"semantic", "both"}
+    phrase = S.search(search_store, S.SearchQuery(text='"sparse attention" detection', limit=50))
+    assert ids_of(phrase) == ["2601.00001"]

@@ -286,13 +286,25 @@ class FullTextIndex:
     def among(
         self, query: tantivy.Query, paper_ids: list[int], *, searcher: tantivy.Searcher | None = None
     ) -> dict[int, float]:
-        """The BM25 scores of those of `paper_ids` that match `query` (the others are absent)."""
+        """The BM25 scores of those of `paper_ids` that match `query` (the others are absent).
+        `query` should score only: restrictions on it are not checked here."""
         if not paper_ids:
             return {}
         searcher = searcher or self.searcher()
         only = tantivy.Query.const_score_query(tantivy.Query.term_set_query(self.schema, "paper_id", list(paper_ids)), 0.0)
-        both = tantivy.Query.boolean_query([(tantivy.Occur.Must, query), (tantivy.Occur.Must, only)])
-        return dict(self.top(both, len(paper_ids), searcher=searcher))
+        # The id set leads and the words only score: three times as fast as requiring both, since
+        # a long OR query is then never walked for documents outside the set.
+        both = tantivy.Query.boolean_query([(tantivy.Occur.Must, only), (tantivy.Occur.Should, query)])
+        return {pid: score for pid, score in self.top(both, len(paper_ids), searcher=searcher) if score > 0}
+
+    def which(self, query: tantivy.Query, paper_ids: list[int], *, searcher: tantivy.Searcher | None = None) -> set[int]:
+        """Those of `paper_ids` that match `query` (which may be restrictions scoring nothing)."""
+        if not paper_ids:
+            return set()
+        searcher = searcher or self.searcher()
+        only = tantivy.Query.term_set_query(self.schema, "paper_id", list(paper_ids))
+        both = tantivy.Query.boolean_query([(tantivy.Occur.Must, only), (tantivy.Occur.Must, query)])
+        return {pid for pid, _ in self.top(both, len(paper_ids), searcher=searcher)}
 
     def day_numbers(self, paper_ids: list[int], *, searcher: tantivy.Searcher | None = None) -> dict[int, int]:
         """Each paper's day (days since 1970-01-01), for sorting candidates by date."""

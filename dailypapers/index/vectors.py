@@ -102,13 +102,23 @@ class Snapshot:
     tail_vectors: np.ndarray  # (t, dim)
     state: dict
     _lookup: tuple[np.ndarray, np.ndarray] | None = None
+    _has_dead: bool | None = None
+    _size: int | None = None
+
+    @property
+    def has_dead(self) -> bool:
+        if self._has_dead is None:
+            self._has_dead = bool(self.dead.any())
+        return self._has_dead
 
     @property
     def dim(self) -> int:
         return int(self.vectors.shape[1]) if self.vectors.ndim == 2 else 0
 
     def __len__(self) -> int:
-        return int(self.ids.shape[0] - self.dead.sum() + self.tail_ids.shape[0])
+        if self._size is None:
+            self._size = int(self.ids.shape[0] - self.dead.sum() + self.tail_ids.shape[0])
+        return self._size
 
     def lookup(self) -> tuple[np.ndarray, np.ndarray]:
         """(sorted ids, their rows) over main and tail; tail rows are numbered after the main ones."""
@@ -158,7 +168,7 @@ class Snapshot:
         cand_ids, cand_scores = [], []
         if self.offsets is None:
             scores = self.vectors @ query
-            if self.dead.any():
+            if self.has_dead:
                 scores[self.dead] = -np.inf
             cand_ids.append(self.ids)
             cand_scores.append(scores)
@@ -166,13 +176,12 @@ class Snapshot:
             probes = probes or self.state.get("probes") or default_probes(len(self.centroids))
             near = self.centroids @ query
             lists = np.argpartition(-near, min(probes, near.shape[0]) - 1)[:probes]
-            for lst in lists:
-                start, end = int(self.offsets[lst]), int(self.offsets[lst + 1])
+            any_dead = self.has_dead
+            for start, end in zip(self.offsets[lists].tolist(), self.offsets[lists + 1].tolist(), strict=True):
                 if end > start:
                     scores = self.vectors[start:end] @ query
-                    dead = self.dead[start:end]
-                    if dead.any():
-                        scores = np.where(dead, -np.inf, scores)
+                    if any_dead:
+                        scores = np.where(self.dead[start:end], -np.inf, scores)
                     cand_ids.append(self.ids[start:end])
                     cand_scores.append(scores)
         if self.tail_ids.shape[0]:
@@ -259,8 +268,10 @@ class VectorIndex:
             if state.get("layout") != LAYOUT or state.get("model") != self.model or state.get("dim") != self.dim:
                 raise ValueError("another layout or model")
             main = self.path / state["main"]
-            ids = np.load(main / "ids.npy", mmap_mode="r")
-            vectors = np.load(main / "vectors.npy", mmap_mode="r")
+            # Mapped, so processes on a node share the pages; viewed as plain arrays, because slicing
+            # a np.memmap builds a subclass object per slice (a third of the time of a search).
+            ids = np.asarray(np.load(main / "ids.npy", mmap_mode="r"))
+            vectors = np.asarray(np.load(main / "vectors.npy", mmap_mode="r"))
             offsets = np.load(main / "offsets.npy") if state.get("lists") else None
             centroids = np.load(main / "centroids.npy") if state.get("lists") else None
             n = int(state["count"])
