@@ -100,7 +100,7 @@ def search_items(site, q: str, limit: int) -> list[dict]:
     """HF-shaped search results: {paper: {...}, title, summary, publishedAt, ...}."""
     from ..search import SearchQuery, hf_item, search
 
-    return [hf_item(hit) for hit in search(site.store, SearchQuery(text=q, limit=limit)).hits]
+    return [hf_item(hit) for hit in search(site.store, SearchQuery(text=q, limit=limit, facets=False)).hits]
 
 
 class SubscriptionRequest(BaseModel):
