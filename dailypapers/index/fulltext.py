@@ -35,6 +35,7 @@ from ..errors import DailyPapersError
 from ..store import kv
 from ..store import papers as paper_store
 from ..store.engine import Store
+from ..store.schema import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -118,6 +119,7 @@ class FullTextIndex:
 
     def __init__(self, path: Path):
         self.path = path
+        self._checked_at: dt.datetime | None = None  # see _since
         self.schema = build_schema()
         self._write_lock = threading.Lock()
         self._last_reload = 0.0
@@ -205,7 +207,8 @@ class FullTextIndex:
             if state.watermark is None and self.index.searcher().num_docs:
                 # Documents without a state file: start over rather than guess what they hold.
                 writer.delete_all_documents()
-            since = state.watermark - SYNC_MARGIN if state.watermark else None
+            started = utcnow()
+            since = self._since(state)
             with store.session() as session:
                 changes = paper_store.changed_since(session, since)
             todo = [pid for pid, at in changes if state.recent.get(pid) != at.isoformat()]
@@ -220,7 +223,17 @@ class FullTextIndex:
                 state.recent = {pid: at.isoformat() for pid, at in changes if at >= floor}
         # Saved after the commit: a crash in between only means indexing those papers again.
         state.save(self.state_path)
+        self._checked_at = started
         return len(todo)
+
+    def _since(self, state: SyncState) -> dt.datetime | None:
+        """Where to read changes from: a margin behind the newest change indexed, or behind this
+        process's last complete look at the store when that is later (every change committed
+        before it was seen then), so a quiet store costs an empty query, not a re-read."""
+        if state.watermark is None:
+            return None
+        base = max(state.watermark, self._checked_at) if self._checked_at else state.watermark
+        return base - SYNC_MARGIN
 
     def _up_to_date(self, store: Store) -> bool:
         """Whether the store has no change the index lacks: one indexed query, no writer (opening
@@ -228,9 +241,13 @@ class FullTextIndex:
         state = SyncState.load(self.state_path)
         if state.watermark is None:
             return False
+        started = utcnow()
         with store.session() as session:
-            changes = paper_store.changed_since(session, state.watermark - SYNC_MARGIN)
-        return all(state.recent.get(pid) == at.isoformat() for pid, at in changes)
+            changes = paper_store.changed_since(session, self._since(state))
+        current = all(state.recent.get(pid) == at.isoformat() for pid, at in changes)
+        if current:
+            self._checked_at = started
+        return current
 
     def ensure(self, store: Store) -> None:
         """Make sure the index exists and has followed the store at least once: reopens it when its

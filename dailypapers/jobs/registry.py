@@ -105,9 +105,22 @@ def ingest_inbox(store: Store) -> str:
 def index_papers(store: Store) -> str:
     """Bring the search indexes up to date with the store: full text, then embeddings (a bounded
     number per run, so a large backfill does not hold up the other jobs; later runs continue it)."""
+    from ..index import neighbours
     from ..search import index_new_papers
 
-    return index_new_papers(store, limit=store.settings.index_job_limit or None).summary()
+    report = index_new_papers(store, limit=store.settings.index_job_limit or None)
+    similar = neighbours.refresh(store) if store.settings.search_semantic else 0
+    return f"{report.summary()}; similar papers of {similar} papers computed"
+
+
+@job("similar-refresh", daily_at="04:00")
+def similar_refresh(store: Store) -> str:
+    """Recompute every paper's similar papers, so older papers learn of newer neighbours."""
+    from ..index import neighbours
+
+    if not store.settings.search_semantic:
+        return "skipped: semantic search is off"
+    return f"similar papers of {neighbours.refresh(store, everything=True)} papers recomputed"
 
 
 @job("cleanup", daily_at="03:00")

@@ -262,6 +262,20 @@ class IngestedRecord(Base):
     __table_args__ = {"sqlite_with_rowid": False}
 
 
+class SimilarPapers(Base):
+    """A paper's nearest papers by embedding, computed by the index job (the paper page reads this
+    instead of searching the vector index on every view)."""
+
+    __tablename__ = "similar_papers"
+
+    paper_id: Mapped[int] = mapped_column(ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True)
+    model: Mapped[str] = mapped_column(String(80))
+    neighbours: Mapped[list] = mapped_column(JSON)  # [[paper_id, cosine], ...] best first
+    computed_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+    __table_args__ = {"sqlite_with_rowid": False}
+
+
 class HarvestState(Base):
     """Where an upstream harvest stopped, so a crashed run resumes instead of starting over."""
 

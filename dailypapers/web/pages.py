@@ -189,25 +189,24 @@ async def paper(request: Request) -> Response:
     def build():
         site = site_of(request)
         detail, discussion = paper_detail(site, arxiv_id)
-        similar = _similar(site, arxiv_id)
+        similar = _similar(site, detail.paper["id"], arxiv_id)
         voted = _voted(request, [detail.paper["id"]])
         return render(request, "paper.html", d=detail, p=detail.paper, comments=discussion, voted=voted, similar=similar)
 
     return await cached(request, build)
 
 
-SIMILAR_TTL = 600.0  # seconds: neighbours change only when papers are embedded
+def _similar(site, paper_id: int, arxiv_id: str, limit: int = 6) -> list[dict]:
+    """The paper page's similar papers, {"paper": {arxiv_id, title, authors}} each: the neighbours
+    the index job stored (one query), or, for a paper it has not reached yet, a live search."""
+    from ..store import similar as similar_store
 
-
-def _similar(site, arxiv_id: str, limit: int = 6) -> list[dict]:
-    """The paper page's similar papers, {"paper": {arxiv_id, title, authors}} each. Cached per
-    process for SIMILAR_TTL: the nearest-neighbour search costs more than the rest of the page."""
-    import time
-
-    cache, lock = site.similar_cache, site.similar_lock
-    hit = cache.get(arxiv_id)
-    if hit is not None and time.monotonic() - hit[0] < SIMILAR_TTL:
-        return hit[1]
+    with site.store.session() as session:
+        stored = similar_store.neighbours(session, paper_id)
+        if stored is not None:
+            ids = [pid for pid, _score in stored[:limit]]
+            found = similar_store.cards(session, ids)
+            return [{"paper": found[i]} for i in ids if i in found]
     try:
         from .. import search
 
@@ -215,12 +214,7 @@ def _similar(site, arxiv_id: str, limit: int = 6) -> list[dict]:
     except Exception:  # noqa: BLE001 - a missing or rebuilding index must not break the paper page
         log.warning("similar papers of %s unavailable", arxiv_id, exc_info=True)
         return []
-    small = [{"paper": {k: h.paper[k] for k in ("arxiv_id", "title", "authors")}} for h in hits]
-    with lock:
-        cache[arxiv_id] = (time.monotonic(), small)
-        while len(cache) > 5000:
-            cache.pop(next(iter(cache)))
-    return small
+    return [{"paper": {k: h.paper[k] for k in ("arxiv_id", "title", "authors")}} for h in hits]
 
 
 async def paper_markdown(request: Request, raw: str) -> Response:

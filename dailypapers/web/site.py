@@ -74,8 +74,6 @@ class Site:
         self.tz = ZoneInfo(settings.timezone)
         self.secret = settings.secret_key or kv.get_or_create(self.store, "secret_key", lambda: _token(48))
         self.cache = PageCache(self.store, size=2048)
-        self.similar_cache: dict[str, tuple[float, list]] = {}  # see pages._similar
-        self.similar_lock = threading.Lock()
         self.limiter = RateLimiter(settings.rate_limit_storage, self.store)
         self.templates = make_environment(
             {"site_name": settings.site_name, "base_url": settings.base_url.rstrip("/"), "static": self.static_url}

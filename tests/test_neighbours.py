@@ -1,0 +1,67 @@
+"""Similar papers computed ahead of time by the index job and read by the paper page."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from conftest import client_for, load_site_data, site_settings
+from dailypapers.index import neighbours
+from dailypapers.index.embeddings import DIM, MODEL_KEY
+from dailypapers.store import embeddings as embedding_store
+from dailypapers.store import similar as similar_store
+from dailypapers.store.engine import Store
+from dailypapers.store.schema import Paper
+
+
+@pytest.fixture
+def site(db_url, tmp_path, listing_subset):
+    settings = site_settings(db_url, tmp_path)
+    load_site_data(settings, listing_subset)
+    return settings
+
+
+def plant_vectors(store, n=300, seed=3):
+    """Random unit vectors, with paper 2k+1 a close copy of paper 2k (their true nearest pair)."""
+    rng = np.random.default_rng(seed)
+    with store.session() as session:
+        rows = session.query(Paper.id, Paper.content_hash).order_by(Paper.id).limit(n).all()
+    base = rng.normal(size=(n, DIM)).astype(np.float32)
+    for k in range(0, n - 1, 2):
+        base[k + 1] = base[k] + 0.05 * rng.normal(size=DIM)
+    base /= np.linalg.norm(base, axis=1, keepdims=True)
+    with store.session() as session, session.begin():
+        embedding_store.upsert_many(session, MODEL_KEY, [(pid, chash, base[i]) for i, (pid, chash) in enumerate(rows)])
+    return [pid for pid, _ in rows]
+
+
+def test_refresh_stores_true_neighbours_and_pages_read_them(site):
+    store = Store(site)
+    ids = plant_vectors(store)
+    assert neighbours.refresh(store) == len(ids)
+    with store.session() as session:
+        for k in range(0, 40, 2):
+            first = similar_store.neighbours(session, ids[k])
+            assert first and first[0][0] == ids[k + 1] and first[0][1] > 0.95
+            assert ids[k] not in [i for i, _ in first]
+        assert similar_store.stale(session, MODEL_KEY) == []
+    assert neighbours.refresh(store) == 0  # nothing stale
+    with store.session() as session:
+        arxiv_a, arxiv_b = (session.get(Paper, ids[0]).arxiv_id, session.get(Paper, ids[1]).arxiv_id)
+    with client_for(site) as client:
+        page = client.get(f"/papers/{arxiv_a}").text
+    similar = page.split('class="similar"', 1)[1]
+    assert f'href="/papers/{arxiv_b}"' in similar.split("</li>", 1)[0]  # the planted twin comes first
+    store.dispose()
+
+
+def test_a_changed_vector_makes_its_neighbours_stale(site):
+    store = Store(site)
+    ids = plant_vectors(store, n=50)
+    neighbours.refresh(store)
+    with store.session() as session, session.begin():
+        embedding_store.upsert_many(session, MODEL_KEY, [(ids[0], "changed", np.ones(DIM, dtype=np.float32) / np.sqrt(DIM))])
+    with store.session() as session:
+        assert similar_store.stale(session, MODEL_KEY) == [ids[0]]
+    assert neighbours.refresh(store, everything=True) == 50
+    store.dispose()
