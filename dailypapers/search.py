@@ -18,10 +18,12 @@ the web processes' follower, so one ranking code serves both and gives the same 
 from __future__ import annotations
 
 import datetime as dt
+import os
 import threading
 import time
 import weakref
 from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -158,6 +160,7 @@ class Engines:
         return snap if len(snap) else None
 
 
+_pool = ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 2), thread_name_prefix="dailypapers-dense")
 _engines: "weakref.WeakKeyDictionary[Store, Engines]" = weakref.WeakKeyDictionary()
 _engines_lock = threading.Lock()
 
@@ -241,26 +244,33 @@ def rank(
     restrictions = ft.filter_queries(fulltext.schema, parsed, filters)
     scoring = ft.text_query(fulltext.index, parsed)
     words = ft.compose(scoring, restrictions)
+    snap = engines.snapshot() if mode != "fulltext" else None
+
+    def dense_side():
+        query_vector = vector if vector is not None else engines.query_vector(parsed.plain)
+        if query_vector is None:
+            return None, {}
+        # Phrases are required, so the dense side keeps to papers containing them too.
+        required = ft.compose(ft.text_query(fulltext.index, ParsedQuery(phrases=parsed.phrases)), restrictions)
+        return query_vector, _dense_candidates(fulltext, snap, query_vector, required, depth, searcher)
+
+    # The model, numpy's products and tantivy release the GIL: the embedding and the nearest
+    # vectors are found on the pool while BM25 runs here (at 1M papers each takes 10 to 20 ms).
+    pending = _pool.submit(dense_side) if snap is not None else None
     bm25: dict[int, float] = {}
     if mode != "semantic" and words is not None:
         bm25 = dict(fulltext.top(words, depth, searcher=searcher))
     from_words, from_meaning = set(bm25), set()
     dense: dict[int, float] = {}
-    snap = engines.snapshot() if mode != "fulltext" else None
-    if snap is not None:
-        if vector is None:
-            vector = engines.query_vector(parsed.plain)
-        if vector is not None:
-            # Phrases are required, so the dense side keeps to papers containing them too.
-            required = ft.compose(ft.text_query(fulltext.index, ParsedQuery(phrases=parsed.phrases)), restrictions)
-            dense = _dense_candidates(fulltext, snap, vector, required, depth, searcher)
-            from_meaning = set(dense)
-            if mode == "hybrid":
-                missing = [i for i in dense if i not in bm25]
-                if missing and scoring is not None:  # dense candidates meet the restrictions already
-                    bm25.update(fulltext.among(scoring, missing, searcher=searcher))
-                only_bm25 = [i for i in bm25 if i not in dense]
-                dense.update(snap.score(vector, only_bm25))
+    if pending is not None:
+        vector, dense = pending.result()
+        from_meaning = set(dense)
+        if vector is not None and mode == "hybrid":
+            missing = [i for i in dense if i not in bm25]
+            if missing and scoring is not None:  # dense candidates meet the restrictions already
+                bm25.update(fulltext.among(scoring, missing, searcher=searcher))
+            only_bm25 = [i for i in bm25 if i not in dense]
+            dense.update(snap.score(vector, only_bm25))
     semantic = bool(dense)
     if mode == "fulltext" or not semantic:
         ranked = sorted(bm25.items(), key=lambda s: (-s[1], s[0]))
@@ -328,10 +338,10 @@ def search(store: Store, query: SearchQuery) -> SearchPage:
         scores = dict(ranking.ranked)
         page.semantic = ranking.semantic
         page.total = len(ids)
+        # Counted on the pool while the page's papers are ordered, loaded and highlighted here.
+        counting = _pool.submit(ft.facets, fulltext, ft.ids_query(fulltext, ids)) if query.facets and ids else None
         ids = _sorted(store, fulltext, ids, scores, query.sort)
         page_ids = ids[query.offset : query.offset + query.limit]
-        if query.facets and ids:
-            page.facets = ft.facets(fulltext, ft.ids_query(fulltext, ids))
         normalized = hybrid.normalize(scores)
         found_by = {pid: _found_by(pid, ranking) for pid in page_ids}
     else:
@@ -346,7 +356,10 @@ def search(store: Store, query: SearchQuery) -> SearchPage:
             page.facets = ft.facets(fulltext, restricted)
         normalized = {}
         found_by = {pid: "filter" for pid in page_ids}
+        counting = None
     page.hits = _hits(store, fulltext, parsed, page_ids, normalized, found_by)
+    if counting is not None:
+        page.facets = counting.result()
     page.took_ms = (time.perf_counter() - started) * 1000
     return page
 
