@@ -141,19 +141,20 @@ def postgres_copy(sqlite_db: Path, admin_url: str) -> str:
                              .join(Paper, Paper.id == Embedding.paper_id).where(Embedding.model == MODEL_KEY)).all()
             import numpy as np
 
-            batch = []
-            for arxiv_id, chash, blob in rows:
-                batch.append((by_arxiv[arxiv_id], chash, np.frombuffer(blob, dtype="<f4")))
-                if len(batch) == 5000:
-                    with d.begin():
-                        emb_store.upsert_many(d, MODEL_KEY, batch)
-                    batch = []
-            if batch:
-                with d.begin():
-                    emb_store.upsert_many(d, MODEL_KEY, batch)
+            for start in range(0, len(rows), 5000):
+                batch = [(by_arxiv[a], h, np.frombuffer(v, dtype="<f4")) for a, h, v in rows[start : start + 5000]]
+                with dst.session() as w, w.begin():
+                    emb_store.upsert_many(w, MODEL_KEY, batch)
+    from dailypapers.index import neighbours
+
+    with dst.session() as d:
+        from dailypapers.store import similar as similar_store
+
+        missing = len(similar_store.stale(d, MODEL_KEY))
+    if missing:
+        neighbours.refresh(dst)  # the similar papers the index job would have stored
     src.dispose()
     dst.dispose()
-    subprocess.run([sys.executable, "-m", "dailypapers", "index", "--no-progress", "--limit", "1"], env=env, check=True)
     return url
 
 
