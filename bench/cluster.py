@@ -7,8 +7,8 @@
     python bench/cluster.py [--seconds 60] [--postgres URL]
 
 The load mixes feed pages, paper pages, search (page and API) and the JSON API over the 74,728-paper
-corpus with its embeddings (bench/web.py builds the SQLite store; run `dailypapers index` on it once,
-which this script copies into PostgreSQL). Reported: requests/s, p50/p99, errors, and the web
+corpus with its embeddings and similar papers (bench/web.py builds the SQLite store from the eval
+cache, see `common.corpus_store`; this script copies it into PostgreSQL once). Reported: requests/s, p50/p99, errors, and the web
 processes' memory after warm-up and at the end (flat = no growth).
 """
 

@@ -30,9 +30,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import CORPUS, DATA, ROOT, machine, median, need, today
+from common import CACHE, CORPUS, DATA, ROOT, machine, median, need, today
 
-CACHE = ROOT / "bench" / ".cache"
 DAY = dt.date(2026, 6, 30)
 QUERIES = DATA / "paperlantern-queries"
 
@@ -193,7 +192,7 @@ def main() -> None:
             results.append(r)
     secs = median([r["seconds"] for r in results])
     print(f"\n{today()}, {machine()}")
-    print(f"| subscribers | messages sent | skipped | seconds (median) | messages/s | runs |")
+    print("| subscribers | messages sent | skipped | seconds (median) | messages/s | runs |")
     print(f"| {args.subscribers:,} | {results[0]['sent']:,} | {args.subscribers - results[0]['sent']:,} | {secs:.1f} | "
           f"{results[0]['sent'] / secs:.0f} | {len(results)} |")
 

@@ -31,9 +31,8 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import CORPUS, DATA, ROOT, machine, need, percentile, today  # noqa: E402
+from common import CACHE, CORPUS, DATA, corpus_store, machine, need, percentile, today  # noqa: E402
 
-CACHE = ROOT / "bench" / ".cache"
 QUERIES = DATA / "paperlantern-queries"
 
 
@@ -54,51 +53,9 @@ def settings():
     )
 
 
-def abstract_vectors() -> np.ndarray:
-    """The cached embeddings of the 74,728 abstracts (made by `dailypapers eval` on the
-    title-to-abstract set), in corpus order."""
-    from dailypapers.cli_search import load_beir
-    from dailypapers.index.embeddings import DIM, MODEL_KEY, embed_cached, paper_text
-
-    data = load_beir(need(CACHE / "arxiv-title-abstract"))
-
-    class CacheOnly:  # the eval's cache key, without a model: a missing chunk is an error
-        model, runtime, dim = MODEL_KEY, "onnx-int8", DIM
-
-        def embed(self, texts, batch_size=32):
-            raise LookupError
-
-    try:
-        return embed_cached(CacheOnly(), [paper_text(t, x) for t, x in zip(data.titles, data.texts)], CACHE / "eval")
-    except LookupError:
-        sys.exit("the abstracts' vectors are not cached: run `dailypapers eval bench/.cache/arxiv-title-abstract "
-                 "--cache-dir bench/.cache/eval` first (see bench/eval/title_abstract.py)")
-
-
 def bench_store():
     """The benchmark store: the corpus ingested once, the cached vectors stored as embeddings."""
-    from dailypapers.index.embeddings import MODEL_KEY
-    from dailypapers.ingest.run import IngestJob
-    from dailypapers.store import embeddings as embedding_store
-    from dailypapers.store import papers as paper_store
-    from dailypapers.store.engine import Store
-
-    store = Store(settings())
-    with store.session() as session:
-        if paper_store.count(session) < 74728:
-            IngestJob(store).run([str(need(CORPUS))])
-        have = embedding_store.count(session, MODEL_KEY)
-    if have < 74728:
-        vectors = abstract_vectors()
-        with gzip.open(CORPUS, "rt") as f:
-            arxiv_ids = [json.loads(line)["id"] for line in f]
-        with store.session() as session:
-            known = paper_store.existing(session, arxiv_ids)
-        rows = [(known[a][0], known[a][2], vectors[i]) for i, a in enumerate(arxiv_ids)]
-        for start in range(0, len(rows), 5000):
-            with store.session() as session, session.begin():
-                embedding_store.upsert_many(session, MODEL_KEY, rows[start : start + 5000])
-    return store
+    return corpus_store(settings(), similar=False)
 
 
 def summarize(name: str, ms: list[float]) -> str:

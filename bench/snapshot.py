@@ -16,10 +16,9 @@ import os
 import sys
 import tempfile
 
-from common import DATA, ROOT, machine, need, run_measured, today
+from common import CACHE, DATA, machine, need, run_measured, today
 
 SAMPLE = DATA / "fixtures" / "kaggle-snapshot" / "arxiv-metadata-oai-snapshot.sample200.json"
-CACHE = ROOT / "bench" / ".cache"
 
 
 def build(n: int) -> str:

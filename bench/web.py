@@ -23,18 +23,17 @@ from pathlib import Path
 
 import httpx
 
-from common import CORPUS, ROOT, machine, median, need, today
-
-CACHE = ROOT / "bench" / ".cache"
+from common import CACHE, CORPUS, ROOT, corpus_store, machine, median, need, today
 
 
 def corpus_db() -> Path:
-    """A SQLite store with the whole corpus, built once and reused."""
+    """A SQLite store with the whole corpus, its embeddings and similar papers, built once and reused
+    (see `common.corpus_store`)."""
+    from dailypapers.config import Settings
+
     CACHE.mkdir(parents=True, exist_ok=True)
     db = CACHE / "web-corpus.db"
-    if not db.exists():
-        env = dict(os.environ, DAILYPAPERS_DATABASE_URL=f"sqlite:///{db}", DAILYPAPERS_DATA_DIR=str(CACHE / "web-data"))
-        subprocess.run([sys.executable, "-m", "dailypapers", "ingest", "--no-progress", str(CORPUS)], env=env, check=True)
+    corpus_store(Settings(database_url=f"sqlite:///{db}", data_dir=CACHE / "web-data")).dispose()
     return db
 
 

@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from conftest import client_for, need_data
+from conftest import client_for
 from dailypapers.ranking import trending
 
 
@@ -32,7 +32,7 @@ def test_home_is_the_latest_day_with_previous_link(client, listing_papers):
     r = client.get("/")
     assert r.status_code == 200
     latest = max(p["listed"] for p in listing_papers)
-    assert f'href="/date/2025-03-21"' in r.text and 'rel="prev"' in r.text
+    assert 'href="/date/2025-03-21"' in r.text and 'rel="prev"' in r.text
     assert 'rel="next"' not in r.text.split("period-nav", 1)[1].split("</div>", 1)[0]
     on_latest = {p["id"] for p in listing_papers if p["listed"] == latest}
     assert f"{len(on_latest)} papers" in r.text

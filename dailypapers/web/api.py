@@ -7,7 +7,7 @@ import json
 
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 
 from .. import periods, shapes
 from ..errors import DailyPapersError, NotFoundError

@@ -3,7 +3,7 @@ behind any URL."""
 
 from __future__ import annotations
 
-from . import accounts, actions, api, docs, feeds, pages, search_page, subscribe
+from . import accounts, actions, docs, feeds, pages, search_page, subscribe
 
 # (METHOD, path, handler). The JSON API's read routes and POST /api/subscriptions are in web/api.py
 # (FastAPI documents them at /docs); its upvote routes share the pages' handlers below.

@@ -85,7 +85,6 @@ class Site:
         version = self._static_versions.get(path)
         if version is None:
             import hashlib
-            from pathlib import Path
 
             from .app import STATIC
 
