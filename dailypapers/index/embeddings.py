@@ -16,11 +16,13 @@ the cosine.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import os
 import re
 import threading
+import warnings
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -95,6 +97,33 @@ def export_onnx(models_dir: Path, *, quantized: bool = True) -> Path:
     source = model_source()
     folder = Path(models_dir) / f"{MODEL_KEY}-{_weights_hash_cached(source, _stamp(source))}"
     folder.mkdir(parents=True, exist_ok=True)
+    log.warning("preparing the embedding model for onnxruntime (once, under %s)", folder)
+    with _quiet():
+        return _export_into(folder, source, quantized)
+
+
+@contextlib.contextmanager
+def _quiet():
+    """Silence the exporters' own chatter (tracer warnings, weight-loading progress bars, the
+    quantizer's advice): a user sees one line saying what happens, not library internals."""
+    saved = logging.root.level
+    logging.root.setLevel(logging.ERROR)
+    try:
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.set_verbosity_error()
+        hf_logging.disable_progress_bar()
+    except ImportError:
+        pass
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        logging.root.setLevel(saved)
+
+
+def _export_into(folder: Path, source: Path, quantized: bool) -> Path:
     fp32 = folder / "model.onnx"
     if not fp32.is_file():
         raw = folder / f"model.raw.{os.getpid()}.onnx"
