@@ -87,15 +87,30 @@ def web_memory(root: psutil.Process) -> list[int]:
     return [int(p.memory_info().rss / 2**20) for p in (kids or [root])]
 
 
-def load(base: str, script: Path, seconds: int, server: subprocess.Popen) -> dict:
+def load(base: str, script: Path, seconds: int, server: subprocess.Popen, warmup: int) -> dict:
+    """Warm up for `warmup` seconds (long enough to pass over the whole request mix, so the page
+    caches, connection pools and index pages reach their working size), then load for `seconds`
+    while sampling the web processes' memory every 5 seconds."""
+    import threading
+
     root = psutil.Process(server.pid)
-    subprocess.run(["wrk", "-t2", "-c32", "-d10s", "--timeout", "10s", "-s", str(script), base], capture_output=True, check=True)
-    before = web_memory(root)
+    subprocess.run(["wrk", "-t2", "-c32", f"-d{warmup}s", "--timeout", "10s", "-s", str(script), base], capture_output=True, check=True)
+    samples = [web_memory(root)]
+    done = threading.Event()
+
+    def sample() -> None:
+        while not done.wait(5):
+            samples.append(web_memory(root))
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
     result = subprocess.run(["wrk", "-t2", "-c32", f"-d{seconds}s", "--latency", "--timeout", "10s", "-s", str(script), base],
                             capture_output=True, text=True, check=True)
-    after = web_memory(root)
+    done.set()
+    sampler.join()
+    samples.append(web_memory(root))
     stats = parse_wrk(result.stdout)
-    stats.update(mem_before=before, mem_after=after)
+    stats.update(mem_before=samples[0], mem_after=samples[-1], mem_peak=[max(s[i] for s in samples if len(s) > i) for i in range(len(samples[0]))])
     return stats
 
 
@@ -161,6 +176,7 @@ def postgres_copy(sqlite_db: Path, admin_url: str) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=int, default=60)
+    parser.add_argument("--warmup", type=int, default=60, help="seconds of load before measuring")
     parser.add_argument("--postgres", default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
     args = parser.parse_args()
     need(CORPUS)
@@ -172,7 +188,7 @@ def main() -> None:
     paths.write_text("\n".join(request_mix()))
     script = tmp / "mix.lua"
     script.write_text(MIX % paths)
-    common = dict(os.environ, DAILYPAPERS_VENDOR_DIR=str(ROOT / "node_modules"), DAILYPAPERS_MODELS_DIR=str(ROOT / "test-artifacts" / "models"),
+    common = dict(os.environ, DAILYPAPERS_VENDOR_DIR=str(ROOT / "node_modules"), DAILYPAPERS_MODELS_DIR=str(CACHE / "models"),
                   DAILYPAPERS_ONLINE="0")
     results = []
 
@@ -183,7 +199,7 @@ def main() -> None:
                               env=env_a, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     try:
         wait_up(f"http://127.0.0.1:{port}")
-        results.append(("single machine: SQLite, `serve` (2 web processes)", load(f"http://127.0.0.1:{port}", script, args.seconds, server)))
+        results.append(("single machine: SQLite, `serve` (2 web processes)", load(f"http://127.0.0.1:{port}", script, args.seconds, server, args.warmup)))
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(20)
@@ -192,6 +208,9 @@ def main() -> None:
     url = postgres_copy(db, args.postgres)
     env_b = dict(common, DAILYPAPERS_DATABASE_URL=url, DAILYPAPERS_QUEUE_URL="redis://127.0.0.1:6379/0",
                  DAILYPAPERS_QUEUE_NAMESPACE=f"bench-{uuid.uuid4().hex[:6]}", DAILYPAPERS_RATE_LIMIT_STORAGE="redis://127.0.0.1:6379/1")
+    # The node's indexes are built before it takes traffic, as a deployment would (docs/deployment.md).
+    subprocess.run([sys.executable, "-m", "dailypapers", "index", "--no-progress"],
+                   env=dict(env_b, DAILYPAPERS_DATA_DIR=str(CACHE / "pg-web")), check=True, stdout=subprocess.DEVNULL)
     port = free_port()
     procs = [subprocess.Popen([sys.executable, "-m", "dailypapers", "serve", "--port", str(port), "--workers", "2", "--log-level", "warning"],
                               env=dict(env_b, DAILYPAPERS_DATA_DIR=str(CACHE / "pg-web")), stdout=subprocess.DEVNULL,
@@ -202,7 +221,7 @@ def main() -> None:
                                       stderr=subprocess.DEVNULL, start_new_session=True))
     try:
         wait_up(f"http://127.0.0.1:{port}", timeout=600)  # the first start builds its indexes from the store
-        results.append(("PostgreSQL, 2 web processes + 2 queue workers (Redis)", load(f"http://127.0.0.1:{port}", script, args.seconds, procs[0])))
+        results.append(("PostgreSQL, 2 web processes + 2 queue workers (Redis)", load(f"http://127.0.0.1:{port}", script, args.seconds, procs[0], args.warmup)))
     finally:
         for p in procs:
             os.killpg(p.pid, signal.SIGTERM)
@@ -211,11 +230,12 @@ def main() -> None:
 
     print(f"# cluster benchmark, {today()}, {machine()}; wrk -t2 -c32 -d{args.seconds}s on loopback, mixed reads "
           "(15% /, 15% /date, 25% paper pages, 10% /search, 10% API search, 15% API daily, 10% API paper)")
-    print("| deployment | requests/s | p50 ms | p99 ms | errors | web RSS after warm-up → end (MB) |")
+    print(f"warm-up {args.warmup} s first; memory: RSS of each web process (MB), sampled every 5 s of the measured run")
+    print("| deployment | requests/s | p50 ms | p99 ms | errors | web RSS at start → end (peak) |")
     print("|---|---|---|---|---|---|")
     for name, r in results:
         print(f"| {name} | {r['rps']:,.0f} | {r['p50_ms']:.1f} | {r['p99_ms']:.1f} | {r['errors']} | "
-              f"{'+'.join(map(str, r['mem_before']))} → {'+'.join(map(str, r['mem_after']))} |")
+              f"{'+'.join(map(str, r['mem_before']))} → {'+'.join(map(str, r['mem_after']))} ({'+'.join(map(str, r['mem_peak']))}) |")
 
 
 if __name__ == "__main__":

@@ -7,13 +7,16 @@ from __future__ import annotations
 import datetime as dt
 import io
 from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING
 
 from ..config import Settings
 from ..errors import SourceError
 from ..ingest.normalize import CATEGORY, InvalidRecord, split_arxiv_id
 from ..types import IngestReport, PaperRecord, Rejection
 from . import arxiv_api, oai_pmh
-from .http import PoliteClient
+
+if TYPE_CHECKING:  # httpx is imported only when something is fetched: file ingests start faster
+    from .http import PoliteClient
 
 # Archives that OAI-PMH files under the physics set.
 _PHYSICS = {
@@ -75,7 +78,10 @@ def harvest_categories(
     report = IngestReport()
     wanted = set(categories)
     own_client = client is None
-    client = client or PoliteClient(settings)
+    if client is None:
+        from .http import PoliteClient
+
+        client = PoliteClient(settings)
     try:
         for set_spec in sorted({oai_set(c) for c in categories}):
             key = f"oai:{set_spec}:{since.isoformat()}:{until.isoformat() if until else ''}:{','.join(sorted(wanted))}"
@@ -122,7 +128,10 @@ def harvest_categories(
 def fetch_ids(settings: Settings, ids: list[str], *, client: PoliteClient | None = None) -> Iterator[PaperRecord | Rejection]:
     """Papers by id from the export API, 100 per request."""
     own_client = client is None
-    client = client or PoliteClient(settings)
+    if client is None:
+        from .http import PoliteClient
+
+        client = PoliteClient(settings)
     try:
         for start in range(0, len(ids), 100):
             part = ids[start : start + 100]
