@@ -300,7 +300,8 @@ class TorchEmbedder:
         self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
         self.runtime = f"torch-{self.device}"
         # A local folder and local_files_only: never the network (the process's HF_HUB_OFFLINE is left alone).
-        self.st = SentenceTransformer(str(model_source()), device=self.device, local_files_only=True)
+        with _quiet():
+            self.st = SentenceTransformer(str(model_source()), device=self.device, local_files_only=True)
         self.st.max_seq_length = MAX_TOKENS
 
     def embed(self, texts: list[str], *, batch_size: int = 32) -> np.ndarray:
