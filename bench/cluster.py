@@ -81,10 +81,18 @@ def request_mix(n: int = 20000) -> list[str]:
     return out
 
 
-def web_memory(root: psutil.Process) -> list[int]:
-    """RSS of each web worker process under a `serve` parent (MB)."""
+def web_memory(root: psutil.Process) -> list[tuple[int, int]]:
+    """(heap, mapped files) of each web worker process under a `serve` parent, in MB: RssAnon, what
+    the process allocated (a leak grows this), and RssFile, the pages of mapped files it has touched
+    (the search indexes and libraries, which the kernel can drop and re-read)."""
     kids = [p for p in root.children(recursive=True) if "dailypapers" in " ".join(p.cmdline()) or "multiprocessing" in " ".join(p.cmdline())]
-    return [int(p.memory_info().rss / 2**20) for p in (kids or [root])]
+    out = []
+    for proc in kids or [root]:
+        fields = dict(line.split(":", 1) for line in Path(f"/proc/{proc.pid}/status").read_text().splitlines() if ":" in line)
+        kb = lambda name: int(fields.get(name, "0 kB").split()[0])  # noqa: E731
+        if kb("RssAnon") + kb("RssFile") > 50 * 1024:  # the web workers, not the small supervisor
+            out.append((kb("RssAnon") // 1024, kb("RssFile") // 1024))
+    return out
 
 
 def load(base: str, script: Path, seconds: int, server: subprocess.Popen, warmup: int) -> dict:
@@ -110,7 +118,7 @@ def load(base: str, script: Path, seconds: int, server: subprocess.Popen, warmup
     sampler.join()
     samples.append(web_memory(root))
     stats = parse_wrk(result.stdout)
-    stats.update(mem_before=samples[0], mem_after=samples[-1], mem_peak=[max(s[i] for s in samples if len(s) > i) for i in range(len(samples[0]))])
+    stats.update(samples=samples)
     return stats
 
 
@@ -230,13 +238,17 @@ def main() -> None:
 
     print(f"# cluster benchmark, {today()}, {machine()}; wrk -t2 -c32 -d{args.seconds}s on loopback, mixed reads "
           "(15% /, 15% /date, 25% paper pages, 10% /search, 10% API search, 15% API daily, 10% API paper)")
-    print(f"warm-up {args.warmup} s first; memory: RSS of each web process (MB), sampled every 5 s of the measured run")
-    print("| deployment | requests/s | p50 ms | p99 ms | errors | web RSS at start → end (peak) |")
-    print("|---|---|---|---|---|---|")
+    print(f"warm-up {args.warmup} s first; memory of each web process (MB), sampled every 5 s of the measured run")
+    print("| deployment | requests/s | p50 ms | p99 ms | errors | heap at start → end | mapped files at start → end |")
+    print("|---|---|---|---|---|---|---|")
     for name, r in results:
+        first, last = r["samples"][0], r["samples"][-1]
+        heap = lambda sample: " + ".join(str(a) for a, _ in sample)  # noqa: E731
+        files = lambda sample: " + ".join(str(f) for _, f in sample)  # noqa: E731
         print(f"| {name} | {r['rps']:,.0f} | {r['p50_ms']:.1f} | {r['p99_ms']:.1f} | {r['errors']} | "
-              f"{'+'.join(map(str, r['mem_before']))} → {'+'.join(map(str, r['mem_after']))} ({'+'.join(map(str, r['mem_peak']))}) |")
-
+              f"{heap(first)} → {heap(last)} | {files(first)} → {files(last)} |")
+    for name, r in results:
+        print(f"heap samples, {name}: " + " | ".join(heap(sample) for sample in r["samples"]))
 
 if __name__ == "__main__":
     main()
