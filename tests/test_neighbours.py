@@ -65,3 +65,24 @@ def test_a_changed_vector_makes_its_neighbours_stale(site):
         assert similar_store.stale(session, MODEL_KEY) == [ids[0]]
     assert neighbours.refresh(store, everything=True) == 50
     store.dispose()
+
+
+def test_page_and_api_show_the_same_stored_neighbours(site):
+    """The API's similar papers come from the same stored lists as the paper page, not from a
+    separate live search that could disagree with it."""
+    store = Store(site)
+    ids = plant_vectors(store, n=60)
+    neighbours.refresh(store)
+    # A stored list unlike the live nearest papers: whatever is stored is what both must show.
+    planted = [(ids[k], 0.9 - k / 100) for k in (30, 20, 10, 40)]
+    with store.session() as session, session.begin():
+        similar_store.put_many(session, MODEL_KEY, [(ids[0], planted)])
+    with store.session() as session:
+        arxiv = {pid: session.get(Paper, pid).arxiv_id for pid in ids}
+    with client_for(site) as client:
+        api = client.get(f"/api/papers/{arxiv[ids[0]]}/similar", params={"limit": 3}).json()
+        page = client.get(f"/papers/{arxiv[ids[0]]}").text.split('class="similar"', 1)[1].split("</ul>", 1)[0]
+    assert [item["id"] for item in api] == [arxiv[pid] for pid, _ in planted[:3]]
+    positions = [page.index(f'href="/papers/{arxiv[pid]}"') for pid, _ in planted]
+    assert positions == sorted(positions)
+    store.dispose()

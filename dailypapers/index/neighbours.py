@@ -8,6 +8,7 @@ neighbours within a day."""
 from __future__ import annotations
 
 from ..ranking.similar import pick
+from ..store import embeddings as embedding_store
 from ..store import similar as similar_store
 from ..store.engine import Store
 
@@ -25,7 +26,7 @@ def refresh(store: Store, *, everything: bool = False, limit: int | None = None,
     if not len(snap):
         return 0
     with store.session() as session:
-        ids = similar_store.embedded(session, MODEL_KEY) if everything else similar_store.stale(session, MODEL_KEY, limit)
+        ids = sorted(embedding_store.paper_ids(session, MODEL_KEY)) if everything else similar_store.stale(session, MODEL_KEY, limit)
     done = 0
     for start in range(0, len(ids), batch):
         part = ids[start : start + batch]

@@ -1,6 +1,8 @@
-"""Similar papers: the nearest papers by embedding, computed when asked (nothing is precomputed, so a
-new paper has neighbours as soon as it has a vector, and is embedded on the spot when it has none).
-Without a model, the papers sharing most of its words (BM25 on its title and abstract's first words)."""
+"""Similar papers: the nearest papers by embedding. The index job stores each embedded paper's
+nearest papers ahead of time (index/neighbours.py), and those are used when present, so the paper
+page and the API show the same list; a paper the job has not reached yet gets them computed when
+asked (and is embedded on the spot when it has no vector). Without a model, the papers sharing most
+of its words (BM25 on its title and abstract's first words)."""
 
 from __future__ import annotations
 
@@ -29,9 +31,16 @@ def lexical_query(paper: dict) -> ft.ParsedQuery:
 
 def similar_to(engines, store, paper: dict, limit: int) -> list[tuple[int, float]]:
     """(paper id, score) of the papers most like `paper` (a store row), best first."""
+    from ..index.neighbours import KEEP
     from ..store import embeddings as embedding_store
+    from ..store import similar as similar_store
 
     pid = paper["id"]
+    with store.session() as session:
+        stored = similar_store.neighbours(session, pid)
+    # Stored lists hold the best KEEP above MIN_COSINE: enough unless more are asked for and it is full.
+    if stored is not None and (limit <= len(stored) or len(stored) < KEEP):
+        return stored[:limit]
     snap = engines.snapshot()
     if snap is not None:
         vector = snap.vectors_of([pid]).get(pid)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from .dialect import chunks, insert_for
@@ -34,16 +34,12 @@ def stale(session: Session, model: str, limit: int | None = None) -> list[int]:
         select(embeddings.c.paper_id)
         .select_from(embeddings.outerjoin(similar, similar.c.paper_id == embeddings.c.paper_id))
         .where(embeddings.c.model == model)
-        .where(or_(similar.c.paper_id.is_(None), similar.c.model != model, and_(similar.c.computed_at < embeddings.c.created_at)))
+        .where(or_(similar.c.paper_id.is_(None), similar.c.model != model, similar.c.computed_at < embeddings.c.created_at))
         .order_by(embeddings.c.paper_id)
     )
     if limit:
         stmt = stmt.limit(limit)
     return list(session.execute(stmt).scalars())
-
-
-def embedded(session: Session, model: str) -> list[int]:
-    return list(session.execute(select(embeddings.c.paper_id).where(embeddings.c.model == model).order_by(embeddings.c.paper_id)).scalars())
 
 
 def put_many(session: Session, model: str, rows: list[tuple[int, list[tuple[int, float]]]]) -> None:
