@@ -1,15 +1,18 @@
-"""A mixed read load against two deployments of the same corpus, from wrk in a second process:
+"""A mixed read load against deployments of the same corpus, from wrk in a second process:
 
-  A. the single-machine default: `dailypapers serve` on SQLite (web processes = cores);
-  B. the scaled-out shape on this one machine: PostgreSQL, two web processes, two queue workers
-     (Dramatiq on Redis), each web process following the store for its search indexes.
+  A1. the smallest box: `dailypapers serve --workers 1` on SQLite (one web process);
+  A2. the single-machine default: `dailypapers serve` on SQLite (web processes = cores, at most 4);
+  B.  the scaled-out shape on this one machine: PostgreSQL, two web processes, two queue workers
+      (Dramatiq on Redis), each web process following the store for its search indexes.
 
-    python bench/cluster.py [--seconds 60] [--postgres URL]
+    python bench/cluster.py [--seconds 60] [--warmup 60] [--postgres URL] [--malloc-arena-max N]
 
 The load mixes feed pages, paper pages, search (page and API) and the JSON API over the 74,728-paper
 corpus with its embeddings and similar papers (bench/web.py builds the SQLite store from the eval
 cache, see `common.corpus_store`; this script copies it into PostgreSQL once). Reported: requests/s, p50/p99, errors, and the web
-processes' memory after warm-up and at the end (flat = no growth).
+processes' heap after warm-up and at the end, and its growth over the measured run (MB/min, least
+squares over samples every 5 s): flat means no growth. The servers run with the product's allocator
+setting (DAILYPAPERS_MALLOC_ARENA_MAX, default 2) unless --malloc-arena-max says otherwise.
 """
 
 from __future__ import annotations
@@ -103,12 +106,13 @@ def load(base: str, script: Path, seconds: int, server: subprocess.Popen, warmup
 
     root = psutil.Process(server.pid)
     subprocess.run(["wrk", "-t2", "-c32", f"-d{warmup}s", "--timeout", "10s", "-s", str(script), base], capture_output=True, check=True)
-    samples = [web_memory(root)]
+    start = time.monotonic()
+    samples = [(0.0, web_memory(root))]
     done = threading.Event()
 
     def sample() -> None:
         while not done.wait(5):
-            samples.append(web_memory(root))
+            samples.append((time.monotonic() - start, web_memory(root)))
 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
@@ -116,10 +120,21 @@ def load(base: str, script: Path, seconds: int, server: subprocess.Popen, warmup
                             capture_output=True, text=True, check=True)
     done.set()
     sampler.join()
-    samples.append(web_memory(root))
+    samples.append((time.monotonic() - start, web_memory(root)))
     stats = parse_wrk(result.stdout)
     stats.update(samples=samples)
     return stats
+
+
+def heap_growth(samples: list[tuple[float, list[tuple[int, int]]]]) -> list[float]:
+    """Each web process's heap growth over the run, MB per minute (least-squares slope)."""
+    import numpy as np
+
+    counts = {len(mem) for _, mem in samples}
+    if len(counts) != 1:
+        return []  # a process came or went during the run: no per-process series
+    t = np.array([at for at, _ in samples]) / 60
+    return [float(np.polyfit(t, [mem[i][0] for _, mem in samples], 1)[0]) for i in range(counts.pop())]
 
 
 def wait_up(base: str, timeout: float = 120) -> None:
@@ -186,6 +201,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=60)
     parser.add_argument("--warmup", type=int, default=60, help="seconds of load before measuring")
     parser.add_argument("--postgres", default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
+    parser.add_argument("--malloc-arena-max", type=int, help="DAILYPAPERS_MALLOC_ARENA_MAX for the servers (0: glibc's default)")
     args = parser.parse_args()
     need(CORPUS)
     if not shutil.which("wrk"):
@@ -198,19 +214,25 @@ def main() -> None:
     script.write_text(MIX % paths)
     common = dict(os.environ, DAILYPAPERS_VENDOR_DIR=str(ROOT / "node_modules"), DAILYPAPERS_MODELS_DIR=str(CACHE / "models"),
                   DAILYPAPERS_ONLINE="0")
+    common.pop("MALLOC_ARENA_MAX", None)  # the product's setting decides
+    if args.malloc_arena_max is not None:
+        common["DAILYPAPERS_MALLOC_ARENA_MAX"] = str(args.malloc_arena_max)
+    arenas = common.get("DAILYPAPERS_MALLOC_ARENA_MAX", "2 (the default)")
+    default_workers = min(4, os.cpu_count() or 1)
     results = []
 
-    # A: the single-machine default on SQLite.
-    port = free_port()
+    # A: the single machine on SQLite, one web process and then the default (one per core).
     env_a = dict(common, DAILYPAPERS_DATABASE_URL=f"sqlite:///{db}", DAILYPAPERS_DATA_DIR=str(CACHE / "web-data"))
-    server = subprocess.Popen([sys.executable, "-m", "dailypapers", "serve", "--port", str(port), "--log-level", "warning"],
-                              env=env_a, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    try:
-        wait_up(f"http://127.0.0.1:{port}")
-        results.append(("single machine: SQLite, `serve` (2 web processes)", load(f"http://127.0.0.1:{port}", script, args.seconds, server, args.warmup)))
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(20)
+    for name, workers in (("A1: SQLite, 1 web process", ["--workers", "1"]), (f"A2: SQLite, default `serve` ({default_workers} web processes)", [])):
+        port = free_port()
+        server = subprocess.Popen([sys.executable, "-m", "dailypapers", "serve", "--port", str(port), *workers, "--log-level", "warning"],
+                                  env=env_a, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        try:
+            wait_up(f"http://127.0.0.1:{port}")
+            results.append((name, load(f"http://127.0.0.1:{port}", script, args.seconds, server, args.warmup)))
+        finally:
+            os.killpg(server.pid, signal.SIGTERM)
+            server.wait(20)
 
     # B: PostgreSQL, two web processes, two workers on Redis.
     url = postgres_copy(db, args.postgres)
@@ -229,7 +251,7 @@ def main() -> None:
                                       stderr=subprocess.DEVNULL, start_new_session=True))
     try:
         wait_up(f"http://127.0.0.1:{port}", timeout=600)  # the first start builds its indexes from the store
-        results.append(("PostgreSQL, 2 web processes + 2 queue workers (Redis)", load(f"http://127.0.0.1:{port}", script, args.seconds, procs[0], args.warmup)))
+        results.append(("B: PostgreSQL, 2 web processes + 2 queue workers (Redis)", load(f"http://127.0.0.1:{port}", script, args.seconds, procs[0], args.warmup)))
     finally:
         for p in procs:
             os.killpg(p.pid, signal.SIGTERM)
@@ -238,17 +260,20 @@ def main() -> None:
 
     print(f"# cluster benchmark, {today()}, {machine()}; wrk -t2 -c32 -d{args.seconds}s on loopback, mixed reads "
           "(15% /, 15% /date, 25% paper pages, 10% /search, 10% API search, 15% API daily, 10% API paper)")
-    print(f"warm-up {args.warmup} s first; memory of each web process (MB), sampled every 5 s of the measured run")
-    print("| deployment | requests/s | p50 ms | p99 ms | errors | heap at start → end | mapped files at start → end |")
-    print("|---|---|---|---|---|---|---|")
+    print(f"warm-up {args.warmup} s first; malloc arenas per process: {arenas}; heap (RssAnon) of each web "
+          "process in MB, sampled every 5 s of the measured run")
+    print("| deployment | requests/s | p50 ms | p99 ms | errors | heap at start → end | growth MB/min | mapped files at start → end |")
+    print("|---|---|---|---|---|---|---|---|")
+    heap = lambda sample: " + ".join(str(a) for a, _ in sample)  # noqa: E731
+    files = lambda sample: " + ".join(str(f) for _, f in sample)  # noqa: E731
     for name, r in results:
-        first, last = r["samples"][0], r["samples"][-1]
-        heap = lambda sample: " + ".join(str(a) for a, _ in sample)  # noqa: E731
-        files = lambda sample: " + ".join(str(f) for _, f in sample)  # noqa: E731
+        first, last = r["samples"][0][1], r["samples"][-1][1]
+        growth = " / ".join(f"{g:+.1f}" for g in heap_growth(r["samples"])) or "n/a"
         print(f"| {name} | {r['rps']:,.0f} | {r['p50_ms']:.1f} | {r['p99_ms']:.1f} | {r['errors']} | "
-              f"{heap(first)} → {heap(last)} | {files(first)} → {files(last)} |")
+              f"{heap(first)} → {heap(last)} | {growth} | {files(first)} → {files(last)} |")
     for name, r in results:
-        print(f"heap samples, {name}: " + " | ".join(heap(sample) for sample in r["samples"]))
+        print(f"heap samples, {name}: " + " | ".join(heap(sample) for _, sample in r["samples"]))
+
 
 if __name__ == "__main__":
     main()

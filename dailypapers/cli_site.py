@@ -20,13 +20,25 @@ def _workers(value: int) -> int:
     return value or min(4, os.cpu_count() or 1)
 
 
+def _arena_env(settings) -> bool:
+    """Put MALLOC_ARENA_MAX in the environment of the processes started from here (glibc reads it
+    only when a process starts). True when this process itself runs without it, so that the web
+    app must run in a child process to have it."""
+    if "MALLOC_ARENA_MAX" in os.environ or not settings.malloc_arena_max or not sys.platform.startswith("linux"):
+        return False
+    os.environ["MALLOC_ARENA_MAX"] = str(settings.malloc_arena_max)
+    return True
+
+
 def _serve(settings, host: str | None, port: int | None, workers: int | None, log_level: str) -> None:
     import uvicorn
+    from uvicorn.supervisors import Multiprocess
 
     # The worker processes build the app from the environment: pass the settings on through it.
     for name in ("database_url", "data_dir", "base_url", "vendor_dir"):
         os.environ[f"DAILYPAPERS_{name.upper()}"] = str(getattr(settings, name))
-    uvicorn.run(
+    in_child = _arena_env(settings)
+    config = uvicorn.Config(
         "dailypapers.web.app:create_app",
         factory=True,
         host=host or settings.host,
@@ -37,6 +49,17 @@ def _serve(settings, host: str | None, port: int | None, workers: int | None, lo
         access_log=False,
         server_header=False,
     )
+    if config.workers > 1 or in_child:
+        # uvicorn's supervisor: spawned processes (started with the allocator setting), restarted if they die
+        Multiprocess(config, sockets=[config.bind_socket()]).run()
+        return
+    server = uvicorn.Server(config)
+    try:
+        server.run()
+    except KeyboardInterrupt:
+        pass
+    if not server.started:
+        raise SystemExit(3)  # uvicorn's startup failure status
 
 
 def _enqueuer(settings):
@@ -202,6 +225,7 @@ def register(app: typer.Typer) -> None:
         args = [sys.executable, "-m", "dramatiq", "dailypapers.jobs.queue", "--processes", str(processes),
                 "--threads", str(threads), "--queues", "dailypapers"]
         sys.stdout.flush()
+        _arena_env(current)
         os.execv(sys.executable, args)
 
     @app.command()

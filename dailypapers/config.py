@@ -77,6 +77,15 @@ class Settings(BaseSettings):
     workers: int = Field(
         0, ge=0, description="Web worker processes; 0 means one per CPU core (at most 4)."
     )
+    malloc_arena_max: int = Field(
+        2,
+        ge=0,
+        description=(
+            "glibc malloc arenas per process for the web and queue workers (MALLOC_ARENA_MAX): caps the heap "
+            "growth that busy request threads cause. 0 keeps glibc's default (8 per core); a MALLOC_ARENA_MAX "
+            "already in the environment wins."
+        ),
+    )
     timezone: str = Field("UTC", description="Time zone of the site's days: what 'today' is for submissions and the feed.")
     secret_key: str = Field(
         "",

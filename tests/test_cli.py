@@ -5,8 +5,13 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
+
+import httpx
+import psutil
 
 from conftest import ROOT, need_data
+from digesthelp import free_port
 from dailypapers.config import settings_markdown
 from dailypapers.store import papers as paper_store
 from dailypapers.store.engine import Store
@@ -91,3 +96,39 @@ def test_every_setting_has_help():
 
     missing = [name for name, f in Settings.model_fields.items() if not (f.description or "").strip()]
     assert missing == []
+
+
+def _serving(env, port):
+    """Start `dailypapers serve --workers 1`; return (command process, the process answering requests)."""
+    proc = subprocess.Popen([sys.executable, "-m", "dailypapers", "serve", "--workers", "1", "--port", str(port),
+                             "--log-level", "warning"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200:
+                break
+        except httpx.TransportError:
+            time.sleep(0.2)
+        assert proc.poll() is None, proc.stderr.read()
+    else:
+        raise AssertionError("serve did not answer within 60 s")
+    tree = [proc.pid] + [p.pid for p in psutil.Process(proc.pid).children(recursive=True)]
+    return proc, [psutil.Process(pid) for pid in tree]
+
+
+def test_serve_runs_the_app_with_the_allocator_cap(cli_env):
+    """glibc reads MALLOC_ARENA_MAX only at start-up: `serve` runs the app in a process started with it
+    (the setting's default, 2), and leaves the allocator alone when the setting is 0."""
+    env = {k: v for k, v in cli_env.items() if k != "MALLOC_ARENA_MAX"}
+    for setting, expect_child, expect_env in (("2", True, "2"), ("0", False, None)):
+        port = free_port()
+        proc, tree = _serving(dict(env, DAILYPAPERS_MALLOC_ARENA_MAX=setting), port)
+        try:
+            assert (len(tree) > 1) is expect_child, [p.cmdline() for p in tree]
+            app = tree[-1]  # the supervisor's child when there is one
+            assert app.environ().get("MALLOC_ARENA_MAX") == expect_env
+            assert httpx.get(f"http://127.0.0.1:{port}/api/daily_papers", timeout=10).status_code == 200
+        finally:
+            proc.terminate()
+            assert proc.wait(30) == 0 or proc.returncode in (-15, 0)
+        assert not any(p.is_running() and p.status() != psutil.STATUS_ZOMBIE for p in tree), "a process outlived serve"

@@ -20,6 +20,7 @@ import uuid
 from zoneinfo import ZoneInfo
 
 import httpx
+import psutil
 import pytest
 from sqlalchemy import func, select
 
@@ -173,7 +174,7 @@ def test_two_web_two_workers_one_killed(cluster):
     wait_for(lambda: count(store, Embedding) >= 64, 600, "embedding to start")  # the first batch is stored
 
     # Worker B joins; worker A dies in the middle of the indexing.
-    start("worker-b", "worker", "--processes", "1", "--threads", "2")
+    worker_b = start("worker-b", "worker", "--processes", "1", "--threads", "2")
     assert "running" in run_status(store, "index")
     os.killpg(worker_a.pid, signal.SIGKILL)
     worker_a.wait(10)
@@ -205,3 +206,11 @@ def test_two_web_two_workers_one_killed(cluster):
         wait_for(found, 60, f"web process on port {port} to find {arxiv_id}")
         similar = httpx.get(f"http://127.0.0.1:{port}/api/papers/{arxiv_id}/similar", timeout=30).json()
         assert similar and arxiv_id not in [s["id"] for s in similar]
+
+    # Every process that serves requests or runs jobs started with the allocator cap (glibc reads it
+    # only at start-up): the web app runs in a child of `serve`, and the workers were exec'd with it.
+    arenas = os.environ.get("MALLOC_ARENA_MAX", "2")
+    for proc in [*web, worker_b]:
+        tree = psutil.Process(proc.pid).children(recursive=True)
+        assert tree, f"{proc.role} runs its work in no child process"
+        assert all(p.environ().get("MALLOC_ARENA_MAX") == arenas for p in tree), proc.role
