@@ -20,13 +20,16 @@ def _workers(value: int) -> int:
     return value or min(4, os.cpu_count() or 1)
 
 
+_ARENAS_AT_START = os.environ.get("MALLOC_ARENA_MAX")  # what glibc read when this process started
+
+
 def _arena_env(settings) -> bool:
     """Put MALLOC_ARENA_MAX in the environment of the processes started from here (glibc reads it
     only when a process starts). True when this process itself runs without it, so that the web
     app must run in a child process to have it."""
-    if "MALLOC_ARENA_MAX" in os.environ or not settings.malloc_arena_max or not sys.platform.startswith("linux"):
+    if _ARENAS_AT_START is not None or not settings.malloc_arena_max or not sys.platform.startswith("linux"):
         return False
-    os.environ["MALLOC_ARENA_MAX"] = str(settings.malloc_arena_max)
+    os.environ.setdefault("MALLOC_ARENA_MAX", str(settings.malloc_arena_max))
     return True
 
 
@@ -108,6 +111,7 @@ def register(app: typer.Typer) -> None:
         logging.basicConfig(level=getattr(logging, log_level.upper(), logging.INFO), format="%(levelname)s %(name)s: %(message)s")
         logging.getLogger("alembic").setLevel(logging.WARNING)
         current = settings()
+        _arena_env(current)  # for the processes the jobs start too (the ingest's reader)
         store = open_store()
         if import_paths:
             report = IngestJob(store, show_progress=sys.stderr.isatty(), console=err).run(list(import_paths))
