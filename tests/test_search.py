@@ -7,6 +7,7 @@ import datetime as dt
 import json
 import re
 import shutil
+import time
 
 import pytest
 from sqlalchemy import update
@@ -347,3 +348,27 @@ def test_filters_hold_when_the_dense_side_checks_its_neighbours(search_store, mo
     assert {h.found_by for h in page.hits} & {"semantic", "both"}
     phrase = S.search(search_store, S.SearchQuery(text='"sparse attention" detection', limit=50))
     assert ids_of(phrase) == ["2601.00001"]
+
+
+def test_a_web_process_reports_ready_once_its_indexes_have_caught_up(search_store, tmp_path):
+    """A paper another host stored after this node's last indexing: the web process's follower takes
+    it in at start-up (not an interval later), and /healthz says 503 until its indexes are current."""
+    from starlette.testclient import TestClient
+
+    from dailypapers.web.app import create_app
+
+    late = dict(CRAFTED[0], id="2601.00099", title="Quokka populations tracked by satellite imagery")
+    IngestJob(search_store).run([str(write_jsonl(tmp_path / "late.jsonl", [late]))])
+    settings = search_store.settings.model_copy(update={"index_follow_seconds": 3600.0})
+    with TestClient(create_app(settings, search_store), base_url="http://testserver") as client:
+        deadline = time.monotonic() + 60
+        while (health := client.get("/healthz")).status_code == 503 and time.monotonic() < deadline:
+            assert health.json()["ready"] is False
+            time.sleep(0.1)
+        assert health.status_code == 200 and health.json()["ready"] is True
+        found = client.get("/api/papers/search", params={"q": "quokka satellite imagery", "limit": 3}).json()
+        assert found and found[0]["paper"]["id"] == "2601.00099"
+
+        client.app.state.site.indexes_ready = lambda: False  # as while a first pass is still running
+        behind = client.get("/healthz")
+        assert behind.status_code == 503 and behind.json() == {"ok": False, "ready": False, "papers": 63}

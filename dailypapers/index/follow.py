@@ -32,9 +32,13 @@ def sync_once(store: Store) -> tuple[int, int]:
 
 
 class IndexFollower:
+    """Runs `sync_once` now and then every `every` seconds in a thread. `ready` is set once a pass
+    has brought the indexes up to the store (a new node's first pass may take minutes)."""
+
     def __init__(self, store: Store, every: float):
         self.store = store
         self.every = every
+        self.ready = threading.Event()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="dailypapers-index-follower", daemon=True)
 
@@ -47,10 +51,12 @@ class IndexFollower:
         self._thread.join(10)
 
     def _loop(self) -> None:
-        while not self._stop.wait(self.every):
+        while not self._stop.is_set():
             try:
                 texts, vectors = sync_once(self.store)
+                self.ready.set()
                 if texts or vectors:
                     log.info("indexes follow the store: %d papers, %d vectors", texts, vectors)
             except Exception:  # noqa: BLE001 - the next pass tries again
                 log.warning("index follower pass failed", exc_info=True)
+            self._stop.wait(self.every)

@@ -55,6 +55,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None, *, 
         from ..index.follow import IndexFollower
 
         follower = IndexFollower(site.store, settings.index_follow_seconds).start() if follow_indexes else None
+        site.indexes_ready = follower.ready.is_set if follower else (lambda: True)
         yield
         if follower:
             follower.stop()

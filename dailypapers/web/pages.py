@@ -284,11 +284,18 @@ async def stats(request: Request) -> Response:
 
 
 async def health(request: Request) -> Response:
+    """Liveness and readiness for load balancers: 200 with the paper count once this process's
+    search indexes have caught up with the store, 503 (and "ready": false) before, so a new web
+    host gets traffic only when it finds what the others find."""
     from starlette.responses import JSONResponse
 
+    site = site_of(request)
+
     def build():
-        with site_of(request).store.session() as session:
-            return JSONResponse({"ok": True, "papers": paper_store.count(session)})
+        with site.store.session() as session:
+            papers = paper_store.count(session)
+        ready = site.indexes_ready()
+        return JSONResponse({"ok": ready, "ready": ready, "papers": papers}, status_code=200 if ready else 503)
 
     from starlette.concurrency import run_in_threadpool
 

@@ -79,6 +79,7 @@ class Site:
             {"site_name": settings.site_name, "base_url": settings.base_url.rstrip("/"), "static": self.static_url}
         )
         self._static_versions: dict[str, str] = {}
+        self.indexes_ready = lambda: True  # the app's index follower replaces it (web/app.py)
 
     def static_url(self, path: str) -> str:
         """/static/... with a content hash, so browsers may cache static files for a year."""
