@@ -201,6 +201,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=60)
     parser.add_argument("--warmup", type=int, default=60, help="seconds of load before measuring")
     parser.add_argument("--postgres", default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
+    parser.add_argument("--only", default="A1,A2,B", help="which deployments to run, comma-separated")
     parser.add_argument("--malloc-arena-max", type=int, help="DAILYPAPERS_MALLOC_ARENA_MAX for the servers (0: glibc's default)")
     args = parser.parse_args()
     need(CORPUS)
@@ -223,7 +224,10 @@ def main() -> None:
 
     # A: the single machine on SQLite, one web process and then the default (one per core).
     env_a = dict(common, DAILYPAPERS_DATABASE_URL=f"sqlite:///{db}", DAILYPAPERS_DATA_DIR=str(CACHE / "web-data"))
+    only = set(args.only.split(","))
     for name, workers in (("A1: SQLite, 1 web process", ["--workers", "1"]), (f"A2: SQLite, default `serve` ({default_workers} web processes)", [])):
+        if name.split(":")[0] not in only:
+            continue
         port = free_port()
         server = subprocess.Popen([sys.executable, "-m", "dailypapers", "serve", "--port", str(port), *workers, "--log-level", "warning"],
                                   env=env_a, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
@@ -235,27 +239,28 @@ def main() -> None:
             server.wait(20)
 
     # B: PostgreSQL, two web processes, two workers on Redis.
-    url = postgres_copy(db, args.postgres)
-    env_b = dict(common, DAILYPAPERS_DATABASE_URL=url, DAILYPAPERS_QUEUE_URL="redis://127.0.0.1:6379/0",
-                 DAILYPAPERS_QUEUE_NAMESPACE=f"bench-{uuid.uuid4().hex[:6]}", DAILYPAPERS_RATE_LIMIT_STORAGE="redis://127.0.0.1:6379/1")
-    # The node's indexes are built before it takes traffic, as a deployment would (docs/deployment.md).
-    subprocess.run([sys.executable, "-m", "dailypapers", "index", "--no-progress"],
-                   env=dict(env_b, DAILYPAPERS_DATA_DIR=str(CACHE / "pg-web")), check=True, stdout=subprocess.DEVNULL)
-    port = free_port()
-    procs = [subprocess.Popen([sys.executable, "-m", "dailypapers", "serve", "--port", str(port), "--workers", "2", "--log-level", "warning"],
-                              env=dict(env_b, DAILYPAPERS_DATA_DIR=str(CACHE / "pg-web")), stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL, start_new_session=True)]
-    for n in range(2):
-        procs.append(subprocess.Popen([sys.executable, "-m", "dailypapers", "worker", "--processes", "1", "--threads", "1"],
-                                      env=dict(env_b, DAILYPAPERS_DATA_DIR=str(CACHE / f"pg-worker{n}")), stdout=subprocess.DEVNULL,
-                                      stderr=subprocess.DEVNULL, start_new_session=True))
-    try:
-        wait_up(f"http://127.0.0.1:{port}", timeout=600)  # the first start builds its indexes from the store
-        results.append(("B: PostgreSQL, 2 web processes + 2 queue workers (Redis)", load(f"http://127.0.0.1:{port}", script, args.seconds, procs[0], args.warmup)))
-    finally:
-        for p in procs:
-            os.killpg(p.pid, signal.SIGTERM)
-            p.wait(20)
+    if "B" in only:
+        url = postgres_copy(db, args.postgres)
+        env_b = dict(common, DAILYPAPERS_DATABASE_URL=url, DAILYPAPERS_QUEUE_URL="redis://127.0.0.1:6379/0",
+                     DAILYPAPERS_QUEUE_NAMESPACE=f"bench-{uuid.uuid4().hex[:6]}", DAILYPAPERS_RATE_LIMIT_STORAGE="redis://127.0.0.1:6379/1")
+        # The node's indexes are built before it takes traffic, as a deployment would (docs/deployment.md).
+        subprocess.run([sys.executable, "-m", "dailypapers", "index", "--no-progress"],
+                       env=dict(env_b, DAILYPAPERS_DATA_DIR=str(CACHE / "pg-web")), check=True, stdout=subprocess.DEVNULL)
+        port = free_port()
+        procs = [subprocess.Popen([sys.executable, "-m", "dailypapers", "serve", "--port", str(port), "--workers", "2", "--log-level", "warning"],
+                                  env=dict(env_b, DAILYPAPERS_DATA_DIR=str(CACHE / "pg-web")), stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.DEVNULL, start_new_session=True)]
+        for n in range(2):
+            procs.append(subprocess.Popen([sys.executable, "-m", "dailypapers", "worker", "--processes", "1", "--threads", "1"],
+                                          env=dict(env_b, DAILYPAPERS_DATA_DIR=str(CACHE / f"pg-worker{n}")), stdout=subprocess.DEVNULL,
+                                          stderr=subprocess.DEVNULL, start_new_session=True))
+        try:
+            wait_up(f"http://127.0.0.1:{port}", timeout=600)  # the first start builds its indexes from the store
+            results.append(("B: PostgreSQL, 2 web processes + 2 queue workers (Redis)", load(f"http://127.0.0.1:{port}", script, args.seconds, procs[0], args.warmup)))
+        finally:
+            for p in procs:
+                os.killpg(p.pid, signal.SIGTERM)
+                p.wait(20)
     shutil.rmtree(tmp, ignore_errors=True)
 
     print(f"# cluster benchmark, {today()}, {machine()}; wrk -t2 -c32 -d{args.seconds}s on loopback, mixed reads "
