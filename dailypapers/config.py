@@ -77,6 +77,14 @@ class Settings(BaseSettings):
     workers: int = Field(
         0, ge=0, description="Web worker processes; 0 means one per CPU core (at most 4)."
     )
+    page_cache_mb: int = Field(
+        64,
+        ge=0,
+        description=(
+            "Memory each web process keeps for rendered pages and API responses served to anonymous "
+            "visitors (MB, least recently used dropped first); 0 turns the cache off."
+        ),
+    )
     malloc_arena_max: int = Field(
         2,
         ge=0,

@@ -153,4 +153,44 @@ def test_static_and_vendor_files(client):
 
 
 def test_healthz(client):
-    assert client.get("/healthz").json()["papers"] >= 1100
+    import time
+
+    deadline = time.monotonic() + 60  # ready once the process's first index pass is done
+    while (health := client.get("/healthz")).status_code == 503 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert health.status_code == 200 and health.json()["ready"] is True and health.json()["papers"] >= 1100
+
+
+def test_anonymous_responses_are_cached_by_size(client):
+    cache = client.app.state.site.cache
+    cache.clear()
+    day = client.get("/api/daily_papers", params={"limit": 100})
+    assert day.status_code == 200 and len(day.content) > 10_000
+    assert len(cache) == 1 and cache.bytes >= len(day.content)  # counted by the bytes it holds
+    again = client.get("/api/daily_papers", params={"limit": 100})
+    assert again.content == day.content and len(cache) == 1
+
+
+def test_page_cache_keeps_to_its_budget(store):
+    from dailypapers.store import kv
+    from dailypapers.web.site import PageCache
+
+    cache = PageCache(store, budget=10_000, check_every=0)
+    each = 1500 + len("/p/0") + PageCache.ENTRY_OVERHEAD
+    for i in range(10):
+        cache.put(f"/p/{i}", f"body {i}", 1500)
+    assert len(cache) == 10_000 // each and cache.bytes == len(cache) * each <= 10_000
+    assert cache.get("/p/0") is None and cache.get("/p/9") == "body 9"  # the oldest went first
+    oldest = 10 - len(cache)
+    assert cache.get(f"/p/{oldest}") == f"body {oldest}"  # used now: the next one goes instead
+    cache.put("/p/10", "body 10", 1500)
+    assert cache.get(f"/p/{oldest}") == f"body {oldest}" and cache.get(f"/p/{oldest + 1}") is None
+    held = cache.bytes
+    cache.put("/p/10", "body 10 again", 1500)  # replaced, not counted twice
+    assert cache.bytes == held and cache.get("/p/10") == "body 10 again"
+    cache.put("/huge", "a day of JSON", 4000)  # over a quarter of the budget: served, not kept
+    assert cache.get("/huge") is None and cache.bytes <= 10_000
+    with store.session() as session, session.begin():
+        kv.bump(session)  # the content changed: nothing cached before is served
+    assert cache.get("/p/10") is None and cache.bytes == 0
+    assert PageCache(store, budget=0).get("/p/10") is None

@@ -21,13 +21,18 @@ class PageCache:
     """Rendered responses for anonymous visitors, valid while the store's content_version stands.
 
     The version is read at most every `check_every` seconds, so a change shows up within that
-    bound in every process; between checks a hit costs a dict lookup."""
+    bound in every process; between checks a hit costs a dict lookup. The cache holds at most
+    `budget` bytes of responses (least recently used go first), so a web process's memory stays
+    bounded whatever mix of pages it serves: a day's JSON is hundreds of times a paper page."""
 
-    def __init__(self, store: Store, *, size: int = 512, check_every: float = 0.25):
+    ENTRY_OVERHEAD = 400  # bytes of key, headers and bookkeeping counted with each response
+
+    def __init__(self, store: Store, *, budget: int = 64 * 2**20, check_every: float = 0.25):
         self.store = store
-        self.size = size
+        self.budget = budget
         self.check_every = check_every
-        self._items: OrderedDict[str, tuple[str, object]] = OrderedDict()
+        self._items: OrderedDict[str, tuple[str, object, int]] = OrderedDict()
+        self.bytes = 0
         self._version: str | None = None
         self._checked = 0.0
         self._lock = threading.Lock()
@@ -41,10 +46,13 @@ class PageCache:
             if current != self._version:
                 with self._lock:
                     self._items.clear()
+                    self.bytes = 0
                     self._version = current
         return self._version or "0"
 
     def get(self, key: str):
+        if not self.budget:
+            return None
         version = self.version()
         with self._lock:
             item = self._items.get(key)
@@ -53,17 +61,29 @@ class PageCache:
             self._items.move_to_end(key)
             return item[1]
 
-    def put(self, key: str, value) -> None:
+    def put(self, key: str, value, size: int) -> None:
+        """Keep `value`, which holds about `size` bytes (a response body's length)."""
+        cost = size + len(key) + self.ENTRY_OVERHEAD
+        if cost > self.budget // 4:  # one response never takes over the cache
+            return
         version = self.version()
         with self._lock:
-            self._items[key] = (version, value)
-            self._items.move_to_end(key)
-            while len(self._items) > self.size:
-                self._items.popitem(last=False)
+            old = self._items.pop(key, None)
+            if old is not None:
+                self.bytes -= old[2]
+            self._items[key] = (version, value, cost)
+            self.bytes += cost
+            while self.bytes > self.budget:
+                _, (_, _, freed) = self._items.popitem(last=False)
+                self.bytes -= freed
+
+    def __len__(self) -> int:
+        return len(self._items)
 
     def clear(self) -> None:
         with self._lock:
             self._items.clear()
+            self.bytes = 0
             self._checked = 0.0
 
 
@@ -73,7 +93,7 @@ class Site:
         self.store = store or Store(settings)
         self.tz = ZoneInfo(settings.timezone)
         self.secret = settings.secret_key or kv.get_or_create(self.store, "secret_key", lambda: _token(48))
-        self.cache = PageCache(self.store, size=2048)
+        self.cache = PageCache(self.store, budget=settings.page_cache_mb * 2**20)
         self.limiter = RateLimiter(settings.rate_limit_storage, self.store)
         self.templates = make_environment(
             {"site_name": settings.site_name, "base_url": settings.base_url.rstrip("/"), "static": self.static_url}

@@ -43,7 +43,7 @@ async def cached(request: Request, build: Callable[[], Response]) -> Response:
     personal = getattr(request.state, "issued_csrf", False) or b"set-cookie" in dict(response.raw_headers)
     if anonymous and response.status_code == 200 and not personal:
         headers = {k.decode(): v.decode() for k, v in response.raw_headers if k not in (b"content-length", b"content-type")}
-        site.cache.put(key, (response.body, response.media_type, headers))
+        site.cache.put(key, (response.body, response.media_type, headers), len(response.body))
     return response
 
 
