@@ -31,11 +31,10 @@ import time
 import uuid
 from pathlib import Path
 
-import httpx
 import psutil
 
 from common import CORPUS, DATA, ROOT, machine, need, today
-from web import CACHE, corpus_db, free_port, parse_wrk
+from web import CACHE, corpus_db, free_port, parse_wrk, wait_up
 
 MIX = """
 local paths = {}
@@ -135,18 +134,6 @@ def heap_growth(samples: list[tuple[float, list[tuple[int, int]]]]) -> list[floa
         return []  # a process came or went during the run: no per-process series
     t = np.array([at for at, _ in samples]) / 60
     return [float(np.polyfit(t, [mem[i][0] for _, mem in samples], 1)[0]) for i in range(counts.pop())]
-
-
-def wait_up(base: str, timeout: float = 120) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(base + "/healthz", timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.3)
-    raise SystemExit(f"{base} did not come up")
 
 
 def postgres_copy(sqlite_db: Path, admin_url: str) -> str:

@@ -44,6 +44,19 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def wait_up(base: str, timeout: float = 120) -> None:
+    """Until the server answers /healthz with 200: up, and its indexes caught up with the store."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(base + "/healthz", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.3)
+    raise SystemExit(f"{base} did not come up")
+
+
 def parse_wrk(text: str) -> dict:
     def seconds(value: str, unit: str) -> float:
         return float(value) * {"us": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0}[unit]
@@ -103,14 +116,7 @@ def main() -> None:
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:  # up and ready: its indexes have caught up with the store
-            try:
-                if httpx.get(base + "/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
+        wait_up(base)
         items = httpx.get(base + "/api/daily_papers", params={"month": "2026-05", "limit": 100}, timeout=30).json()
         assert items, "no papers in the corpus database"
         ids = [i["paper"]["id"] for i in items]

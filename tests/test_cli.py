@@ -99,7 +99,8 @@ def test_every_setting_has_help():
 
 
 def _serving(env, port):
-    """Start `dailypapers serve --workers 1`; return (command process, the process answering requests)."""
+    """Start `dailypapers serve --workers 1` and wait until it is ready; return (the command's process,
+    its process tree: itself first, then its children)."""
     proc = subprocess.Popen([sys.executable, "-m", "dailypapers", "serve", "--workers", "1", "--port", str(port),
                              "--log-level", "warning"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 60
@@ -108,8 +109,9 @@ def _serving(env, port):
             if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200:
                 break
         except httpx.TransportError:
-            time.sleep(0.2)
+            pass
         assert proc.poll() is None, proc.stderr.read()
+        time.sleep(0.2)
     else:
         raise AssertionError("serve did not answer within 60 s")
     tree = [proc.pid] + [p.pid for p in psutil.Process(proc.pid).children(recursive=True)]
