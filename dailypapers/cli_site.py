@@ -16,6 +16,14 @@ users_app = typer.Typer(help="Manage accounts.", no_args_is_help=True)
 jobs_app = typer.Typer(help="Background jobs.", no_args_is_help=True)
 
 
+def prepare_query_model(settings) -> None:
+    """Export the embedding model for queries before web processes start (see the function called)."""
+    if settings.search_semantic:
+        from .index.embeddings import prepare_query_model as prepare
+
+        prepare(settings)
+
+
 def _workers(value: int) -> int:
     return value or min(4, os.cpu_count() or 1)
 
@@ -25,12 +33,22 @@ _ARENAS_AT_START = os.environ.get("MALLOC_ARENA_MAX")  # what glibc read when th
 
 def _arena_env(settings) -> bool:
     """Put MALLOC_ARENA_MAX in the environment of the processes started from here (glibc reads it
-    only when a process starts). True when this process itself runs without it, so that the web
-    app must run in a child process to have it."""
+    only when a process starts). True when this process itself started without it."""
     if _ARENAS_AT_START is not None or not settings.malloc_arena_max or not sys.platform.startswith("linux"):
         return False
     os.environ.setdefault("MALLOC_ARENA_MAX", str(settings.malloc_arena_max))
     return True
+
+
+def _restart_with_arena_cap(settings) -> None:
+    """Start this command again, in the same process (same pid, same arguments), with
+    MALLOC_ARENA_MAX in its environment when it started without it: glibc reads the variable only
+    at start-up, and the long-running commands (`up`, `serve`) should run their web server and
+    in-process jobs under the cap, not only the processes they start."""
+    if _arena_env(settings):
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os.execv(sys.executable, sys.orig_argv)
 
 
 def _serve(settings, host: str | None, port: int | None, workers: int | None, log_level: str) -> None:
@@ -40,7 +58,6 @@ def _serve(settings, host: str | None, port: int | None, workers: int | None, lo
     # The worker processes build the app from the environment: pass the settings on through it.
     for name in ("database_url", "data_dir", "base_url", "vendor_dir"):
         os.environ[f"DAILYPAPERS_{name.upper()}"] = str(getattr(settings, name))
-    in_child = _arena_env(settings)
     config = uvicorn.Config(
         "dailypapers.web.app:create_app",
         factory=True,
@@ -52,8 +69,8 @@ def _serve(settings, host: str | None, port: int | None, workers: int | None, lo
         access_log=False,
         server_header=False,
     )
-    if config.workers > 1 or in_child:
-        # uvicorn's supervisor: spawned processes (started with the allocator setting), restarted if they die
+    if config.workers > 1:
+        # uvicorn's supervisor: spawned processes, restarted if they die
         Multiprocess(config, sockets=[config.bind_socket()]).run()
         return
     server = uvicorn.Server(config)
@@ -89,7 +106,9 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Serve the site only (no background jobs; run `dailypapers worker` or `up` for those)."""
         current = settings()
+        _restart_with_arena_cap(current)
         open_store().dispose()  # create or upgrade the database before the workers start
+        prepare_query_model(current)
         _serve(current, host, port, workers, log_level)
 
     @app.command()
@@ -111,12 +130,13 @@ def register(app: typer.Typer) -> None:
         logging.basicConfig(level=getattr(logging, log_level.upper(), logging.INFO), format="%(levelname)s %(name)s: %(message)s")
         logging.getLogger("alembic").setLevel(logging.WARNING)
         current = settings()
-        _arena_env(current)  # for the processes the jobs start too (the ingest's reader)
+        _restart_with_arena_cap(current)  # the web server, the in-process jobs and what they start
         store = open_store()
         if import_paths:
             report = IngestJob(store, show_progress=sys.stderr.isatty(), console=err).run(list(import_paths))
             out.print(f"imported: {report.summary()}", highlight=False)
         FullTextIndex.for_store(store).sync(store)  # rebuilt here when missing or damaged
+        prepare_query_model(current)
         scheduler = Scheduler(store, enqueue=_enqueuer(current)).start() if jobs else None
         out.print(f"serving {current.site_name} at http://{host or current.host}:{port or current.port}", highlight=False)
         try:

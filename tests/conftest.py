@@ -17,6 +17,9 @@ ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(os.environ.get("DAILYPAPERS_TEST_DATA", ROOT.parent / "shared" / "data"))
 PG_ADMIN_URL = os.environ.get("DAILYPAPERS_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 REQUIRE_PG = os.environ.get("DAILYPAPERS_REQUIRE_POSTGRES") == "1"
+# The embedding model's ONNX export, made once per machine: the folder survives sessions
+# (test-artifacts is ignored by git), so only the first run pays for importing torch and converting.
+MODELS = Path(os.environ.get("DAILYPAPERS_TEST_MODELS_DIR", ROOT / "test-artifacts" / "models"))
 
 
 def need_data(*parts: str) -> Path:
@@ -111,6 +114,7 @@ def cli_env(settings, tmp_path) -> dict:
     env.update(
         DAILYPAPERS_DATABASE_URL=settings.database_url,
         DAILYPAPERS_DATA_DIR=str(settings.data_dir),
+        DAILYPAPERS_MODELS_DIR=str(MODELS),
         DAILYPAPERS_ARXIV_REQUEST_INTERVAL="0",
         DAILYPAPERS_HTTP_BACKOFF="0.01",
     )

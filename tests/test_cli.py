@@ -10,6 +10,8 @@ import time
 import httpx
 import psutil
 
+import pytest
+
 from conftest import ROOT, need_data
 from digesthelp import free_port
 from dailypapers.config import settings_markdown
@@ -103,7 +105,7 @@ def _serving(env, port):
     its process tree: itself first, then its children)."""
     proc = subprocess.Popen([sys.executable, "-m", "dailypapers", "serve", "--workers", "1", "--port", str(port),
                              "--log-level", "warning"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 300  # the first run on a machine also exports the embedding model
     while time.monotonic() < deadline:
         try:
             if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200:
@@ -113,25 +115,89 @@ def _serving(env, port):
         assert proc.poll() is None, proc.stderr.read()
         time.sleep(0.2)
     else:
-        raise AssertionError("serve did not answer within 60 s")
+        raise AssertionError("serve did not answer within 300 s")
     tree = [proc.pid] + [p.pid for p in psutil.Process(proc.pid).children(recursive=True)]
     return proc, [psutil.Process(pid) for pid in tree]
 
 
 def test_serve_runs_the_app_with_the_allocator_cap(cli_env):
-    """glibc reads MALLOC_ARENA_MAX only at start-up: `serve` runs the app in a process started with it
-    (the setting's default, 2), and leaves the allocator alone when the setting is 0."""
+    """glibc reads MALLOC_ARENA_MAX only at start-up: `serve` starts itself again in the same process
+    with it set (the setting's default, 2), and leaves the allocator alone when the setting is 0."""
     env = {k: v for k, v in cli_env.items() if k != "MALLOC_ARENA_MAX"}
-    for setting, expect_child, expect_env in (("2", True, "2"), ("0", False, None)):
+    for setting, expect_env in (("2", "2"), ("0", None)):
         port = free_port()
         proc, tree = _serving(dict(env, DAILYPAPERS_MALLOC_ARENA_MAX=setting), port)
         try:
-            assert (len(tree) > 1) is expect_child, [p.cmdline() for p in tree]
-            app = tree[-1]  # the supervisor's child when there is one
-            assert app.environ().get("MALLOC_ARENA_MAX") == expect_env
+            assert len(tree) == 1, [p.cmdline() for p in tree]  # one web process, no supervisor
+            assert tree[0].pid == proc.pid and tree[0].cmdline()[2:4] == ["dailypapers", "serve"]
+            assert tree[0].environ().get("MALLOC_ARENA_MAX") == expect_env
             assert httpx.get(f"http://127.0.0.1:{port}/api/daily_papers", timeout=10).status_code == 200
         finally:
             proc.terminate()
             assert proc.wait(30) == 0 or proc.returncode in (-15, 0)
-        _, left = psutil.wait_procs(tree, timeout=10)  # children exit with the supervisor (or are reaped as zombies)
-        assert not [p for p in left if p.status() != psutil.STATUS_ZOMBIE], f"outlived serve: {left}"
+
+
+def test_up_imports_serves_and_runs_under_the_allocator_cap(cli_env, tmp_path):
+    """`dailypapers up --import FILE`: the whole site in one command. It imports the file, serves it,
+    and runs (web server and in-process jobs alike) with the allocator cap, in the process it was
+    started as."""
+    hf = need_data("fixtures", "hf-api", "daily_papers_2024-10-25_first3items.json")
+    env = {k: v for k, v in cli_env.items() if k != "MALLOC_ARENA_MAX"}
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "dailypapers", "up", "--import", str(hf), "--port", str(port),
+                             "--workers", "1", "--log-level", "warning"], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert proc.poll() is None, proc.stderr.read()
+            time.sleep(0.2)
+        else:
+            raise AssertionError("up did not answer within 300 s")
+        me = psutil.Process(proc.pid)
+        assert me.environ().get("MALLOC_ARENA_MAX") == "2"
+        assert me.children() == []  # one process: web server and scheduler together
+        papers = httpx.get(f"http://127.0.0.1:{port}/api/daily_papers", params={"date": "2024-10-25"}, timeout=10).json()
+        assert len(papers) == 3
+        page = httpx.get(f"http://127.0.0.1:{port}/papers/{papers[0]['paper']['id']}", timeout=10)
+        assert page.status_code == 200 and papers[0]["paper"]["id"] in page.text
+    finally:
+        proc.terminate()
+        proc.wait(30)
+    assert "imported: 3 new" in proc.stdout.read()
+
+
+def _libraries(process: psutil.Process) -> str:
+    return "\n".join(m.path for m in process.memory_maps())
+
+
+@pytest.mark.slow
+def test_serve_prepares_the_query_model_so_web_processes_never_load_torch(cli_env, tmp_path):
+    """With no ONNX export on the host, `serve` makes one in a short-lived child before its web
+    processes start: they then embed queries with onnxruntime alone, without the several hundred MB
+    that importing torch would leave in each of them."""
+    hf = need_data("fixtures", "hf-api", "daily_papers_2024-10-25_first3items.json")
+    snap = need_data("fixtures", "kaggle-snapshot", "arxiv-metadata-oai-snapshot.sample200.json")
+    assert dp(cli_env, "ingest", str(hf), str(snap)).returncode == 0
+    indexed = dp(cli_env, "index", "--limit", "40", "--no-progress")  # vectors to search, from the shared export
+    assert indexed.returncode == 0, indexed.stderr
+    fresh = tmp_path / "models-of-a-new-host"
+    env = dict(cli_env, DAILYPAPERS_MODELS_DIR=str(fresh))
+    port = free_port()
+    proc, tree = _serving(env, port)
+    try:
+        assert list(fresh.glob("*/model.int8.onnx")), "serve did not prepare the export"
+        app = tree[-1]
+        answer = httpx.get(f"http://127.0.0.1:{port}/api/papers/search", params={"q": "neural networks"}, timeout=60)
+        assert answer.status_code == 200 and answer.json(), answer.text
+        loaded = _libraries(app)
+        assert "onnxruntime" in loaded  # the query was embedded in this process
+        assert "libtorch" not in loaded and "/torch/" not in loaded
+    finally:
+        proc.terminate()
+        proc.wait(30)

@@ -4,21 +4,16 @@ from __future__ import annotations
 
 import gzip
 import json
-import os
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-from conftest import ROOT, need_data
+from conftest import MODELS, need_data
 from dailypapers.config import Settings
 from dailypapers.errors import ConfigError
 from dailypapers.index import embeddings as E
 
-# One export per machine: the folder survives sessions (test-artifacts is ignored by git), so only the
-# first session pays for importing torch and converting the model.
-MODELS = Path(os.environ.get("DAILYPAPERS_TEST_MODELS_DIR", ROOT / "test-artifacts" / "models"))
 
 
 def shared_embedder(quantized: bool = True) -> E.OnnxEmbedder:

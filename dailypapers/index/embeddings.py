@@ -157,6 +157,34 @@ def _export_into(folder: Path, source: Path, quantized: bool) -> Path:
     return int8
 
 
+def models_dir_of(settings) -> Path:
+    return Path(settings.models_dir or Path(settings.data_dir) / "models").resolve()
+
+
+def prepare_query_model(settings) -> bool:
+    """Make sure the int8 ONNX export that web processes embed queries with is on disk, exporting it
+    in a child process when it is not: the export needs torch (several hundred MB of memory that a
+    process keeps once it has imported it), so the server prepares it before its web processes start
+    instead of leaving the first search of each to do it. True when an export ran; a failed export
+    is logged and left to the first search (which then says why), never stopping the server."""
+    import subprocess
+    import sys
+
+    models_dir = models_dir_of(settings)
+    if _cached_onnx(models_dir, True) is not None:
+        return False
+    try:
+        model_source()
+    except ConfigError as exc:
+        log.warning("%s; search runs on full text only", exc)
+        return False
+    code = "import sys; from dailypapers.index.embeddings import export_onnx; export_onnx(sys.argv[1])"
+    done = subprocess.run([sys.executable, "-c", code, str(models_dir)], check=False)
+    if done.returncode != 0:
+        log.error("could not prepare the embedding model (exit status %s); searches will try again", done.returncode)
+    return done.returncode == 0
+
+
 def _cached_onnx(models_dir: Path, quantized: bool) -> Path | None:
     """The cached export for the installed weights, or, when the model package is absent (it comes
     with the `torch` extra), whichever export was copied into `models_dir`."""
@@ -350,7 +378,7 @@ def load_embedder(settings, *, runtime: str | None = None, threads: int | None =
         runtime = "torch" if not for_queries and cuda_available() else "onnx-int8"
     if threads is None:
         threads = 1 if for_queries else settings.embedding_threads
-    key = EmbedderKey(runtime, str(Path(settings.models_dir or Path(settings.data_dir) / "models").resolve()), threads)
+    key = EmbedderKey(runtime, str(models_dir_of(settings)), threads)
     with _embedders_lock:
         if key not in _embedders:
             if runtime == "torch":
