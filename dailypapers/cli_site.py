@@ -17,8 +17,9 @@ jobs_app = typer.Typer(help="Background jobs.", no_args_is_help=True)
 
 
 def prepare_query_model(settings) -> None:
-    """Export the embedding model for queries before web processes start (see the function called)."""
-    if settings.search_semantic:
+    """Export the int8 embedding model (queries, and papers on a CPU host) before the processes that
+    use it start, so that none of them imports torch to do it (see the function called)."""
+    if settings.search_semantic and settings.embedding_runtime in ("auto", "onnx-int8"):
         from .index.embeddings import prepare_query_model as prepare
 
         prepare(settings)
@@ -246,6 +247,7 @@ def register(app: typer.Typer) -> None:
         if not current.queue_url:
             raise DailyPapersError("DAILYPAPERS_QUEUE_URL is not set: `dailypapers up` runs the jobs itself")
         open_store().dispose()  # migrations first
+        prepare_query_model(current)  # the int8 export the index job embeds with on a CPU host
         args = [sys.executable, "-m", "dramatiq", "dailypapers.jobs.queue", "--processes", str(processes),
                 "--threads", str(threads), "--queues", "dailypapers"]
         sys.stdout.flush()
