@@ -26,7 +26,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )
-db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
+db_app = typer.Typer(help="Database migrations and backups.", no_args_is_help=True)
 papers_app = typer.Typer(help="Look at stored papers.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(papers_app, name="papers")
@@ -135,6 +135,20 @@ def db_current() -> None:
 
     engine = make_engine(settings())
     out.print(f"current {current_revision(engine) or 'none'}, latest {head_revision(engine)}", highlight=False)
+
+
+@db_app.command("backup")
+def db_backup(
+    target: Annotated[Path, typer.Argument(help="The backup file, or a folder to write a file named by the time into.")],
+) -> None:
+    """Back the database up while the site runs: a SQLite file through SQLite's backup API (one
+    self-contained, checked file), PostgreSQL through pg_dump's custom format. The file appears only
+    when complete."""
+    from .store.backup import backup
+
+    current = settings()
+    made = backup(current.database_url, target, busy_timeout=current.sqlite_busy_timeout)
+    out.print(made.summary(), highlight=False)
 
 
 # --- papers ---------------------------------------------------------------------------------------
