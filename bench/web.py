@@ -1,7 +1,7 @@
 """Web throughput with the 74,728-paper corpus loaded: wrk (a second process, loopback, 32
 connections) against `dailypapers serve` on the default SQLite store.
 
-    python bench/web.py [--seconds 15] [--runs 3] [--workers 2]
+    python bench/web.py [--seconds 15] [--runs 3] [--workers 2] [--only 'paper pages']
 
 Needs `wrk` (apt-get install wrk). Paper pages rotate over every paper of the corpus in random
 order (about 480 MB of pages against a page cache of DAILYPAPERS_PAGE_CACHE_MB, 64 MB, per
@@ -101,6 +101,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=15)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--only", help="Run only the targets whose name contains this (e.g. 'paper pages').")
     args = parser.parse_args()
     need(CORPUS)
     if not shutil.which("wrk"):
@@ -146,6 +147,8 @@ def main() -> None:
         print("| target | requests/s | p50 ms | p99 ms | errors | runs |")
         print("|---|---|---|---|---|---|")
         for name, url, lua in targets:
+            if args.only and args.only not in name:
+                continue
             wrk(url, 3, lua and lua(0))  # warm-up
             runs = [wrk(url, args.seconds, lua and lua(run)) for run in range(1, args.runs + 1)]
             print(
