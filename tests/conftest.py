@@ -108,8 +108,13 @@ def store(settings):
 
 
 @pytest.fixture
-def cli_env(settings, tmp_path) -> dict:
+def cli_env(settings) -> dict:
     """Environment for running the real `dailypapers` command against the test database."""
+    return env_for(settings)
+
+
+def env_for(settings: Settings) -> dict:
+    """The environment that points the real `dailypapers` command at these settings' database."""
     env = dict(os.environ)
     env.update(
         DAILYPAPERS_DATABASE_URL=settings.database_url,

@@ -12,7 +12,7 @@ import psutil
 
 import pytest
 
-from conftest import ROOT, need_data
+from conftest import ROOT, env_for, make_settings, need_data
 from digesthelp import free_port
 from dailypapers.config import settings_markdown
 from dailypapers.store import papers as paper_store
@@ -177,10 +177,11 @@ def _libraries(process: psutil.Process) -> str:
 
 
 @pytest.mark.slow
-def test_serve_prepares_the_query_model_so_web_processes_never_load_torch(cli_env, tmp_path):
+def test_serve_prepares_the_query_model_so_web_processes_never_load_torch(sqlite_url, tmp_path):
     """With no ONNX export on the host, `serve` makes one in a short-lived child before its web
     processes start: they then embed queries with onnxruntime alone, without the several hundred MB
-    that importing torch would leave in each of them."""
+    that importing torch would leave in each of them. (The database makes no difference: SQLite only.)"""
+    cli_env = env_for(make_settings(sqlite_url, tmp_path))
     hf = need_data("fixtures", "hf-api", "daily_papers_2024-10-25_first3items.json")
     snap = need_data("fixtures", "kaggle-snapshot", "arxiv-metadata-oai-snapshot.sample200.json")
     assert dp(cli_env, "ingest", str(hf), str(snap)).returncode == 0
