@@ -1,4 +1,4 @@
-"""CLI commands for email digests: `dailypapers digest send` and `dailypapers digest status`."""
+"""CLI commands for email digests: `dailypapers digest send`, `receive` and `status`."""
 
 from __future__ import annotations
 
@@ -60,6 +60,31 @@ def register(app: typer.Typer) -> None:
             out.print(f"messages {where} {report.where}", highlight=False, markup=False)
         if report.stopped:
             raise typer.Exit(1)
+
+    @digest_app.command("receive")
+    def digest_receive() -> None:
+        """Read one email on standard input and carry out the unsubscribe request in it (the mailto:
+        of List-Unsubscribe; set DAILYPAPERS_UNSUBSCRIBE_ADDRESS and pipe that address's mail here).
+
+        Exit status, as mail servers read it: 0 done (also when already unsubscribed); 65 no valid
+        request in the message (the server bounces it, so the sender learns nothing happened); 75
+        the database could not be reached (the server keeps the message and tries again)."""
+        from sqlalchemy.exc import OperationalError
+
+        from .digest.links import Links
+        from .digest.mailer import site_secret
+        from .digest.receive import MAX_BYTES, receive
+
+        message = sys.stdin.buffer.read(MAX_BYTES)
+        try:
+            store = open_store()
+            links = Links(site_secret(store), store.settings.base_url)
+            sub, changed = receive(store, links, message)
+        except OperationalError as exc:
+            error = DailyPapersError(f"the database could not be reached, try again later ({exc.orig or exc})")
+            error.exit_code = 75  # type: ignore[attr-defined] - EX_TEMPFAIL
+            raise error from None
+        out.print(f"{'unsubscribed' if changed else 'already unsubscribed:'} {sub.email}", highlight=False, markup=False)
 
     @digest_app.command("status")
     def digest_status(

@@ -9,6 +9,7 @@ and a test fails when it is out of date.
 from __future__ import annotations
 
 import os
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal, Optional
@@ -160,6 +161,12 @@ class Settings(BaseSettings):
         description="The From of every email, e.g. 'Daily Papers <digest@example.org>'. Empty: the site name at "
         "digest@ the host of base_url.",
     )
+    unsubscribe_address: str = Field(
+        "",
+        description="An address whose mail is piped to `dailypapers digest receive` (e.g. the mail server's alias "
+        "'unsubscribe: \"|dailypapers digest receive\"'). Set, digests' List-Unsubscribe also offers mailto: this "
+        "address beside the one-click link; empty, the one-click link only, since no one would read that mail.",
+    )
     outbox_dir: Optional[Path] = Field(
         None, description="Folder that receives the .eml files when smtp_url is empty. Default: data_dir/outbox."
     )
@@ -200,6 +207,14 @@ class Settings(BaseSettings):
     )
     rate_limit_subscribe: str = Field("10/hour", description="Subscription requests allowed per client address.")
     rate_limit_subscribe_email: str = Field("5/day", description="Subscription requests allowed per email address.")
+
+    @field_validator("unsubscribe_address")
+    @classmethod
+    def _one_address(cls, value: str) -> str:
+        value = value.strip()
+        if value and not re.fullmatch(r"[^@\s<>,;?]+@[^@\s<>,;?]+\.[^@\s<>,;?]+", value):
+            raise ValueError(f"not an email address: {value!r} (write the bare address, e.g. unsubscribe@example.org)")
+        return value
 
     @field_validator("categories", mode="before")
     @classmethod

@@ -4,12 +4,15 @@ SMTP server (aiosmtpd) receives the mail, and the links in it are followed again
 from __future__ import annotations
 
 import datetime as dt
+import subprocess
+import sys
 import time
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from starlette.testclient import TestClient
 
-from conftest import load_site_data, site_settings
+from conftest import env_for, load_site_data, site_settings
 from dailypapers.digest import period as periods
 from dailypapers.digest.links import Links
 from dailypapers.digest.send import send_digests
@@ -99,7 +102,8 @@ def test_double_opt_in_then_manage_and_leave_by_links(client, site, smtp):
     assert "daily.digest.testserver" in digest["List-Id"]
     assert digest["Message-ID"] == f"<digest.daily.2024-10-25.{sub.id}@testserver>"
     unsub_urls = [u.strip().strip("<>") for u in digest["List-Unsubscribe"].split(",")]
-    assert unsub_urls[0].startswith("https://testserver/unsubscribe/one-click/") and unsub_urls[1].startswith("mailto:")
+    # No mailto unless an address that `digest receive` reads is configured: nothing would act on it.
+    assert len(unsub_urls) == 1 and unsub_urls[0].startswith("https://testserver/unsubscribe/one-click/")
     text = digest.get_body(("plain",)).get_content()
     html = digest.get_body(("html",)).get_content()
     assert "Breaking the Memory Barrier" in text and "64 upvotes" in text and "/papers/2410.17243" in text
@@ -149,6 +153,68 @@ def test_one_click_unsubscribe_needs_no_cookie_and_acts_at_once(site, smtp):
         assert "gets no more digests" in browser.get(one_click.removeprefix(BASE)).text
     assert send_digests(store, "daily", period=periods.parse("daily", "2024-10-28")).subscribers == 0
     store.dispose()
+
+
+def _receive(env, message: bytes):
+    return subprocess.run([sys.executable, "-m", "dailypapers", "digest", "receive"], input=message, env=env,
+                          capture_output=True, timeout=120)
+
+
+def test_unsubscribe_by_email_through_digest_receive(site, smtp):
+    """With DAILYPAPERS_UNSUBSCRIBE_ADDRESS set, the header's mailto names it, and the message a mail
+    client sends there, piped to `dailypapers digest receive`, unsubscribes at once. Exit statuses
+    tell the mail server what to do: 0 done, 65 bounce (no valid request), 75 try again later."""
+    settings = site.model_copy(update={"unsubscribe_address": "leave@testserver"})
+    store = Store(settings)
+    with store.session() as session, session.begin():
+        sid = sub_store.create_pending(session, "bymail@example.org", sub_store.Preferences(), "m" * 20)
+        sub_store.confirm(session, sid, dt.datetime(2024, 10, 1))
+    send_digests(store, "daily", period=periods.parse("daily", "2024-10-25"))
+    [digest] = smtp.handler.messages_to("bymail@example.org")
+    mailto = urlsplit(digest["List-Unsubscribe"].split(",")[1].strip().strip("<>"))
+    assert mailto.scheme == "mailto" and mailto.path == "leave@testserver"
+    subject = parse_qs(mailto.query)["subject"][0]
+    assert subject.startswith("unsubscribe ")
+
+    env = dict(env_for(settings), DAILYPAPERS_SECRET_KEY="test secret", DAILYPAPERS_BASE_URL=BASE)
+    # As a mail server pipes it: an mbox From_ line, the client's headers, the subject from the URL.
+    message = (f"From bymail@example.org Mon Oct 28 09:00:00 2024\nFrom: Reader <bymail@example.org>\n"
+               f"To: leave@testserver\nSubject: {subject}\nContent-Type: text/plain\n\nSent from my phone\n").encode()
+    done = _receive(env, message)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.decode().strip() == "unsubscribed bymail@example.org"
+    assert subscription(site, "bymail@example.org").status == "unsubscribed"
+    assert send_digests(store, "daily", period=periods.parse("daily", "2024-10-28")).subscribers == 0
+    again = _receive(env, message)  # the server delivered it twice: still done, nothing else changes
+    assert again.returncode == 0 and b"already unsubscribed" in again.stdout
+
+    token = subject.split()[1]
+    altered = token[:-10] + ("x" if token[-10] != "x" else "y") + token[-9:]
+    for bad in (b"Subject: hello\n\nplease take me off your list\n",
+                f"Subject: unsubscribe {altered}\n\n".encode(),
+                b"\x00\xff not an email at all"):
+        refused = _receive(env, bad)
+        assert refused.returncode == 65, refused
+        line = refused.stderr.decode().strip()
+        assert line.startswith("error: ") and "\n" not in line and "Traceback" not in line
+
+    unreachable = dict(env, DAILYPAPERS_DATABASE_URL="postgresql://dailypapers@127.0.0.1:9/nowhere")
+    later = _receive(unreachable, message)
+    assert later.returncode == 75 and b"try again later" in later.stderr
+    store.dispose()
+
+
+def test_the_request_is_found_where_clients_put_it():
+    from dailypapers.digest.receive import NotARequest, token_of
+
+    token = "WzQyLCJhYmMiXQ.Zx1b2A.c2lnbmF0dXJlLW9mLXRoZS10b2tlbg"
+    encoded = "=?utf-8?q?unsubscribe_" + token.replace("-", "=2D") + "?="  # an encoded-word subject
+    assert token_of(f"Subject: {encoded}\n\n".encode()) == token
+    assert token_of(f"Subject: Re: Unsubscribe {token}\n\n".encode()) == token
+    body_only = f"Subject: (no subject)\nContent-Type: text/plain\n\nunsubscribe {token}.\n-- \nsig\n".encode()
+    assert token_of(body_only) == token
+    with pytest.raises(NotARequest):
+        token_of(b"Subject: unsubscribe\n\nunsubscribe me please\n")
 
 
 def test_subscribing_again_does_not_flood_or_reveal(client, site, smtp):

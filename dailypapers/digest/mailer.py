@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 from ..store import kv
 from ..store.engine import Store
-from . import mime
+from . import mime, receive
 from .links import Links
 from .render import Content, Renderer, mail_domain, sender
 from .transport import TemporaryFailure, local_hostname, open_transport
@@ -63,13 +63,15 @@ class Mailer:
         return mime.build(headers, *parts)
 
     def list_headers(self, cadence: str, unsubscribe_token: str) -> list[tuple[str, str]]:
-        """List-Id and RFC 8058 one-click List-Unsubscribe (an https URL and a mailto) for a subscription."""
-        one_click = self.links.one_click_url(unsubscribe_token)
-        mailto = f"mailto:{self.from_addr}?subject=unsubscribe%20{unsubscribe_token}"
+        """List-Id and RFC 8058 one-click List-Unsubscribe for a subscription: an https URL, and a
+        mailto when an address that `dailypapers digest receive` reads is configured."""
+        targets = [f"<{self.links.one_click_url(unsubscribe_token)}>"]
+        if self.settings.unsubscribe_address:
+            targets.append(f"<mailto:{self.settings.unsubscribe_address}?subject={receive.SUBJECT_WORD}%20{unsubscribe_token}>")
         site = self.settings.site_name.replace('"', "")
         return [
             ("List-Id", mime.header_value("List-Id", f"{site} {cadence} digest <{cadence}.digest.{self.domain}>")),
-            ("List-Unsubscribe", mime.fold_list([f"<{one_click}>", f"<{mailto}>"])),
+            ("List-Unsubscribe", mime.fold_list(targets)),
             ("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"),
             ("Precedence", "bulk"),
         ]
