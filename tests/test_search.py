@@ -372,3 +372,14 @@ def test_a_web_process_reports_ready_once_its_indexes_have_caught_up(search_stor
         client.app.state.site.indexes_ready = lambda: False  # as while a first pass is still running
         behind = client.get("/healthz")
         assert behind.status_code == 503 and behind.json() == {"ok": False, "ready": False, "papers": 63}
+
+        # The ready answer comes from the page cache until the store's content changes: a paper
+        # stored anywhere shows in the count at the cache's next version check.
+        client.app.state.site.indexes_ready = lambda: True
+        assert client.get("/healthz").json()["papers"] == 63
+        later = dict(CRAFTED[0], id="2601.00098", title="Wombat burrows mapped by ground radar")
+        IngestJob(search_store).run([str(write_jsonl(tmp_path / "later.jsonl", [later]))])
+        deadline = time.monotonic() + 10
+        while (health := client.get("/healthz").json())["papers"] == 63 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert health == {"ok": True, "ready": True, "papers": 64}

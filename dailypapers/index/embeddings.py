@@ -176,7 +176,7 @@ def prepare_query_model(settings) -> bool:
     try:
         model_source()
     except ConfigError as exc:
-        log.warning("%s; search runs on full text only", exc)
+        log.warning("%s; until it is, search runs on full text only and papers are not embedded", exc)
         return False
     code = "import sys; from dailypapers.index.embeddings import export_onnx; export_onnx(sys.argv[1])"
     done = subprocess.run([sys.executable, "-c", code, str(models_dir)], check=False)
