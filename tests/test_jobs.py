@@ -53,6 +53,41 @@ def test_each_period_is_claimed_once_however_many_schedulers(store, counting_job
     assert counting_job["runs"] == 0
 
 
+def test_in_process_jobs_run_side_by_side(store):
+    """`dailypapers up` runs due jobs in threads of their own: a job stuck on the network does not
+    hold up the digests, and it is not started again while it runs."""
+    gate, seen = threading.Event(), []
+
+    @job("test-slow", every_minutes=5)
+    def slow(store):
+        seen.append("slow")
+        gate.wait(60)
+        return "slow done"
+
+    @job("test-quick", every_minutes=5)
+    def quick(store):
+        seen.append("quick")
+        return "quick done"
+
+    try:
+        scheduler = Scheduler(store, names=["test-slow", "test-quick"])
+        started = dict(s.split(":", 1) for s in scheduler.run_pending())
+        assert set(started) == {"test-slow", "test-quick"}
+        deadline = time.monotonic() + 30
+        while jobruns.status(store, "test-quick", started["test-quick"]) != "done" and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert jobruns.status(store, "test-quick", started["test-quick"]) == "done"
+        assert scheduler.running("test-slow") and jobruns.status(store, "test-slow", started["test-slow"]) == "running"
+        assert scheduler.run_pending() == [] and seen.count("slow") == 1
+        gate.set()
+        scheduler.wait(30)
+        assert not scheduler.running("test-slow") and jobruns.status(store, "test-slow", started["test-slow"]) == "done"
+    finally:
+        gate.set()
+        JOBS.pop("test-slow", None)
+        JOBS.pop("test-quick", None)
+
+
 def test_racing_workers_run_a_job_once(store, counting_job):
     counting_job["delay"] = 0.3
     jobruns.claim(store, "test-counter", "p1")

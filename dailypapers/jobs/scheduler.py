@@ -37,8 +37,11 @@ def manual_period(now: dt.datetime | None = None) -> str:
 
 
 class Scheduler:
-    """A thread that checks every `tick` seconds which jobs are due, and runs them one at a time
-    here or hands them to the queue."""
+    """A thread that checks every `tick` seconds which jobs are due, and hands them to the queue or
+    runs them here. Here, each job runs in a thread of its own, so a slow one (an arXiv harvest
+    waiting on the network, a backfill's embeddings) does not hold up the others (digests at their
+    hour); a job whose last run is still going is not started again, and its next period is
+    claimed only once that run has ended."""
 
     def __init__(self, store: Store, *, tick: float = 20.0, names: list[str] | None = None, enqueue=None):
         self.store = store
@@ -47,6 +50,7 @@ class Scheduler:
         self.enqueue = enqueue  # None: run in this process
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="dailypapers-scheduler", daemon=True)
+        self._running: dict[str, threading.Thread] = {}
 
     def start(self) -> "Scheduler":
         self._thread.start()
@@ -57,8 +61,11 @@ class Scheduler:
         self._thread.join(timeout)
 
     def run_pending(self) -> list[str]:
+        """Claim and start (or enqueue) every due job; returns "name:period" of each started."""
         started = []
         for name in self.names:
+            if self.enqueue is None and self.running(name):
+                continue
             period = due(self.store, JOBS[name], dt.datetime.now(dt.UTC))
             if period is None:
                 continue
@@ -66,11 +73,25 @@ class Scheduler:
             if self.enqueue is not None:
                 self.enqueue(name, period)
                 continue
-            try:
-                runner.execute(self.store, name, period)
-            except Exception:  # noqa: BLE001 - recorded and logged by the runner
-                pass
+            thread = threading.Thread(target=self._execute, args=(name, period), name=f"dailypapers-job-{name}", daemon=True)
+            self._running[name] = thread
+            thread.start()
         return started
+
+    def running(self, name: str) -> bool:
+        thread = self._running.get(name)
+        return thread is not None and thread.is_alive()
+
+    def wait(self, timeout: float | None = None) -> None:
+        """Until the jobs started here have ended (tests; a clean shutdown)."""
+        for thread in list(self._running.values()):
+            thread.join(timeout)
+
+    def _execute(self, name: str, period: str) -> None:
+        try:
+            runner.execute(self.store, name, period)
+        except Exception:  # noqa: BLE001 - recorded and logged by the runner
+            pass
 
     def _loop(self) -> None:
         while not self._stop.is_set():
