@@ -140,15 +140,25 @@ def db_current() -> None:
 @db_app.command("backup")
 def db_backup(
     target: Annotated[Path, typer.Argument(help="The backup file, or a folder to write a file named by the time into.")],
+    keep: Annotated[
+        Optional[int], typer.Option(help="With a folder: then delete all but the KEEP newest backups written there.")
+    ] = None,
 ) -> None:
     """Back the database up while the site runs: a SQLite file through SQLite's backup API (one
     self-contained, checked file), PostgreSQL through pg_dump's custom format. The file appears only
-    when complete."""
-    from .store.backup import backup
+    when complete; old backups are deleted (--keep) only after the new one is in place."""
+    from .store.backup import backup, prune
 
     current = settings()
+    if keep is not None and not target.is_dir():
+        raise DailyPapersError("--keep needs a folder to back up into (it prunes the dated files there)")
+    if keep is not None and keep < 1:
+        raise DailyPapersError("--keep must be at least 1")
     made = backup(current.database_url, target, busy_timeout=current.sqlite_busy_timeout)
     out.print(made.summary(), highlight=False)
+    if keep is not None:
+        for path in prune(target, keep, made.path.suffix):
+            out.print(f"deleted the older backup {path}", highlight=False)
 
 
 # --- papers ---------------------------------------------------------------------------------------

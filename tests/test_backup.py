@@ -103,6 +103,22 @@ def test_backup_command_names_files_by_time_in_a_folder(cli_env, settings, tmp_p
     line = one_line_error(dp(cli_env, "db", "backup", str(tmp_path / "nowhere" / "b.db")))
     assert line.startswith("error: ") and "does not exist" in line
 
+    # --keep N: once the new backup is in place, only the N newest dated backups of its kind stay.
+    suffix, other = (".db", ".dump") if sqlite else (".dump", ".db")
+    made[0].unlink()
+    for stamp in ("20240101T000000Z", "20240102T000000Z", "20240103T000000Z"):
+        (folder / f"dailypapers-{stamp}{suffix}").write_bytes(b"old")
+    untouched = [folder / f"dailypapers-20230101T000000Z{other}", folder / "notes.txt", folder / f"dailypapers-mine{suffix}"]
+    for path in untouched:
+        path.write_bytes(b"not ours to delete")
+    result = dp(cli_env, "db", "backup", str(folder), "--keep", "2")
+    assert result.returncode == 0, result.stderr
+    dated = sorted(p.name for p in folder.glob(f"dailypapers-2*{suffix}"))
+    assert len(dated) == 2 and dated[0] == f"dailypapers-20240103T000000Z{suffix}" and all(p.exists() for p in untouched)
+    assert str(folder / dated[1]) in result.stdout and result.stdout.count("deleted the older backup") == 2
+    line = one_line_error(dp(cli_env, "db", "backup", str(tmp_path / "single.db"), "--keep", "2"))
+    assert "--keep needs a folder" in line
+
 
 def test_postgresql_backup_restores_with_pg_restore(pg_server, tmp_path):
     if shutil.which("pg_restore") is None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import shutil
 import sqlite3
 import subprocess
@@ -47,6 +48,21 @@ def target_path(target: Path, kind: str, now: dt.datetime) -> Path:
     if not target.parent.is_dir():
         raise BackupError(f"the backup's folder does not exist: {target.parent}")
     return target
+
+
+_DATED = re.compile(r"dailypapers-\d{8}T\d{6}Z\.(db|dump)")
+
+
+def prune(folder: Path, keep: int, suffix: str) -> list[Path]:
+    """Delete all but the `keep` newest dated backups of one kind in `folder` (the names written
+    by a backup into a folder; other files are never touched). Returns what was deleted."""
+    if keep < 1:
+        raise BackupError("--keep must be at least 1")
+    dated = sorted(p for p in Path(folder).iterdir() if _DATED.fullmatch(p.name) and p.suffix == suffix)
+    old = dated[:-keep]
+    for path in old:
+        path.unlink(missing_ok=True)
+    return old
 
 
 def backup(database_url: str, target: Path, *, busy_timeout: float = 30.0, now: dt.datetime | None = None) -> Backup:
