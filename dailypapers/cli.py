@@ -294,7 +294,7 @@ def main() -> None:
         if debug:
             raise
         err.print(f"error: {exc}", highlight=False, markup=False)
-        sys.exit(getattr(exc, "exit_code", 1))
+        sys.exit(exc.exit_code)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
     except typer.Abort:

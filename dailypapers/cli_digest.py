@@ -73,7 +73,7 @@ def register(app: typer.Typer) -> None:
 
         from .digest.links import Links
         from .digest.mailer import site_secret
-        from .digest.receive import MAX_BYTES, receive
+        from .digest.receive import MAX_BYTES, TryLater, receive
 
         message = sys.stdin.buffer.read(MAX_BYTES)
         try:
@@ -81,9 +81,7 @@ def register(app: typer.Typer) -> None:
             links = Links(site_secret(store), store.settings.base_url)
             sub, changed = receive(store, links, message)
         except OperationalError as exc:
-            error = DailyPapersError(f"the database could not be reached, try again later ({exc.orig or exc})")
-            error.exit_code = 75  # type: ignore[attr-defined] - EX_TEMPFAIL
-            raise error from None
+            raise TryLater(f"the database could not be reached, try again later ({exc.orig or exc})") from None
         out.print(f"{'unsubscribed' if changed else 'already unsubscribed:'} {sub.email}", highlight=False, markup=False)
 
     @digest_app.command("status")

@@ -16,15 +16,6 @@ users_app = typer.Typer(help="Manage accounts.", no_args_is_help=True)
 jobs_app = typer.Typer(help="Background jobs.", no_args_is_help=True)
 
 
-def prepare_query_model(settings) -> None:
-    """Export the int8 embedding model (queries, and papers on a CPU host) before the processes that
-    use it start, so that none of them imports torch to do it (see the function called)."""
-    if settings.search_semantic and settings.embedding_runtime in ("auto", "onnx-int8"):
-        from .index.embeddings import prepare_query_model as prepare
-
-        prepare(settings)
-
-
 def _workers(value: int) -> int:
     return value or min(4, os.cpu_count() or 1)
 
@@ -109,7 +100,9 @@ def register(app: typer.Typer) -> None:
         current = settings()
         _restart_with_arena_cap(current)
         open_store().dispose()  # create or upgrade the database before the workers start
-        prepare_query_model(current)
+        from .index.embeddings import prepare_query_model  # imported here: not every command needs numpy
+
+        prepare_query_model(current)  # before the web processes start, so none of them imports torch
         _serve(current, host, port, workers, log_level)
 
     @app.command()
@@ -137,7 +130,9 @@ def register(app: typer.Typer) -> None:
             report = IngestJob(store, show_progress=sys.stderr.isatty(), console=err).run(list(import_paths))
             out.print(f"imported: {report.summary()}", highlight=False)
         FullTextIndex.for_store(store).sync(store)  # rebuilt here when missing or damaged
-        prepare_query_model(current)
+        from .index.embeddings import prepare_query_model  # imported here: not every command needs numpy
+
+        prepare_query_model(current)  # before the web processes start, so none of them imports torch
         scheduler = Scheduler(store, enqueue=_enqueuer(current)).start() if jobs else None
         out.print(f"serving {current.site_name} at http://{host or current.host}:{port or current.port}", highlight=False)
         try:
@@ -247,6 +242,8 @@ def register(app: typer.Typer) -> None:
         if not current.queue_url:
             raise DailyPapersError("DAILYPAPERS_QUEUE_URL is not set: `dailypapers up` runs the jobs itself")
         open_store().dispose()  # migrations first
+        from .index.embeddings import prepare_query_model
+
         prepare_query_model(current)  # the int8 export the index job embeds with on a CPU host
         args = [sys.executable, "-m", "dramatiq", "dailypapers.jobs.queue", "--processes", str(processes),
                 "--threads", str(threads), "--queues", "dailypapers"]

@@ -2,7 +2,9 @@
 
 
 class DailyPapersError(Exception):
-    """Base class: the message is shown to the user as it is."""
+    """Base class: the message is shown to the user as it is, and the command exits with `exit_code`."""
+
+    exit_code = 1
 
 
 class UnknownFormatError(DailyPapersError):

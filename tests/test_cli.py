@@ -100,22 +100,27 @@ def test_every_setting_has_help():
     assert missing == []
 
 
+def _wait_ready(proc, port, timeout: float = 300) -> None:
+    """Until the command's site answers /healthz with 200 (the first run on a machine also exports
+    the embedding model, hence the long timeout); fails at once if the command exits."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        assert proc.poll() is None, proc.stderr.read()
+        time.sleep(0.2)
+    raise AssertionError(f"{' '.join(proc.args[2:4])} did not answer within {timeout:.0f} s")
+
+
 def _serving(env, port):
     """Start `dailypapers serve --workers 1` and wait until it is ready; return (the command's process,
     its process tree: itself first, then its children)."""
     proc = subprocess.Popen([sys.executable, "-m", "dailypapers", "serve", "--workers", "1", "--port", str(port),
                              "--log-level", "warning"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 300  # the first run on a machine also exports the embedding model
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200:
-                break
-        except httpx.TransportError:
-            pass
-        assert proc.poll() is None, proc.stderr.read()
-        time.sleep(0.2)
-    else:
-        raise AssertionError("serve did not answer within 300 s")
+    _wait_ready(proc, port)
     tree = [proc.pid] + [p.pid for p in psutil.Process(proc.pid).children(recursive=True)]
     return proc, [psutil.Process(pid) for pid in tree]
 
@@ -148,17 +153,7 @@ def test_up_imports_serves_and_runs_under_the_allocator_cap(cli_env, tmp_path):
                              "--workers", "1", "--log-level", "warning"], env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
     try:
-        deadline = time.monotonic() + 300
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert proc.poll() is None, proc.stderr.read()
-            time.sleep(0.2)
-        else:
-            raise AssertionError("up did not answer within 300 s")
+        _wait_ready(proc, port)
         me = psutil.Process(proc.pid)
         assert me.environ().get("MALLOC_ARENA_MAX") == "2"
         assert me.children() == []  # one process: web server and scheduler together

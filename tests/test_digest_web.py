@@ -136,13 +136,19 @@ def test_double_opt_in_then_manage_and_leave_by_links(client, site, smtp):
     assert subscription(site, "reader@example.org").status == "active"
 
 
-def test_one_click_unsubscribe_needs_no_cookie_and_acts_at_once(site, smtp):
-    store = Store(site)
+def _digest_to_a_new_subscriber(store, smtp, email):
+    """A confirmed daily subscription for `email`, then the digest of 2024-10-25 it received."""
     with store.session() as session, session.begin():
-        sid = sub_store.create_pending(session, "oneclick@example.org", sub_store.Preferences(), "s" * 20)
+        sid = sub_store.create_pending(session, email, sub_store.Preferences(), "s" * 20)
         sub_store.confirm(session, sid, dt.datetime(2024, 10, 1))
     send_digests(store, "daily", period=periods.parse("daily", "2024-10-25"))
-    [digest] = smtp.handler.messages_to("oneclick@example.org")
+    [digest] = smtp.handler.messages_to(email)
+    return digest
+
+
+def test_one_click_unsubscribe_needs_no_cookie_and_acts_at_once(site, smtp):
+    store = Store(site)
+    digest = _digest_to_a_new_subscriber(store, smtp, "oneclick@example.org")
     one_click = digest["List-Unsubscribe"].split(",")[0].strip().strip("<>")
     with client_of(site) as mail_client:  # a mail client: no cookie, no CSRF token
         r = mail_client.post(one_click.removeprefix(BASE), content=b"List-Unsubscribe=One-Click",
@@ -166,11 +172,7 @@ def test_unsubscribe_by_email_through_digest_receive(site, smtp):
     tell the mail server what to do: 0 done, 65 bounce (no valid request), 75 try again later."""
     settings = site.model_copy(update={"unsubscribe_address": "leave@testserver"})
     store = Store(settings)
-    with store.session() as session, session.begin():
-        sid = sub_store.create_pending(session, "bymail@example.org", sub_store.Preferences(), "m" * 20)
-        sub_store.confirm(session, sid, dt.datetime(2024, 10, 1))
-    send_digests(store, "daily", period=periods.parse("daily", "2024-10-25"))
-    [digest] = smtp.handler.messages_to("bymail@example.org")
+    digest = _digest_to_a_new_subscriber(store, smtp, "bymail@example.org")
     mailto = urlsplit(digest["List-Unsubscribe"].split(",")[1].strip().strip("<>"))
     assert mailto.scheme == "mailto" and mailto.path == "leave@testserver"
     subject = parse_qs(mailto.query)["subject"][0]

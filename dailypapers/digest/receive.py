@@ -30,6 +30,13 @@ class NotARequest(DailyPapersError):
     exit_code = 65
 
 
+class TryLater(DailyPapersError):
+    """The request could not be carried out now (the database is unreachable). Exit status 75
+    (EX_TEMPFAIL): mail servers keep the message and deliver it again later."""
+
+    exit_code = 75
+
+
 def token_of(message: bytes) -> str:
     """The unsubscribe token in a message's subject (where the mailto puts it), or else in the
     first lines of its plain-text body (a client that moved it there)."""

@@ -162,14 +162,17 @@ def models_dir_of(settings) -> Path:
 
 
 def prepare_query_model(settings) -> bool:
-    """Make sure the int8 ONNX export that web processes embed queries with is on disk, exporting it
-    in a child process when it is not: the export needs torch (several hundred MB of memory that a
-    process keeps once it has imported it), so the server prepares it before its web processes start
-    instead of leaving the first search of each to do it. True when an export ran; a failed export
-    is logged and left to the first search (which then says why), never stopping the server."""
+    """Make sure the int8 ONNX export that web processes embed queries with (and a CPU worker
+    embeds papers with) is on disk, exporting it in a child process when it is not: the export
+    needs torch (several hundred MB of memory that a process keeps once it has imported it), so
+    `serve`, `up` and `worker` prepare it before their processes start instead of leaving the first
+    search of each to do it. True when an export ran; a failed export is logged and left to the
+    first search (which then says why), never stopping the server."""
     import subprocess
     import sys
 
+    if not settings.search_semantic or settings.embedding_runtime not in ("auto", "onnx-int8"):
+        return False
     models_dir = models_dir_of(settings)
     if _cached_onnx(models_dir, True) is not None:
         return False

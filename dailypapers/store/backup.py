@@ -56,8 +56,6 @@ _DATED = re.compile(r"dailypapers-\d{8}T\d{6}Z\.(db|dump)")
 def prune(folder: Path, keep: int, suffix: str) -> list[Path]:
     """Delete all but the `keep` newest dated backups of one kind in `folder` (the names written
     by a backup into a folder; other files are never touched). Returns what was deleted."""
-    if keep < 1:
-        raise BackupError("--keep must be at least 1")
     dated = sorted(p for p in Path(folder).iterdir() if _DATED.fullmatch(p.name) and p.suffix == suffix)
     old = dated[:-keep]
     for path in old:

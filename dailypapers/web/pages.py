@@ -169,24 +169,13 @@ def _arxiv_id(raw: str) -> str:
         raise NotFoundError(f"{raw!r} is not an arXiv id") from None
 
 
-def paper_detail(site, arxiv_id: str, *, similar: int = 0):
-    """A paper's detail and discussion, and with `similar` that many of its stored similar papers
-    (None when the index job has not reached it): one session, one connection from the pool."""
-    from ..store import similar as similar_store
-
+def paper_detail(site, arxiv_id: str):
     with site.store.session() as session:
         detail = paper_store.detail(session, arxiv_id)
         if detail is None:
             raise NotFoundError(f"no paper {arxiv_id} here yet")
         discussion = comment_store.for_paper(session, detail.paper["id"])
-        cards = None
-        if similar:
-            stored = similar_store.neighbours(session, detail.paper["id"])
-            if stored is not None:
-                ids = [pid for pid, _score in stored[:similar]]
-                found = similar_store.cards(session, ids)
-                cards = [{"paper": found[i]} for i in ids if i in found]
-    return detail, discussion, cards
+    return detail, discussion
 
 
 async def paper(request: Request) -> Response:
@@ -199,21 +188,25 @@ async def paper(request: Request) -> Response:
 
     def build():
         site = site_of(request)
-        detail, discussion, similar = paper_detail(site, arxiv_id, similar=SIMILAR_ON_PAGE)
-        if similar is None:
-            similar = _live_similar(site, arxiv_id, SIMILAR_ON_PAGE)
+        detail, discussion = paper_detail(site, arxiv_id)
+        similar = _similar(site, detail.paper["id"], arxiv_id)
         voted = _voted(request, [detail.paper["id"]])
         return render(request, "paper.html", d=detail, p=detail.paper, comments=discussion, voted=voted, similar=similar)
 
     return await cached(request, build)
 
 
-SIMILAR_ON_PAGE = 6
+def _similar(site, paper_id: int, arxiv_id: str, limit: int = 6) -> list[dict]:
+    """The paper page's similar papers, {"paper": {arxiv_id, title, authors}} each: the neighbours
+    the index job stored (one query), or, for a paper it has not reached yet, a live search."""
+    from ..store import similar as similar_store
 
-
-def _live_similar(site, arxiv_id: str, limit: int) -> list[dict]:
-    """Similar papers of a paper the index job has not reached yet, by a live search, as
-    {"paper": {arxiv_id, title, authors}} each (the shape of the stored ones)."""
+    with site.store.session() as session:
+        stored = similar_store.neighbours(session, paper_id)
+        if stored is not None:
+            ids = [pid for pid, _score in stored[:limit]]
+            found = similar_store.cards(session, ids)
+            return [{"paper": found[i]} for i in ids if i in found]
     try:
         from .. import search
 
@@ -227,7 +220,7 @@ def _live_similar(site, arxiv_id: str, limit: int) -> list[dict]:
 async def paper_markdown(request: Request, raw: str) -> Response:
     """/papers/{id}.md: the paper as markdown (huggingface_hub's read_paper reads this)."""
     arxiv_id = _arxiv_id(raw)
-    detail, _, _ = paper_detail(site_of(request), arxiv_id)
+    detail, _ = paper_detail(site_of(request), arxiv_id)
     p = detail.paper
     lines = [f"# {p['title']}", "", ", ".join(a["name"] for a in p["authors"]), "", f"arXiv: {p['arxiv_id']}"]
     if p.get("code_url"):
