@@ -95,6 +95,14 @@ class Settings(BaseSettings):
             "already in the environment wins."
         ),
     )
+    max_body_kb: int = Field(
+        256,
+        ge=1,
+        description=(
+            "Largest request body the site reads, in KB; a bigger one is refused with 413 before anything parses it. "
+            "The largest legitimate body, a 10,000-character comment, is at most about 120 KB form-encoded."
+        ),
+    )
     timezone: str = Field("UTC", description="Time zone of the site's days: what 'today' is for submissions and the feed.")
     secret_key: str = Field(
         "",

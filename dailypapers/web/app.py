@@ -1,5 +1,5 @@
 """The web application: FastAPI for the JSON API and its OpenAPI description, Starlette routes for
-the pages (see routes.py), wrapped in CSRF protection and security headers."""
+the pages (see routes.py), wrapped in request limits (limits.py), security headers and CSRF protection."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from ..errors import DailyPapersError, NotFoundError
 from ..periods import BadPeriod
 from ..store.engine import Store
 from . import api
+from .limits import BodyTooLarge, RequestLimits
 from .routes import ROUTES
 from .security import RateLimited, SecurityHeaders, with_csrf
 from .site import Site
@@ -85,6 +86,10 @@ def create_app(settings: Settings | None = None, store: Store | None = None, *, 
     async def bad_period(request: Request, exc: BadPeriod):
         return _error(request, 400, str(exc))
 
+    @app.exception_handler(BodyTooLarge)
+    async def too_large(request: Request, exc: BodyTooLarge):
+        return _error(request, 413, str(exc), {"Connection": "close"})
+
     @app.exception_handler(RateLimited)
     async def rate_limited(request: Request, exc: RateLimited):
         return _error(request, 429, str(exc), {"Retry-After": str(exc.retry_after)})
@@ -113,7 +118,8 @@ def create_app(settings: Settings | None = None, store: Store | None = None, *, 
         return _error(request, 500, "Something went wrong on our side; it has been logged.")
 
     secure = settings.base_url.startswith("https://")
-    wrapped = SecurityHeaders(with_csrf(app, site.secret, secure=secure))
+    # Outermost: the size and type of a request's body are settled before anything reads it.
+    wrapped = RequestLimits(SecurityHeaders(with_csrf(app, site.secret, secure=secure)), max_body=settings.max_body_kb * 1024)
     return _Outer(wrapped, app)
 
 

@@ -1,0 +1,196 @@
+"""Hostile requests get a 4xx at once, never a 500 or a stall: oversized bodies, multipart posts,
+dates at the edge of the calendar."""
+
+from __future__ import annotations
+
+import re
+import select
+import socket
+import time
+from urllib.parse import urlsplit
+
+import pytest
+
+from conftest import client_for, make_settings, site_settings
+from webhelp import csrf_from, live_server
+
+MB = 2**20
+
+
+@pytest.fixture
+def empty_site(sqlite_url, tmp_path):
+    return site_settings(sqlite_url, tmp_path, rate_limit_storage="memory://")
+
+
+@pytest.fixture
+def client(empty_site):
+    with client_for(empty_site) as c:
+        yield c
+
+
+def rss() -> int:
+    """This process's resident memory in bytes (the live server runs in a thread of it)."""
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * 4096
+
+
+def _connect(base: str) -> socket.socket:
+    parts = urlsplit(base)
+    sock = socket.create_connection((parts.hostname, parts.port), timeout=10)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 64 * 1024)  # so what "sent" counts is near what the server got
+    return sock
+
+
+def _head(token: str, extra: str) -> bytes:
+    return (
+        "POST /login HTTP/1.1\r\nHost: test\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+        f"Cookie: csrftoken={token}\r\n{extra}\r\n"
+    ).encode()
+
+
+def _answer(sock: socket.socket) -> bytes:
+    data = b""
+    while b"\r\n\r\n" not in data:
+        part = sock.recv(65536)
+        if not part:
+            break
+        data += part
+    return data
+
+
+def _send_until_answered(sock: socket.socket, body_size: int, *, chunked: bool) -> tuple[int, bytes | None]:
+    """Send the body 64 KB at a time, looking for an answer after each piece; (bytes sent, answer)."""
+    piece = b"a" * (64 * 1024)
+    sent = 0
+    while sent < body_size:
+        readable, _, _ = select.select([sock], [], [], 0)
+        if readable:
+            return sent, _answer(sock)
+        try:
+            sock.sendall(b"%x\r\n%s\r\n" % (len(piece), piece) if chunked else piece)
+        except (BrokenPipeError, ConnectionResetError):
+            return sent, _answer(sock)
+        sent += len(piece)
+    readable, _, _ = select.select([sock], [], [], 5)
+    return sent, (_answer(sock) if readable else None)
+
+
+@pytest.mark.parametrize("chunked", [False, True], ids=["content-length", "chunked"])
+def test_big_bodies_are_refused_at_once_without_reading_them(empty_site, chunked):
+    """A 20 MB form POST, with a valid CSRF cookie so that the CSRF check would read the body: the 413
+    comes before the client has sent the body, in well under a second, and the server does not
+    hold the body in memory."""
+    size = 20 * MB
+    with live_server(empty_site) as base:
+        with _connect(base) as probe:  # a real CSRF cookie, so only the size can stop the request
+            probe.sendall(b"GET /login HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n")
+            page = b""
+            while chunk := probe.recv(65536):
+                page += chunk
+        token = re.search(rb"csrftoken=([^;]+);", page).group(1).decode()
+        before = rss()
+        started = time.monotonic()
+        with _connect(base) as sock:
+            framing = "Transfer-Encoding: chunked\r\n" if chunked else f"Content-Length: {size}\r\n"
+            sock.sendall(_head(token, framing))
+            sent, answer = _send_until_answered(sock, size, chunked=chunked)
+        took = time.monotonic() - started
+        grown = rss() - before
+    assert answer is not None and answer.startswith(b"HTTP/1.1 413"), answer
+    assert b"connection: close" in answer.lower()
+    limit = empty_site.max_body_kb * 1024
+    if chunked:  # answered as soon as the count passed the cap
+        assert sent <= limit + 2 * MB, sent
+    else:  # answered on the headers alone
+        assert sent <= 2 * MB, sent
+    assert took < 3, took
+    assert grown < size // 2, f"the server grew by {grown} bytes for a {size}-byte body"
+
+
+def test_the_largest_legitimate_bodies_fit(empty_site):
+    """A 10,000-character comment of 4-byte characters, form-encoded, is far under the cap."""
+    from urllib.parse import urlencode
+
+    body = urlencode({"body": "\U0001d54f" * 10_000, "csrftoken": "x" * 100})
+    assert len(body) < empty_site.max_body_kb * 1024 // 2
+    assert empty_site.max_body_kb * 1024 < 5 * MB  # and a 5 MB form is over it
+
+
+def test_oversized_bodies_get_413_on_every_path(client):
+    token = csrf_from(client.get("/login").text)
+    big = b"a=" + b"x" * (client.app.state.site.settings.max_body_kb * 1024)
+    for path in ("/login", "/signup", "/submit", "/api/subscriptions", "/papers/2410.17243/comments", "/nowhere"):
+        r = client.post(path, content=big, headers={"content-type": "application/x-www-form-urlencoded", "x-csrftoken": token})
+        assert r.status_code == 413, (path, r.status_code)
+    api = client.post("/api/subscriptions", content=big, headers={"content-type": "application/json"})
+    assert api.status_code == 413 and "error" in api.json()
+    assert client.post("/login", content=b"x", headers={"content-length": "many"}).status_code == 400
+
+
+def test_streamed_bodies_are_cut_off_where_the_app_reads_them(empty_site, caplog):
+    """Without a cookie the CSRF check lets the request through, so the handler itself reads the
+    chunked body: it is stopped there with a 413 (not a 500), and nothing is logged as a crash."""
+    limit = empty_site.max_body_kb * 1024
+
+    def chunks():
+        yield b'{"email": "'
+        for _ in range(limit // 65536 + 2):
+            yield b"a" * 65536
+        yield b'@example.org"}'
+
+    with client_for(empty_site) as anonymous:
+        r = anonymous.post("/api/subscriptions", content=chunks(), headers={"content-type": "application/json"})
+        assert r.status_code == 413 and r.headers["connection"] == "close" and "error" in r.json()
+    assert "unhandled error" not in caplog.text
+
+
+def _post_routes(app) -> list[str]:
+    """Every POST route of the site, with its parameters filled in."""
+    from dailypapers.web.routes import ROUTES
+
+    paths = {path for method, path, _ in ROUTES if method == "POST"}
+    paths |= {path for path, ops in app.openapi()["paths"].items() if "post" in ops}
+    fill = {"{arxiv_id:path}": "2410.17243", "{arxiv_id}": "2410.17243", "{token}": "not-a-token"}
+    out = []
+    for path in sorted(paths):
+        for k, v in fill.items():
+            path = path.replace(k, v)
+        assert "{" not in path, path
+        out.append(path)
+    return out
+
+
+def _multipart(fields: dict[str, str], boundary: str = "XyZ", file: bool = False) -> bytes:
+    parts = [f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n' for k, v in fields.items()]
+    if file:
+        parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="username"; filename="a.txt"\r\n'
+                     "Content-Type: text/plain\r\n\r\nhello\r\n")
+    return ("".join(parts) + f"--{boundary}--\r\n").encode()
+
+
+def test_multipart_posts_get_415_everywhere_but_one_click_unsubscribe(client):
+    """The site's forms are urlencoded and its API takes JSON: multipart/form-data is refused with
+    415 before the CSRF check (which would crash on it: asgi-csrf passes python-multipart a
+    FileClass argument that it no longer takes). RFC 8058 one-click unsubscribe is the exception:
+    mail clients SHOULD post it as multipart/form-data."""
+    token = csrf_from(client.get("/login").text)
+    fields = {"csrftoken": token, "username": "bob", "password": "long enough pass", "body": "hi", "email": "a@b.org",
+              "arxiv_id": "2410.17243", "List-Unsubscribe": "One-Click"}
+    paths = _post_routes(client.app.app)
+    anonymous = client_for(client.app.state.site.settings)
+    assert {"/login", "/signup", "/logout", "/submit", "/subscribe", "/api/subscriptions"} <= set(paths)
+    for path in paths:
+        for header in ("multipart/form-data; boundary=XyZ", "multipart/form-data;boundary=XyZ", "multipart/form-data",
+                       'multipart/form-data; boundary="XyZ"'):
+            for file in (False, True):
+                body = _multipart(fields, file=file)
+                with_cookie = client.post(path, content=body, headers={"content-type": header})
+                anonymous.cookies.clear()
+                without = anonymous.post(path, content=body, headers={"content-type": header})
+                for r in (with_cookie, without):
+                    if path.startswith("/unsubscribe/one-click/"):
+                        assert r.status_code == 400, (path, header, r.status_code)  # a bad token, read as such
+                    else:
+                        assert r.status_code == 415, (path, header, r.status_code, r.text[:200])
+    other = client.post("/login", content=b"username=bob", headers={"content-type": "text/plain"})
+    assert other.status_code == 415
