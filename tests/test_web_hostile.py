@@ -194,3 +194,60 @@ def test_multipart_posts_get_415_everywhere_but_one_click_unsubscribe(client):
                         assert r.status_code == 415, (path, header, r.status_code, r.text[:200])
     other = client.post("/login", content=b"username=bob", headers={"content-type": "text/plain"})
     assert other.status_code == 415
+
+
+EDGE_PAGES = ["/date/9999-12-31", "/date/0001-01-01", "/date/1990-12-31", "/week/9999-W52", "/week/0001-W01",
+              "/week/1990-W52", "/month/0001-01", "/month/9999-12", "/month/1990-12", "/date?d=9999-12-31",
+              "/date?d=0001-01-01"]
+EDGE_API = ["date=9999-12-31", "date=0001-01-01", "week=9999-W52", "week=0001-W01", "month=0001-01", "month=9999-12"]
+
+
+def test_dates_at_the_edge_of_the_calendar_get_400(client):
+    """The site serves days from 1991 (arXiv's first year) to the end of next year; outside that,
+    a date, week or month is a 400 with a one-line reason, never an overflow (a 500)."""
+    for path in EDGE_PAGES:
+        r = client.get(path)
+        assert r.status_code == 400, (path, r.status_code)
+        assert "1991" in r.text and "Traceback" not in r.text
+    for query in EDGE_API:
+        r = client.get(f"/api/daily_papers?{query}")
+        assert r.status_code == 400 and "1991" in r.json()["error"], (query, r.status_code)
+
+
+def test_the_first_and_last_periods_served_have_no_links_beyond_them(client):
+    import datetime as dt
+
+    last_year = dt.date.today().year + 1
+    for path in ("/date/1991-01-01", "/week/1991-W01", "/month/1991-01", f"/date/{last_year}-12-31",
+                 f"/week/{last_year}-W{dt.date(last_year, 12, 28).isocalendar()[1]:02d}", f"/month/{last_year}-12"):
+        r = client.get(path)
+        assert r.status_code == 200, (path, r.status_code)
+        assert 'href="/date/1990' not in r.text and f"/{last_year + 1}-" not in r.text
+
+
+def test_periods_never_overflow():
+    """Every well-formed day, week and month from year 1 to 9999 parses to a period or a BadPeriod,
+    and a period's neighbours are periods in range or None."""
+    import datetime as dt
+
+    from dailypapers import periods
+
+    texts = []
+    for year in (1, 2, 1990, 1991, 1992, dt.date.today().year, dt.date.today().year + 1, dt.date.today().year + 2, 9998, 9999):
+        texts += [("day", f"{year:04d}-01-01"), ("day", f"{year:04d}-12-31"), ("week", f"{year:04d}-W01"),
+                  ("week", f"{year:04d}-W52"), ("week", f"{year:04d}-W53"), ("month", f"{year:04d}-01"), ("month", f"{year:04d}-12")]
+    parse = {"day": periods.parse_day, "week": periods.parse_week, "month": periods.parse_month}
+    served = 0
+    for kind, text in texts:
+        try:
+            period = parse[kind](text)
+        except periods.BadPeriod:
+            continue
+        served += 1
+        assert periods.FIRST_DAY <= period.end and period.start <= periods.last_day()
+        for neighbour in (period.previous(), period.next()):
+            assert neighbour is None or (periods.FIRST_DAY <= neighbour.end and neighbour.start <= periods.last_day())
+        assert period.label and period.path
+    assert served >= 20
+    assert periods.day(dt.date(1991, 1, 1)).previous() is None
+    assert periods.month_of(periods.last_day()).next() is None

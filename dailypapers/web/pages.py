@@ -65,14 +65,14 @@ def _feed_page(request: Request, period: periods.Period, *, canonical: str | Non
             prev_path = periods.day(prev_day).path if prev_day else None
             next_path = periods.day(next_day).path if next_day else None
         else:
-            prev_path, next_path = period.previous().path, period.next().path
+            before, after = period.previous(), period.next()
             first, last = daily_store.first_and_last_day(session)
-            if first is None or period.previous().end < first:
-                prev_path = None
-            if last is None or period.next().start > last:
-                next_path = None
+            prev_path = before.path if before and first is not None and before.end >= first else None
+            next_path = after.path if after and last is not None and after.start <= last else None
     voted = _voted(request, [i.paper["id"] for i in result.items])
     pages = max(1, -(-result.total // size))
+    # The day the Day/Week/Month switcher names: week 1991-W01 begins on 31 December 1990.
+    feed_day = min(max(period.start, periods.FIRST_DAY), periods.last_day())
     return render(
         request,
         "feed.html",
@@ -87,9 +87,11 @@ def _feed_page(request: Request, period: periods.Period, *, canonical: str | Non
         prev_path=prev_path,
         next_path=next_path,
         canonical=canonical or period.path,
-        week=periods.week_of(period.start),
-        month=periods.month_of(period.start),
-        feed_day=period.start,
+        week=periods.week_of(feed_day),
+        month=periods.month_of(feed_day),
+        feed_day=feed_day,
+        first_day=periods.FIRST_DAY,
+        last_day=periods.last_day(),
     )
 
 
