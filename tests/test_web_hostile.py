@@ -251,3 +251,48 @@ def test_periods_never_overflow():
     assert served >= 20
     assert periods.day(dt.date(1991, 1, 1)).previous() is None
     assert periods.month_of(periods.last_day()).next() is None
+
+
+@pytest.mark.parametrize("state", ["no folder", "empty folder", "no swagger"])
+def test_missing_vendor_files_are_404_with_a_start_up_warning(sqlite_url, tmp_path, caplog, state):
+    """KaTeX and Swagger UI come from `npm ci`. Without them: one warning line at start naming what
+    is missing and how to install it, 404 (not 500) for their URLs, pages that do not ask for them
+    (math stays LaTeX source), and /docs pointing at /openapi.json."""
+    import logging
+    import shutil
+
+    from conftest import ROOT
+
+    vendor = tmp_path / "vendor"
+    if state != "no folder":
+        vendor.mkdir()
+    if state == "no swagger":
+        shutil.copytree(ROOT / "node_modules" / "katex", vendor / "katex")
+    settings = site_settings(sqlite_url, tmp_path, vendor_dir=vendor, rate_limit_storage="memory://")
+    with caplog.at_level(logging.WARNING):
+        c = client_for(settings)
+    warnings = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING and "npm ci" in r.getMessage()]
+    assert len(warnings) == 1, caplog.text
+    assert "Swagger UI" in warnings[0] and ("KaTeX" in warnings[0]) == (state != "no swagger") and "\n" not in warnings[0]
+    with c:
+        for path in ("/static/vendor/katex/dist/katex.min.js", "/static/vendor/swagger-ui-dist/swagger-ui-bundle.js",
+                     "/static/vendor/nothing.js"):
+            expected = 200 if state == "no swagger" and "katex" in path else 404
+            assert c.get(path).status_code == expected, path
+        login = c.get("/login").text
+        assert ("/static/vendor/katex" in login) == (state == "no swagger")
+        docs = c.get("/docs")
+        assert docs.status_code == 200 and "swagger-ui" not in docs.text.replace('id="swagger-ui"', "")
+        assert 'href="/openapi.json"' in docs.text and "Swagger UI is not installed" in docs.text
+
+
+def test_vendor_files_present_no_warning(sqlite_url, tmp_path, caplog):
+    import logging
+
+    settings = site_settings(sqlite_url, tmp_path, rate_limit_storage="memory://")
+    with caplog.at_level(logging.WARNING):
+        c = client_for(settings)
+    assert "npm ci" not in caplog.text
+    docs = c.get("/docs").text
+    assert "/static/vendor/swagger-ui-dist/swagger-ui-bundle.js" in docs and "not installed" not in docs
+    assert "/static/vendor/katex/dist/katex.min.js" in c.get("/login").text

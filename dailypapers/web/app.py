@@ -11,7 +11,6 @@ from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.staticfiles import StaticFiles
 
 from .. import __version__
 from ..config import Settings
@@ -23,20 +22,11 @@ from .limits import BodyTooLarge, RequestLimits
 from .routes import ROUTES
 from .security import RateLimited, SecurityHeaders, with_csrf
 from .site import Site
+from .vendor import CachedStatic, VendorFiles, missing_warning
 from .views import error_page, wants_json
 
 STATIC = Path(__file__).parent / "static"
 log = logging.getLogger(__name__)
-
-
-class CachedStatic(StaticFiles):
-    """Static files with long caching: their URLs carry a content hash (Site.static_url)."""
-
-    async def get_response(self, path, scope):
-        response = await super().get_response(path, scope)
-        if response.status_code == 200:
-            response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
-        return response
 
 
 def _error(request: Request, status: int, message: str, headers: dict | None = None) -> Response:
@@ -75,7 +65,10 @@ def create_app(settings: Settings | None = None, store: Store | None = None, *, 
     app.include_router(api.router)
     for method, path, handler in ROUTES:
         app.add_route(path, handler, methods=[method], include_in_schema=False)
-    app.mount("/static/vendor", CachedStatic(directory=str(settings.vendor_dir), check_dir=False), name="vendor")
+    app.mount("/static/vendor", VendorFiles(settings.vendor_dir), name="vendor")
+    warning = missing_warning(settings.vendor_dir, site.vendor)
+    if warning:
+        log.warning(warning)
     app.mount("/static", CachedStatic(directory=str(STATIC)), name="static")
 
     @app.exception_handler(NotFoundError)

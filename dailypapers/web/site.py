@@ -13,6 +13,7 @@ from starlette.requests import Request
 from ..config import Settings
 from ..store import kv
 from ..store.engine import Store
+from . import vendor
 from .render import make_environment
 from .security import RateLimiter
 
@@ -95,8 +96,10 @@ class Site:
         self.secret = settings.secret_key or kv.get_or_create(self.store, "secret_key", lambda: _token(48))
         self.cache = PageCache(self.store, budget=settings.page_cache_mb * 2**20)
         self.limiter = RateLimiter(settings.rate_limit_storage, self.store)
+        self.vendor = vendor.installed(settings.vendor_dir)  # which front-end packages the pages may use
         self.templates = make_environment(
-            {"site_name": settings.site_name, "base_url": settings.base_url.rstrip("/"), "static": self.static_url}
+            {"site_name": settings.site_name, "base_url": settings.base_url.rstrip("/"), "static": self.static_url,
+             "vendor": self.vendor}
         )
         self._static_versions: dict[str, str] = {}
         self.indexes_ready = lambda: True  # the app's index follower replaces it (web/app.py)

@@ -1,0 +1,63 @@
+"""The front-end packages the site serves itself under /static/vendor (never from a CDN), installed
+by `npm ci` into `vendor_dir`: KaTeX typesets math, Swagger UI renders /docs. Both are optional:
+without KaTeX math stays readable LaTeX source, without Swagger UI /docs links the OpenAPI
+description. What is missing is found once at start, logged as one line, and the pages then ask for
+none of it (so no page links a 404)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from starlette.staticfiles import StaticFiles
+
+# name -> (what it is called, the files the pages use, what its absence means)
+PACKAGES = {
+    "katex": (
+        "KaTeX",
+        ("katex/dist/katex.min.css", "katex/dist/katex.min.js", "katex/dist/contrib/auto-render.min.js"),
+        "math shows as LaTeX source",
+    ),
+    "swagger": (
+        "Swagger UI",
+        ("swagger-ui-dist/swagger-ui.css", "swagger-ui-dist/swagger-ui-bundle.js"),
+        "/docs links /openapi.json instead",
+    ),
+}
+
+
+def installed(vendor_dir: Path) -> dict[str, bool]:
+    """For each package, whether every file the pages use from it is there."""
+    return {name: all((vendor_dir / f).is_file() for f in files) for name, (_, files, _) in PACKAGES.items()}
+
+
+def missing_warning(vendor_dir: Path, found: dict[str, bool]) -> str | None:
+    """The one start-up line about what is missing, or None."""
+    missing = [f"{label} ({effect})" for name, (label, _, effect) in PACKAGES.items() if not found[name]]
+    if not missing:
+        return None
+    return (
+        f"front-end files missing from {vendor_dir}: {'; '.join(missing)}. Install them with `npm ci` in the folder "
+        "that holds package.json, or set DAILYPAPERS_VENDOR_DIR to the node_modules folder that has them."
+    )
+
+
+class CachedStatic(StaticFiles):
+    """Static files with long caching: their URLs carry a content hash (Site.static_url) or a
+    package version."""
+
+    async def get_response(self, path, scope):
+        response = await super().get_response(path, scope)
+        if response.status_code == 200:
+            response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
+        return response
+
+
+class VendorFiles(CachedStatic):
+    """/static/vendor: a missing folder is a 404 like a missing file (StaticFiles raises on it)."""
+
+    def __init__(self, directory: Path):
+        super().__init__(directory=str(directory), check_dir=False)
+
+    async def check_config(self) -> None:
+        if Path(str(self.directory)).is_dir():
+            await super().check_config()
