@@ -141,3 +141,12 @@ def parse_month(text: str) -> Period:
     if not in_range(period):
         raise _out_of_range(text)
     return period
+
+
+def served_month(text: str) -> Period | None:
+    """The month, or None when it does not parse or is outside the dates the site serves (for
+    months read from stored data, such as search facets)."""
+    try:
+        return parse_month(text)
+    except BadPeriod:
+        return None

@@ -1,4 +1,8 @@
-"""Daily entries: which papers were featured on which day, by whom."""
+"""Daily entries: which papers were featured on which day, by whom.
+
+Days outside the ones the site serves (periods.py: 1991 to the end of next year), which an older
+version could have stored, are never the latest or first day nor a recent one: the pages, feeds and
+API that start from those days stay on real ones."""
 
 from __future__ import annotations
 
@@ -8,10 +12,16 @@ from collections.abc import Iterable
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from ..periods import FIRST_DAY, last_day
 from .dialect import bulk_insert, chunks
 from .schema import DailyEntry
 
 entries = DailyEntry.__table__
+
+
+def served(column=entries.c.day):
+    """The condition that a day column holds a day the site serves."""
+    return column.between(FIRST_DAY, last_day())
 
 
 def existing(session: Session, paper_ids: Iterable[int]) -> set[tuple[int, dt.date]]:
@@ -39,7 +49,7 @@ def days_with_papers(session: Session) -> list[dt.date]:
 
 def latest_day(session: Session, category: str | None = None) -> dt.date | None:
     """The last day with papers (in the category, when one is named)."""
-    stmt = select(func.max(entries.c.day))
+    stmt = select(func.max(entries.c.day)).where(served())
     if category:
         from .schema import PaperCategory
 
@@ -53,7 +63,7 @@ def count(session: Session) -> int:
 
 
 def first_and_last_day(session: Session) -> tuple[dt.date | None, dt.date | None]:
-    row = session.execute(select(func.min(entries.c.day), func.max(entries.c.day))).first()
+    row = session.execute(select(func.min(entries.c.day), func.max(entries.c.day)).where(served())).first()
     return (row[0], row[1]) if row else (None, None)
 
 
@@ -76,5 +86,7 @@ def add_submission(session: Session, paper_id: int, day: dt.date, user_id: int, 
 
 def recent_days(session: Session, n: int) -> list[dt.date]:
     """The last `n` days that have papers, oldest first."""
-    days = session.execute(select(entries.c.day).distinct().order_by(entries.c.day.desc()).limit(n)).scalars().all()
+    days = session.execute(
+        select(entries.c.day).distinct().where(served()).order_by(entries.c.day.desc()).limit(n)
+    ).scalars().all()
     return sorted(days)

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import and_, func, literal_column, select
 from sqlalchemy.orm import Session
 
+from .daily import served
 from .schema import DailyEntry, Paper, PaperCategory, User
 
 papers = Paper.__table__
@@ -141,7 +142,8 @@ def _item(row, score: float) -> FeedItem:
 
 
 def adjacent_days(session: Session, day: dt.date) -> tuple[dt.date | None, dt.date | None]:
-    """The nearest earlier and later days that have papers (empty days are skipped)."""
-    prev_day = session.execute(select(func.max(entries.c.day)).where(entries.c.day < day)).scalar_one_or_none()
-    next_day = session.execute(select(func.min(entries.c.day)).where(entries.c.day > day)).scalar_one_or_none()
+    """The nearest earlier and later days that have papers (empty days, and days outside the ones
+    the site serves, are skipped)."""
+    prev_day = session.execute(select(func.max(entries.c.day)).where(entries.c.day < day, served())).scalar_one_or_none()
+    next_day = session.execute(select(func.min(entries.c.day)).where(entries.c.day > day, served())).scalar_one_or_none()
     return prev_day, next_day

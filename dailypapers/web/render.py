@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup, escape
@@ -64,6 +64,24 @@ def ago(value: dt.datetime | None, now: dt.datetime | None = None) -> str:
     return "just now"
 
 
+def web_url(value: str | None) -> str | None:
+    """The URL when it is an http(s) address, else None: a stored link is never javascript: or data:."""
+    if not value:
+        return None
+    try:
+        parts = urlsplit(value.strip())
+    except ValueError:
+        return None
+    return value.strip() if parts.scheme.lower() in ("http", "https") and parts.netloc else None
+
+
+def served_day(day: dt.date | None) -> bool:
+    """Whether a day has a page (periods.py: from 1991 to the end of next year)."""
+    from ..periods import FIRST_DAY, last_day
+
+    return day is not None and FIRST_DAY <= day <= last_day()
+
+
 def make_environment(globals_: dict | None = None) -> Environment:
     env = Environment(
         loader=FileSystemLoader(str(TEMPLATES)),
@@ -81,6 +99,8 @@ def make_environment(globals_: dict | None = None) -> Environment:
         iso=iso,
         ago=ago,
         urlquote=lambda s: quote(str(s), safe=""),
+        web_url=web_url,
     )
+    env.tests["served_day"] = served_day
     env.globals.update(globals_ or {})
     return env

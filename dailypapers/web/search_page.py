@@ -67,7 +67,7 @@ async def search_page(request: Request) -> Response:
         except BadQuery as exc:
             return render(request, "search.html", status=400, query=query, result=None, error=str(exc),
                           link=lambda **k: _link(request, **k))
-        months = [(m, periods.parse_month(m), n) for m, n in result.facets.months]
+        months = [(m, month, n) for m, n in result.facets.months if (month := periods.served_month(m))]
         return render(
             request,
             "search.html",
