@@ -162,7 +162,7 @@ def test_submit_from_the_store_and_the_rules(client, fresh_site):
     again = client.post("/submit", data={"csrftoken": token, "arxiv_id": "2410.17243"})
     assert again.status_code == 400 and "already featured" in again.text
     feed = client.get(f"/date/{today}").text
-    assert "submitted by curie" in feed
+    assert 'submitted by <a class="person" href="/u/curie">' in feed
 
 
 def test_submit_fetches_new_papers_from_arxiv(fresh_site, tmp_path):

@@ -21,6 +21,7 @@ from ..store import votes as vote_store
 from ..store.feed import FeedQuery
 from . import charts
 from .auth import current_user
+from .avatars import linkable
 from .site import site_of
 from .views import cached, render
 
@@ -234,22 +235,29 @@ async def paper_markdown(request: Request, raw: str) -> Response:
 
 
 async def user_page(request: Request) -> Response:
+    """A member's submissions and upvotes; for a name known only as the Hugging Face submitter of
+    daily entries, their submissions."""
     name = request.path_params["username"]
+    if not linkable(name):
+        raise NotFoundError(f"no user {name}")
 
     def build():
         site = site_of(request)
         with site.store.session() as session:
             profile = user_store.by_name(session, name)
-            if profile is None:
+            submitter = profile["username"] if profile else name
+            submitted = feed_store.list_featured(session, FeedQuery(submitter=submitter, sort="time", limit=100))
+            if profile is None and not submitted.total:
                 raise NotFoundError(f"no user {name}")
-            submitted = feed_store.list_featured(session, FeedQuery(submitter=profile["username"], sort="time", limit=100))
-            upvoted_ids = vote_store.papers_upvoted_by(session, profile["id"], limit=100)
+            upvoted_ids = vote_store.papers_upvoted_by(session, profile["id"], limit=100) if profile else []
             upvoted = paper_store.get_many(session, upvoted_ids)
         return render(
             request,
             "user.html",
             profile=profile,
+            name=submitter,
             submitted=submitted.items,
+            total_submitted=submitted.total,
             upvoted=[upvoted[i] for i in upvoted_ids if i in upvoted],
         )
 

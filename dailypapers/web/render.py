@@ -82,6 +82,11 @@ def served_day(day: dt.date | None) -> bool:
     return day is not None and FIRST_DAY <= day <= last_day()
 
 
+def plural(n: int, singular: str, plural_form: str | None = None) -> str:
+    """ "1 upvote", "2 upvotes", "0 upvotes"."""
+    return f"{n} {singular if n == 1 else plural_form or singular + 's'}"
+
+
 def make_environment(globals_: dict | None = None) -> Environment:
     env = Environment(
         loader=FileSystemLoader(str(TEMPLATES)),
@@ -100,7 +105,10 @@ def make_environment(globals_: dict | None = None) -> Environment:
         ago=ago,
         urlquote=lambda s: quote(str(s), safe=""),
         web_url=web_url,
+        plural=plural,
     )
-    env.tests["served_day"] = served_day
+    from .avatars import linkable
+
+    env.tests.update(served_day=served_day, linkable=linkable)
     env.globals.update(globals_ or {})
     return env

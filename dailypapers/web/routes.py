@@ -3,7 +3,7 @@ behind any URL."""
 
 from __future__ import annotations
 
-from . import accounts, actions, docs, feeds, pages, search_page, subscribe
+from . import accounts, actions, avatars, docs, feeds, pages, search_page, subscribe
 
 # (METHOD, path, handler). The JSON API's read routes and POST /api/subscriptions are in web/api.py
 # (FastAPI documents them at /docs); its upvote routes share the pages' handlers below.
@@ -16,7 +16,8 @@ ROUTES = [
     ("GET", "/trending", pages.trending),
     ("GET", "/stats", pages.stats),
     ("GET", "/search", search_page.search_page),
-    ("GET", "/u/{username}", pages.user_page),
+    ("GET", "/u/{username}", pages.user_page),  # members, and Hugging Face submitters known by name
+    ("GET", "/u/{username}/avatar.svg", avatars.avatar),  # generated from the name, for any name
     ("POST", "/papers/{arxiv_id:path}/upvote", actions.vote),
     ("POST", "/papers/{arxiv_id:path}/unvote", actions.vote),
     ("POST", "/papers/{arxiv_id:path}/comments", actions.comment),
@@ -45,4 +46,5 @@ ROUTES = [
     ("POST", "/api/papers/{arxiv_id:path}/unvote", actions.vote),
     ("GET", "/docs", docs.swagger),
     ("GET", "/healthz", pages.health),
+    ("GET", "/favicon.ico", avatars.favicon),
 ]
