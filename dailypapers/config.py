@@ -109,6 +109,9 @@ class Settings(BaseSettings):
         description="Signs CSRF tokens and email links. Empty: one is generated once and kept in the database.",
     )
     session_days: int = Field(30, ge=1, description="Days a login lasts.")
+    email_confirm_hours: int = Field(
+        48, ge=1, description="Hours the link that attaches an email address to a new account stays valid."
+    )
     page_size: int = Field(50, ge=5, le=200, description="Papers per page on the feed pages.")
     submission_window_days: int = Field(
         7, ge=1, description="A paper featured within this many days, or older than this, cannot be submitted (curators may submit older ones)."
@@ -124,6 +127,11 @@ class Settings(BaseSettings):
     )
     rate_limit_login: str = Field("10/minute", description="Log-in attempts allowed per address and per account.")
     rate_limit_signup: str = Field("5/hour", description="Sign-ups allowed per address.")
+    rate_limit_account_email: str = Field(
+        "3/hour",
+        description="Account emails (an address's confirmation link, or the notice that someone tried to sign up with "
+        "it) sent to one email address; beyond it they are skipped, and the sign-ups still go through.",
+    )
     rate_limit_submit: str = Field("20/hour", description="Paper submissions allowed per user.")
     rate_limit_comment: str = Field("10/minute", description="Comments allowed per user.")
     ingest_time: str = Field(

@@ -159,6 +159,18 @@ class Renderer:
         )
         return Content(subject, html, text)
 
+    def address_confirmation(self, username: str, confirm_url: str, hours: int) -> Content:
+        """To an address given at sign-up that no account has: the link that attaches it."""
+        subject = f"Confirm your email address at {self.settings.site_name}"
+        html, text = self._pair("address_confirm", subject=subject, username=username, confirm_url=confirm_url, hours=hours)
+        return Content(subject, html, text)
+
+    def signup_attempt(self, owner: str, new_username: str, login_url: str) -> Content:
+        """To an address given at sign-up that an account already has."""
+        subject = f"Someone tried to sign up at {self.settings.site_name} with your address"
+        html, text = self._pair("signup_attempt", subject=subject, owner=owner, new_username=new_username, login_url=login_url)
+        return Content(subject, html, text)
+
     def already_subscribed(self, cadence: str, preferences_url: str, unsubscribe_url: str) -> Content:
         subject = f"Your subscription to {self.settings.site_name}"
         html, text = self._pair(

@@ -55,6 +55,26 @@ def by_name(session: Session, username: str) -> dict | None:
     return dict(row) if row else None
 
 
+def by_email(session: Session, email: str) -> dict | None:
+    """The user whose (confirmed) address this is, compared case-insensitively."""
+    row = session.execute(select(users).where(func.lower(users.c.email) == email.lower())).mappings().first()
+    return dict(row) if row else None
+
+
+def set_email(session: Session, user_id: int, email: str) -> None:
+    """Attach a confirmed address; raises UserExists when another account has it."""
+    other = session.execute(
+        select(users.c.id).where(func.lower(users.c.email) == email.lower(), users.c.id != user_id)
+    ).first()
+    if other:
+        raise UserExists("that email address belongs to another account")
+    try:
+        with session.begin_nested():
+            session.execute(update(users).where(users.c.id == user_id).values(email=email))
+    except IntegrityError:
+        raise UserExists("that email address belongs to another account") from None
+
+
 def by_id(session: Session, user_id: int) -> dict | None:
     row = session.execute(select(users).where(users.c.id == user_id)).mappings().first()
     return dict(row) if row else None

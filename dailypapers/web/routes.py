@@ -29,6 +29,8 @@ ROUTES = [
     ("GET", "/signup", accounts.signup_form),
     ("POST", "/signup", accounts.signup),
     ("POST", "/logout", accounts.logout),
+    ("GET", "/account/email/{token}", accounts.email_confirm_page),  # the link emailed at sign-up
+    ("POST", "/account/email/{token}", accounts.email_confirm),
     ("GET", "/subscribe", subscribe.subscribe_form),
     ("POST", "/subscribe", subscribe.subscribe),
     ("GET", "/subscribe/confirm/{token}", subscribe.confirm_page),
