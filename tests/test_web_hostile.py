@@ -107,13 +107,17 @@ def test_big_bodies_are_refused_at_once_without_reading_them(empty_site, chunked
     assert grown < size // 2, f"the server grew by {grown} bytes for a {size}-byte body"
 
 
-def test_the_largest_legitimate_bodies_fit(empty_site):
-    """A 10,000-character comment of 4-byte characters, form-encoded, is far under the cap."""
+def test_the_largest_legitimate_bodies_fit(client, empty_site):
+    """A 10,000-character comment of 4-byte characters, form-encoded, is under half the cap and
+    goes through to its handler (which sends a visitor who is not logged in to log in)."""
     from urllib.parse import urlencode
 
-    body = urlencode({"body": "\U0001d54f" * 10_000, "csrftoken": "x" * 100})
+    token = csrf_from(client.get("/login").text)
+    body = urlencode({"body": "\U0001d54f" * 10_000, "csrftoken": token})
     assert len(body) < empty_site.max_body_kb * 1024 // 2
     assert empty_site.max_body_kb * 1024 < 5 * MB  # and a 5 MB form is over it
+    r = client.post("/papers/2410.17243/comments", content=body, headers={"content-type": "application/x-www-form-urlencoded"})
+    assert r.status_code == 303 and r.headers["location"].startswith("/login")
 
 
 def test_oversized_bodies_get_413_on_every_path(client):

@@ -48,7 +48,7 @@ async def cached(request: Request, build: Callable[[], Response]) -> Response:
 
 
 def error_page(request: Request, status: int, message: str, headers: dict | None = None) -> Response:
-    titles = {400: "Bad request", 403: "Not allowed", 404: "Not found", 429: "Slow down", 500: "Something broke"}
+    titles = {400: "Bad request", 403: "Not allowed", 404: "Not found", 413: "Too large", 429: "Slow down", 500: "Something broke"}
     response = render(request, "error.html", status=status, title=titles.get(status, "Error"), message=message)
     for k, v in (headers or {}).items():
         response.headers[k] = v
