@@ -9,6 +9,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
+from starlette.middleware.gzip import GZipMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.staticfiles import StaticFiles
@@ -20,21 +21,29 @@ from ..periods import BadPeriod
 from ..store.engine import Store
 from . import api
 from .routes import ROUTES
+from .readonly import ReadOnlyAccess
 from .security import RateLimited, SecurityHeaders, with_csrf
 from .site import Site
 from .views import error_page, wants_json
 
 STATIC = Path(__file__).parent / "static"
+GZIP_MIN_BYTES = 1024
+GZIP_LEVEL = 6  # zlib's default: nearly level 9's size at a fraction of its time (BENCHMARKS.md)
 log = logging.getLogger(__name__)
 
 
 class CachedStatic(StaticFiles):
-    """Static files with long caching: their URLs carry a content hash (Site.static_url)."""
+    """Static files with long caching: their URLs carry a content hash (Site.static_url). Their
+    ETag is made weak, as every tag of the site (web/httpcache.py): gzip sends one tag for two
+    bodies. StaticFiles already compares If-None-Match weakly."""
 
     async def get_response(self, path, scope):
         response = await super().get_response(path, scope)
         if response.status_code == 200:
             response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
+        etag = response.headers.get("etag")
+        if etag and not etag.startswith("W/"):
+            response.headers["etag"] = "W/" + etag
         return response
 
 
@@ -113,7 +122,11 @@ def create_app(settings: Settings | None = None, store: Store | None = None, *, 
         return _error(request, 500, "Something went wrong on our side; it has been logged.")
 
     secure = settings.base_url.startswith("https://")
-    wrapped = SecurityHeaders(with_csrf(app, site.secret, secure=secure))
+    # Outermost first: security headers on every answer; CORS grants and HEAD for the API and feeds
+    # (web/readonly.py); gzip for answers over 1 KB to clients that take it (not for fonts and
+    # images, compressed already: Starlette's default exclusions); CSRF protection.
+    compressed = GZipMiddleware(with_csrf(app, site.secret, secure=secure), minimum_size=GZIP_MIN_BYTES, compresslevel=GZIP_LEVEL)
+    wrapped = SecurityHeaders(ReadOnlyAccess(compressed))
     return _Outer(wrapped, app)
 
 
