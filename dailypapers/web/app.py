@@ -19,7 +19,7 @@ from ..config import Settings
 from ..errors import DailyPapersError, NotFoundError
 from ..periods import BadPeriod
 from ..store.engine import Store
-from . import api
+from . import api, httpcache
 from .routes import ROUTES
 from .readonly import ReadOnlyAccess
 from .security import RateLimited, SecurityHeaders, with_csrf
@@ -27,8 +27,6 @@ from .site import Site
 from .views import error_page, wants_json
 
 STATIC = Path(__file__).parent / "static"
-GZIP_MIN_BYTES = 1024
-GZIP_LEVEL = 6  # zlib's default: nearly level 9's size at a fraction of its time (BENCHMARKS.md)
 log = logging.getLogger(__name__)
 
 
@@ -123,9 +121,11 @@ def create_app(settings: Settings | None = None, store: Store | None = None, *, 
 
     secure = settings.base_url.startswith("https://")
     # Outermost first: security headers on every answer; CORS grants and HEAD for the API and feeds
-    # (web/readonly.py); gzip for answers over 1 KB to clients that take it (not for fonts and
-    # images, compressed already: Starlette's default exclusions); CSRF protection.
-    compressed = GZipMiddleware(with_csrf(app, site.secret, secure=secure), minimum_size=GZIP_MIN_BYTES, compresslevel=GZIP_LEVEL)
+    # (web/readonly.py); gzip for answers over 1 KB to clients that take it, unless compressed
+    # already (cached answers, web/httpcache.py; fonts and images: Starlette's default exclusions);
+    # CSRF protection.
+    csrf = with_csrf(app, site.secret, secure=secure)
+    compressed = GZipMiddleware(csrf, minimum_size=httpcache.GZIP_MIN_BYTES, compresslevel=httpcache.GZIP_LEVEL)
     wrapped = SecurityHeaders(ReadOnlyAccess(compressed))
     return _Outer(wrapped, app)
 

@@ -37,41 +37,38 @@ async def cached(request: Request, build: Callable[[], Response]) -> Response:
     (their pages show their own votes). `build` runs in a worker thread (it queries the store).
 
     Every 200 answer carries an ETag, and a 304 goes to a client that holds it already
-    (web/httpcache.py); a cached answer keeps its tag, so that costs no render. Answers vary with
-    the session cookie: anonymous ones may be kept by shared caches and carry Last-Modified,
-    personal ones (signed in, or holding a CSRF token) are private and validated by their tag alone."""
+    (web/httpcache.py); a cached answer keeps its tag and its gzipped body, so neither a 304 nor a
+    compressed answer costs a render. Answers vary with the session cookie: anonymous ones may be
+    kept by shared caches and carry Last-Modified; personal ones (signed in, or holding a CSRF
+    token) are private and validated by their tag alone."""
     site = site_of(request)
     anonymous = not request.cookies.get("dp_session")
     key = request.url.path + "?" + request.url.query
     if anonymous:
         hit = site.cache.get(key)
         if hit is not None:
-            body, media_type, headers, etag, changed = hit
-            modified = httpcache.last_modified(changed)
-            if modified:
-                headers = {**headers, "last-modified": modified}
-            if httpcache.not_modified(request.headers, etag, modified):
-                return Response(status_code=304, headers=httpcache.kept_on_304(headers))
-            return Response(body, media_type=media_type, headers=headers)
-    response = await run_in_threadpool(build)
-    if response.status_code != 200:
+            return httpcache.answer(hit, request.headers)
+
+    def render():  # in a worker thread: the store's queries, the hash and the compression
+        response = build()
+        if response.status_code != 200:
+            return response, None, False, None
+        shared = anonymous and not getattr(request.state, "issued_csrf", False) and b"set-cookie" not in dict(response.raw_headers)
+        return response, httpcache.etag_of(response.body), shared, httpcache.compress(response.body) if shared else None
+
+    response, etag, shared, packed = await run_in_threadpool(render)
+    if etag is None:
         return response
-    personal = not anonymous or getattr(request.state, "issued_csrf", False) or b"set-cookie" in dict(response.raw_headers)
-    etag = httpcache.etag_of(response.body)
     response.headers["etag"] = etag
     response.headers.add_vary_header("Cookie")
-    modified = None
-    if personal:
-        response.headers["cache-control"] = "private, no-cache"
-    else:
+    if shared:
         response.headers.setdefault("cache-control", "no-cache")  # keep it, but ask each time (a 304)
-        changed = site.cache.changed_at()
         headers = {k.decode(): v.decode() for k, v in response.raw_headers if k not in (b"content-length", b"content-type")}
-        site.cache.put(key, (response.body, response.media_type, headers, etag, changed), len(response.body))
-        modified = httpcache.last_modified(changed)
-        if modified:
-            response.headers["last-modified"] = modified
-    if httpcache.not_modified(request.headers, etag, modified):
+        stored = httpcache.Stored(response.body, packed, response.media_type, headers, etag, site.cache.changed_at())
+        site.cache.put(key, stored, stored.size)
+        return httpcache.answer(stored, request.headers)
+    response.headers["cache-control"] = "private, no-cache"
+    if httpcache.not_modified(request.headers, etag, None):
         return Response(status_code=304, headers=httpcache.kept_on_304(response.headers))
     return response
 
