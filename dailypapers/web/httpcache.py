@@ -28,8 +28,6 @@ from starlette.responses import Response
 _TAG = re.compile(r'(?:W/)?"[^"]*"')
 # What a 304 repeats of the 200 it stands for (RFC 9110 15.4.5), besides headers added outside.
 KEPT_ON_304 = ("etag", "last-modified", "cache-control", "vary", "expires", "content-location")
-
-
 GZIP_MIN_BYTES = 1024
 GZIP_LEVEL = 6  # zlib's default: within 1% of level 9's size, 4 to 18% faster (BENCHMARKS.md)
 
