@@ -124,12 +124,13 @@ def abstract_vectors():
                  "`dailypapers eval bench/.cache/arxiv-title-abstract --cache-dir bench/.cache/eval` first")
 
 
-def corpus_store(settings, *, similar: bool = True):
+def corpus_store(settings, *, similar: bool = True, embeddings: bool = True):
     """A benchmark store holding the whole corpus, built once and reused: the papers ingested the
     normal way, each paper's embedding taken from the eval cache (its abstract's vector, a stand-in
     that costs no 50-minute embedding run; serving costs the same whatever the vectors hold), stored
     under the paper's content hash so the index job counts it fresh, and, with `similar`, the similar
-    papers the index job would have stored."""
+    papers the index job would have stored. Without `embeddings`, only the papers (for benchmarks of
+    pages that need no vectors, on a machine without the eval cache)."""
     import gzip
     import json
 
@@ -146,6 +147,8 @@ def corpus_store(settings, *, similar: bool = True):
         if paper_store.count(session) < 74728:
             IngestJob(store).run([str(need(CORPUS))])
         have = embedding_store.count(session, MODEL_KEY)
+    if not embeddings:
+        return store
     if have < 74728:
         vectors = abstract_vectors()
         with gzip.open(CORPUS, "rt") as f:

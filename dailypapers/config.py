@@ -82,8 +82,8 @@ class Settings(BaseSettings):
         64,
         ge=0,
         description=(
-            "Memory each web process keeps for rendered pages and API responses served to anonymous "
-            "visitors (MB, least recently used dropped first); 0 turns the cache off."
+            "Memory each web process keeps for rendered pages, API responses and feeds served to anonymous "
+            "visitors, with their gzipped copies (MB, least recently used dropped first); 0 turns the cache off."
         ),
     )
     malloc_arena_max: int = Field(

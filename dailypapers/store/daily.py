@@ -47,14 +47,13 @@ def days_with_papers(session: Session) -> list[dt.date]:
     return [d for (d,) in session.execute(select(entries.c.day).distinct().order_by(entries.c.day))]
 
 
-def latest_day(session: Session, category: str | None = None) -> dt.date | None:
-    """The last day with papers (in the category, when one is named)."""
+def latest_day(session: Session, category: str | tuple[str, ...] | None = None) -> dt.date | None:
+    """The last day with papers (in the category, or in any of the categories, when named)."""
     stmt = select(func.max(entries.c.day)).where(served())
     if category:
-        from .schema import PaperCategory
+        from .feed import in_categories
 
-        cats = PaperCategory.__table__
-        stmt = stmt.where(entries.c.paper_id.in_(select(cats.c.paper_id).where(cats.c.category == category)))
+        stmt = stmt.where(entries.c.paper_id.in_(in_categories(category)))
     return session.execute(stmt).scalar_one_or_none()
 
 

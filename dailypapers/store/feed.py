@@ -23,7 +23,7 @@ SORTS = ("upvotes", "time", "trending")
 @dataclass(frozen=True)
 class FeedQuery:
     """Which papers: featured between `start` and `end` (inclusive), optionally by one submitter or in
-    one category; in which order; which page."""
+    one category (or any of several: an archive's, taxonomy.categories_in); in which order; which page."""
 
     start: dt.date | None = None
     end: dt.date | None = None
@@ -31,7 +31,7 @@ class FeedQuery:
     limit: int = 50
     offset: int = 0
     submitter: str | None = None  # a local username or an upstream (HF) submitter name
-    category: str | None = None
+    category: str | tuple[str, ...] | None = None
 
 
 @dataclass
@@ -97,6 +97,12 @@ def _featured(query: FeedQuery):
     return sub.group_by(entries.c.paper_id).subquery("f")
 
 
+def in_categories(category: str | tuple[str, ...]):
+    """The ids of the papers in the category, or in any of the categories."""
+    names = (category,) if isinstance(category, str) else tuple(category)
+    return select(categories.c.paper_id).where(categories.c.category.in_(names))
+
+
 def list_featured(session: Session, query: FeedQuery, *, now: dt.datetime | None = None) -> FeedPage:
     """The page of papers the query asks for, with the total count for pagination."""
     from ..ranking.trending import score as trending_score
@@ -108,7 +114,7 @@ def list_featured(session: Session, query: FeedQuery, *, now: dt.datetime | None
     )
     count_q = select(func.count()).select_from(f)
     if query.category:
-        in_cat = select(categories.c.paper_id).where(categories.c.category == query.category)
+        in_cat = in_categories(query.category)
         base = base.where(papers.c.id.in_(in_cat))
         count_q = count_q.where(f.c.paper_id.in_(in_cat))
     total = session.execute(count_q).scalar_one()

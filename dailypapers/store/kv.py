@@ -58,3 +58,9 @@ def bump(session, key: str = CONTENT_VERSION) -> None:
 
 def read(session, key: str) -> str | None:
     return session.execute(select(kv.c.value).where(kv.c.key == key)).scalar_one_or_none()
+
+
+def read_stamped(session, key: str):
+    """(value, when it was last written, naive UTC), or None."""
+    row = session.execute(select(kv.c.value, kv.c.updated_at).where(kv.c.key == key)).first()
+    return (row[0], row[1]) if row else None

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
+from starlette.middleware.gzip import GZipMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
@@ -17,9 +18,10 @@ from ..config import Settings
 from ..errors import DailyPapersError, NotFoundError
 from ..periods import BadPeriod
 from ..store.engine import Store
-from . import api
+from . import api, httpcache
 from .limits import BodyTooLarge, RequestLimits
 from .routes import ROUTES
+from .readonly import ReadOnlyAccess
 from .security import RateLimited, SecurityHeaders, with_csrf
 from .site import Site
 from .vendor import CachedStatic, VendorFiles, missing_warning
@@ -111,8 +113,14 @@ def create_app(settings: Settings | None = None, store: Store | None = None, *, 
         return _error(request, 500, "Something went wrong on our side; it has been logged.")
 
     secure = settings.base_url.startswith("https://")
-    # Outermost: the size and type of a request's body are settled before anything reads it.
-    wrapped = RequestLimits(SecurityHeaders(with_csrf(app, site.secret, secure=secure)), max_body=settings.max_body_kb * 1024)
+    # Outermost first: security headers on every answer; CORS grants and HEAD for the API and feeds
+    # (web/readonly.py); gzip for answers over 1 KB to clients that take it, unless compressed
+    # already (cached answers, web/httpcache.py; fonts and images: Starlette's default exclusions);
+    # CSRF protection.
+    csrf = with_csrf(app, site.secret, secure=secure)
+    compressed = GZipMiddleware(csrf, minimum_size=httpcache.GZIP_MIN_BYTES, compresslevel=httpcache.GZIP_LEVEL)
+    # Outermost of all: the size and type of a request's body are settled before anything reads it.
+    wrapped = RequestLimits(SecurityHeaders(ReadOnlyAccess(compressed)), max_body=settings.max_body_kb * 1024)
     return _Outer(wrapped, app)
 
 

@@ -1,76 +1,71 @@
-"""Atom and RSS feeds of the daily feed, trending and each arXiv category (feedgen builds them).
+"""Atom and RSS feeds of the daily feed, trending, and each arXiv archive and category (web/feedxml.py
+writes them).
 
 Entry ids are the paper pages' URLs: stable across versions, renames and re-imports. Entry times:
-`published` is the paper's first arXiv submission, `updated` the moment it was featured here."""
+`published` is the paper's first arXiv submission, `updated` (and RSS's pubDate) the moment it was
+featured here. Category names are arXiv's (dailypapers/taxonomy.py): another spelling of a real one
+is redirected to arXiv's, an archive's feed (`cs`, `hep-th`) holds every category in it, and a name
+arXiv does not have is a 404."""
 
 from __future__ import annotations
 
 import datetime as dt
-import re
 
-from feedgen.feed import FeedGenerator
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import RedirectResponse, Response
 
+from .. import __version__, taxonomy
 from ..errors import NotFoundError
-from ..ingest.normalize import CATEGORY
 from ..store import daily as daily_store
 from ..store import feed as feed_store
 from ..store.feed import FeedQuery
+from . import feedxml
 from .pages import trending_items
-from .render import authors_short
 from .site import site_of
 from .views import cached
 
 FEED_SIZE = 100
+MAX_AUTHORS = 20
 FORMATS = {"atom": "application/atom+xml; charset=utf-8", "rss": "application/rss+xml; charset=utf-8"}
-# XML 1.0 forbids most control characters; arXiv text occasionally carries them.
-_BAD_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
-
-
-def _clean(text: str | None) -> str:
-    return _BAD_XML.sub("", text or "")
 
 
 def _utc(value: dt.datetime | None) -> dt.datetime | None:
     return value.replace(tzinfo=dt.UTC) if value else None
 
 
+def _entry(base: str, item) -> feedxml.Entry:
+    p = item.paper
+    featured = _utc(item.submitted_at)
+    return feedxml.Entry(
+        url=f"{base}/papers/{p['arxiv_id']}",
+        title=p["title"],
+        summary=p["abstract"],
+        updated=featured,
+        published=_utc(p.get("published_at")) or featured,
+        authors=[a["name"] for a in (p.get("authors") or [])[:MAX_AUTHORS]],
+        related=f"https://arxiv.org/abs/{p['arxiv_id']}",
+        categories=[(c, _label(c)) for c in p.get("categories") or []],
+    )
+
+
+def _label(category: str) -> str | None:
+    known = taxonomy.CATEGORIES.get(category)
+    return known.name if known else None
+
+
 def build_feed(site, *, kind: str, title: str, path: str, items, subtitle: str) -> bytes:
     base = site.settings.base_url.rstrip("/")
-    fg = FeedGenerator()
-    fg.id(base + path.rsplit(".", 1)[0])
-    fg.title(f"{site.settings.site_name}: {title}")
-    fg.subtitle(subtitle)
-    fg.link(href=base + path, rel="self")
-    fg.link(href=base + "/", rel="alternate")
-    fg.language("en")
-    fg.generator("dailypapers")
-    if kind == "rss":
-        fg.load_extension("dc")
-    newest = max((i.submitted_at for i in items if i.submitted_at), default=None)
-    fg.updated(_utc(newest) or dt.datetime(2000, 1, 1, tzinfo=dt.UTC))
-    for item in reversed(items):  # feedgen prepends: add oldest first so the newest leads
-        p = item.paper
-        url = f"{base}/papers/{p['arxiv_id']}"
-        entry = fg.add_entry()
-        entry.id(url)
-        entry.guid(url, permalink=True)
-        entry.title(_clean(p["title"]))
-        entry.link(href=url, rel="alternate")
-        entry.link(href=f"https://arxiv.org/abs/{p['arxiv_id']}", rel="related")
-        if kind == "atom":
-            for author in (p.get("authors") or [])[:20]:
-                entry.author({"name": _clean(author["name"])})
-        else:  # RSS <author> must be an email address; Dublin Core's creator carries names
-            entry.dc.dc_creator(_clean(authors_short(p.get("authors") or [], 3)))
-        entry.summary(_clean(p["abstract"]))
-        for cat in p.get("categories") or []:
-            entry.category(term=cat, scheme="https://arxiv.org/archive/", label=cat)
-        updated = _utc(item.submitted_at)
-        entry.updated(updated)
-        entry.published(_utc(p.get("published_at")) or updated)
-    return fg.atom_str(pretty=False) if kind == "atom" else fg.rss_str(pretty=False)
+    feed = feedxml.Feed(
+        id=base + path.rsplit(".", 1)[0],
+        title=f"{site.settings.site_name}: {title}",
+        subtitle=subtitle,
+        self_url=base + path,
+        home_url=base + "/",
+        author=site.settings.site_name,
+        generator=("dailypapers", __version__),
+        entries=[_entry(base, item) for item in items],
+    )
+    return feedxml.atom(feed) if kind == "atom" else feedxml.rss(feed)
 
 
 def _kind(request: Request) -> str:
@@ -84,8 +79,8 @@ def _respond(body: bytes, kind: str) -> Response:
     return Response(body, media_type=FORMATS[kind], headers={"Cache-Control": "public, max-age=300"})
 
 
-def _latest_items(site, category: str | None = None):
-    """The papers featured in the week up to the last day with papers (in the category, if one is
+def _latest_items(site, category: tuple[str, ...] | None = None):
+    """The papers featured in the week up to the last day with papers (in any of the categories, if
     named), newest featured first."""
     with site.store.session() as session:
         latest = daily_store.latest_day(session, category)
@@ -122,14 +117,21 @@ async def trending(request: Request) -> Response:
 
 async def category(request: Request) -> Response:
     kind = _kind(request)
-    cat = request.path_params["category"]
-    if not CATEGORY.match(cat):
-        raise NotFoundError(f"{cat!r} is not an arXiv category")
+    asked = request.path_params["category"]
+    cat = taxonomy.canonical(asked)
+    if cat is None:
+        raise NotFoundError(f"{asked!r} is not an arXiv archive or category")
+    if cat != asked:  # one address per feed: readers update theirs on a permanent redirect
+        query = f"?{request.url.query}" if request.url.query else ""
+        return RedirectResponse(f"/feeds/category/{cat}.{kind}{query}", status_code=301)
+    members = taxonomy.categories_in(cat)
+    what = "archive" if taxonomy.is_archive(cat) else "category"
+    name = taxonomy.display_name(cat)
 
     def build():
         site = site_of(request)
-        body = build_feed(site, kind=kind, title=f"{cat} papers", path=request.url.path, items=_latest_items(site, cat),
-                          subtitle=f"Papers in {cat} featured on the daily feed, newest first.")
+        body = build_feed(site, kind=kind, title=f"{name} papers", path=request.url.path, items=_latest_items(site, members),
+                          subtitle=f"Papers in arXiv's {what} {name} featured on the daily feed, newest first.")
         return _respond(body, kind)
 
     return await cached(request, build)

@@ -24,7 +24,8 @@ class PageCache:
     The version is read at most every `check_every` seconds, so a change shows up within that
     bound in every process; between checks a hit costs a dict lookup. The cache holds at most
     `budget` bytes of responses (least recently used go first), so a web process's memory stays
-    bounded whatever mix of pages it serves: a day's JSON is hundreds of times a paper page."""
+    bounded whatever mix of pages it serves: a day's JSON is hundreds of times a paper page.
+    `changed_at()` says when the content last changed: the answers' Last-Modified."""
 
     ENTRY_OVERHEAD = 400  # bytes of key, headers and bookkeeping counted with each response
 
@@ -36,20 +37,29 @@ class PageCache:
         self.bytes = 0
         self._version: str | None = None
         self._checked = 0.0
+        self._started = time.time()
+        self._changed = self._started
         self._lock = threading.Lock()
 
     def version(self) -> str:
         now = time.monotonic()
         if now - self._checked >= self.check_every:
             with self.store.session() as session:
-                current = kv.read(session, kv.CONTENT_VERSION) or "0"
+                current, stamp = kv.read_stamped(session, kv.CONTENT_VERSION) or ("0", None)
             self._checked = now
+            if stamp is not None:
+                self._changed = max(self._started, stamp.replace(tzinfo=dt.UTC).timestamp())
             if current != self._version:
                 with self._lock:
                     self._items.clear()
                     self.bytes = 0
                     self._version = current
         return self._version or "0"
+
+    def changed_at(self) -> float:
+        """When the content last changed, in seconds since the epoch (never before this process started)."""
+        self.version()
+        return self._changed
 
     def get(self, key: str):
         if not self.budget:

@@ -43,12 +43,16 @@ def missing_warning(vendor_dir: Path, found: dict[str, bool]) -> str | None:
 
 class CachedStatic(StaticFiles):
     """Static files with long caching: their URLs carry a content hash (Site.static_url) or a
-    package version."""
+    package version. Their ETag is made weak, as every tag of the site (web/httpcache.py): gzip
+    sends one tag for two bodies. StaticFiles already compares If-None-Match weakly."""
 
     async def get_response(self, path, scope):
         response = await super().get_response(path, scope)
         if response.status_code == 200:
             response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
+        etag = response.headers.get("etag")
+        if etag and not etag.startswith("W/"):
+            response.headers["etag"] = "W/" + etag
         return response
 
 

@@ -9,6 +9,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
+from . import httpcache
 from .auth import current_user
 from .site import site_of
 
@@ -25,25 +26,50 @@ def render(request: Request, template: str, status: int = 200, **context) -> HTM
 
     context.update(request=request, path=request.url.path, csrf=csrf)
     html = site.templates.get_template(template).render(context)
-    return HTMLResponse(html, status_code=status)
+    response = HTMLResponse(html, status_code=status)
+    if getattr(request.state, "issued_csrf", False):  # its token belongs to this visitor's cookie
+        response.headers["cache-control"] = "private, no-cache"
+    return response
 
 
 async def cached(request: Request, build: Callable[[], Response]) -> Response:
     """Serve anonymous visitors from the page cache; signed-in users always get a fresh render
-    (their pages show their own votes). `build` runs in a worker thread (it queries the store)."""
+    (their pages show their own votes). `build` runs in a worker thread (it queries the store).
+
+    Every 200 answer carries an ETag, and a 304 goes to a client that holds it already
+    (web/httpcache.py); a cached answer keeps its tag and its gzipped body, so neither a 304 nor a
+    compressed answer costs a render. Answers vary with the session cookie: anonymous ones may be
+    kept by shared caches and carry Last-Modified; personal ones (signed in, or holding a CSRF
+    token) are private and validated by their tag alone."""
+    site = site_of(request)
     anonymous = not request.cookies.get("dp_session")
+    key = request.url.path + "?" + request.url.query
     if anonymous:
-        site = site_of(request)
-        key = request.url.path + "?" + request.url.query
         hit = site.cache.get(key)
         if hit is not None:
-            body, media_type, headers = hit
-            return Response(body, media_type=media_type, headers=headers)
-    response = await run_in_threadpool(build)
-    personal = getattr(request.state, "issued_csrf", False) or b"set-cookie" in dict(response.raw_headers)
-    if anonymous and response.status_code == 200 and not personal:
+            return httpcache.answer(hit, request.headers)
+
+    def render():  # in a worker thread: the store's queries, the hash and the compression
+        response = build()
+        if response.status_code != 200:
+            return response, None, False, None
+        shared = anonymous and not getattr(request.state, "issued_csrf", False) and b"set-cookie" not in dict(response.raw_headers)
+        return response, httpcache.etag_of(response.body), shared, httpcache.compress(response.body) if shared else None
+
+    response, etag, shared, packed = await run_in_threadpool(render)
+    if etag is None:
+        return response
+    response.headers["etag"] = etag
+    response.headers.add_vary_header("Cookie")
+    if shared:
+        response.headers.setdefault("cache-control", "no-cache")  # keep it, but ask each time (a 304)
         headers = {k.decode(): v.decode() for k, v in response.raw_headers if k not in (b"content-length", b"content-type")}
-        site.cache.put(key, (response.body, response.media_type, headers), len(response.body))
+        stored = httpcache.Stored(response.body, packed, response.media_type, headers, etag, site.cache.changed_at())
+        site.cache.put(key, stored, stored.size)
+        return httpcache.answer(stored, request.headers)
+    response.headers["cache-control"] = "private, no-cache"
+    if httpcache.not_modified(request.headers, etag, None):
+        return Response(status_code=304, headers=httpcache.kept_on_304(response.headers))
     return response
 
 
