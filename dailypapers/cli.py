@@ -185,8 +185,11 @@ def papers_show(
         raise NotFoundError(f"no paper {bare} in the store")
     if as_json:
         from .shapes import paper_info
+        from .store.feed import items_for
 
-        body = paper_info(detail.paper, submitted_at=detail.first_submitted_at, submitter=detail.first_submitter)
+        with store.session() as session:
+            item = items_for(session, [detail.paper])[0]
+        body = paper_info(item, store.settings.base_url.rstrip("/"))
         body["versions"] = [{"version": v["version"], "submittedAt": _iso(v["submitted_at"])} for v in detail.paper["versions"]]
         body["featuredOn"] = [d.isoformat() for d in detail.days]
         out.print_json(json.dumps(body))
@@ -233,7 +236,8 @@ def papers_list(
     if as_json:
         from .shapes import daily_item
 
-        out.print_json(json.dumps([daily_item(i) for i in page.items]))
+        base = store.settings.base_url.rstrip("/")
+        out.print_json(json.dumps([daily_item(i, base) for i in page.items]))
         return
     if not page.items:
         err.print(f"no papers on {day}", highlight=False)

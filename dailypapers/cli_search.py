@@ -92,10 +92,11 @@ def search_command(
     import re
 
     from .cli import open_store, out, parse_day
-    from .search import SearchQuery, hf_item, search
+    from .search import SearchQuery, search
 
+    store = open_store()
     page = search(
-        open_store(),
+        store,
         SearchQuery(
             text=query,
             since=parse_day(since, "since"),
@@ -109,7 +110,10 @@ def search_command(
         ),
     )
     if as_json:
-        out.print_json(json.dumps([hf_item(h) for h in page.hits]))
+        from .shapes import search_items
+
+        items = search_items(store, [h.paper for h in page.hits], store.settings.base_url.rstrip("/"))
+        out.print_json(json.dumps(items))
         return
     from rich.markup import escape
 

@@ -461,18 +461,3 @@ def index_new_papers(store: Store, *, on_progress=None, limit: int | None = None
     report.seconds = time.perf_counter() - started
     return report
 
-
-def hf_item(hit: SearchHit) -> dict:
-    """A hit as Hugging Face's /api/papers/search shapes an item (shared by the JSON API and
-    `dailypapers search --json`)."""
-    from .shapes import paper_info
-
-    paper = paper_info(hit.paper)
-    return {
-        "paper": paper,
-        "title": paper["title"],
-        "summary": paper["summary"],
-        "publishedAt": paper["publishedAt"],
-        "numComments": paper["numComments"],
-        "isAuthorParticipating": False,
-    }

@@ -1,13 +1,28 @@
 """Papers as JSON, in the shapes Hugging Face's papers API uses, so existing clients (huggingface_hub's
 `HfApi.list_daily_papers`, `paper_info`, `list_papers`) read our instance unchanged. Shared by the JSON
-API and the CLI's --json output."""
+API and the CLI's --json output; web/api_models.py documents the same shapes for /openapi.json.
+
+Every field is always present (null, [] or 0 when unknown), so clients see one stable shape. Every
+URL leads somewhere: avatars are HF's own when an import carried one, else the site's generated
+/u/{name}/avatar.svg; there are no thumbnails yet, so `thumbnail` is null."""
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from urllib.parse import quote
 
 from .store.feed import FeedItem
+
+# Models, datasets and Spaces linked to a paper are a Hub notion we do not have: empty, not absent.
+LINKED = {
+    "linkedModels": [],
+    "numTotalModels": 0,
+    "linkedDatasets": [],
+    "numTotalDatasets": 0,
+    "linkedSpaces": [],
+    "numTotalSpaces": 0,
+}
 
 
 def iso(value: dt.datetime | dt.date | None) -> str | None:
@@ -24,15 +39,21 @@ def _oid(*parts: object) -> str:
     return hashlib.blake2b("\x1f".join(map(str, parts)).encode(), digest_size=12).hexdigest()
 
 
-def user(name: str | None) -> dict | None:
+def avatar_url(name: str, base_url: str) -> str:
+    """The site's generated avatar of a user (any name: members and upstream submitters alike)."""
+    return f"{base_url}/u/{quote(name, safe='')}/avatar.svg"
+
+
+def user(name: str | None, base_url: str = "", *, fullname: str | None = None, avatar: str | None = None) -> dict | None:
+    """A user object: HF's fields (huggingface_hub's User reads the username from "user")."""
     if not name:
         return None
     return {
         "_id": _oid("user", name),
-        "avatarUrl": f"/u/{name}/avatar.svg",
-        "fullname": name,
+        "avatarUrl": avatar or avatar_url(name, base_url),
+        "fullname": fullname or name,
         "name": name,
-        "user": name,  # huggingface_hub's User reads the username from "user"
+        "user": name,
         "type": "user",
         "isPro": False,
         "isHf": False,
@@ -40,59 +61,119 @@ def user(name: str | None) -> dict | None:
     }
 
 
-def paper_object(paper: dict, *, upvotes: int, comments: int, submitted_at: dt.datetime | None = None,
-                 submitter: str | None = None) -> dict:
-    """The `paper` object (also the body of GET /api/papers/{id})."""
+def _author(arxiv_id: str, index: int, author: dict, base_url: str) -> dict:
+    out = {"_id": _oid("author", arxiv_id, index), "name": author["name"], "hidden": bool(author.get("hidden"))}
+    account = author.get("user")
+    if account:
+        out["user"] = user(account["user"], base_url, fullname=account.get("fullname"), avatar=account.get("avatarUrl"))
+    if author.get("status"):
+        out["status"] = author["status"]
+    if author.get("statusLastChangedAt"):
+        out["statusLastChangedAt"] = author["statusLastChangedAt"]
+    return out
+
+
+def authors(paper: dict, base_url: str = "") -> list[dict]:
+    """The paper's authors, with the accounts that claimed them on HF. When HF's list names the same
+    authors as ours, HF's is served whole (its hidden authors included, marked hidden); otherwise
+    ours, each with what HF said of the same name."""
+    ours = paper.get("authors") or []
+    theirs = (paper.get("hf_meta") or {}).get("authors") or []
+    if theirs and [a["name"] for a in theirs if not a.get("hidden")] == [a["name"] for a in ours]:
+        listed = theirs
+    else:
+        claimed = {a["name"]: a for a in theirs if not a.get("hidden")}
+        listed = [claimed.get(a["name"], {"name": a["name"]}) for a in ours]
+    return [_author(paper["arxiv_id"], i, a, base_url) for i, a in enumerate(listed)]
+
+
+def organization(paper: dict) -> dict | None:
+    org = (paper.get("hf_meta") or {}).get("organization")
+    if not org:
+        return None
+    return {
+        "_id": _oid("organization", org["name"]),
+        "name": org["name"],
+        "fullname": org.get("fullname") or org["name"],
+        "avatar": org.get("avatar"),
+        "avatarUrl": org.get("avatar"),  # the name huggingface_hub's Organization reads
+    }
+
+
+def hf_fields(paper: dict) -> dict:
+    """The fields HF's answers carry beyond arXiv's, in HF's names (null or [] when unknown)."""
+    meta = paper.get("hf_meta") or {}
+    return {
+        "mediaUrls": list(meta.get("mediaUrls") or []),
+        "projectPage": paper.get("project_url"),
+        "githubRepo": paper.get("code_url"),
+        "githubStars": meta.get("githubStars"),
+        "ai_summary": meta.get("ai_summary"),
+        "ai_keywords": list(meta.get("ai_keywords") or []),
+        "organization": organization(paper),
+    }
+
+
+def _submitter(item: FeedItem, base_url: str) -> dict | None:
+    return user(item.submitter, base_url, fullname=item.submitter_fullname, avatar=item.submitter_avatar_url)
+
+
+def paper_object(item: FeedItem, base_url: str = "") -> dict:
+    """The `paper` object of a daily item."""
+    paper = item.paper
     arxiv_id = paper["arxiv_id"]
     published = paper.get("published_at") or (
         dt.datetime.combine(paper["first_featured"], dt.time()) if paper.get("first_featured") else None
     )
-    out = {
+    return {
         "id": arxiv_id,
-        "authors": [
-            {"_id": _oid("author", arxiv_id, i), "name": a["name"], "hidden": False}
-            for i, a in enumerate(paper.get("authors") or [])
-        ],
+        "authors": authors(paper, base_url),
         "publishedAt": iso(published),
+        "submittedOnDailyAt": iso(item.submitted_at),
+        "submittedOnDailyBy": _submitter(item, base_url),
         "title": paper["title"],
         "summary": paper["abstract"],
-        "upvotes": upvotes,
+        "upvotes": item.upvotes,
         "discussionId": _oid("discussion", arxiv_id),
-        "numComments": comments,
-        "githubRepo": paper.get("code_url"),
-        "projectPage": paper.get("project_url"),
+        "numComments": item.comments,
+        **hf_fields(paper),
         "categories": paper.get("categories") or [],
         "version": paper.get("version"),
         "comment": paper.get("comment"),
     }
-    if submitted_at is not None:
-        out["submittedOnDailyAt"] = iso(submitted_at)
-        out["submittedOnDailyBy"] = user(submitter)
-    return out
 
 
 def daily_item(item: FeedItem, base_url: str = "") -> dict:
-    """One element of GET /api/daily_papers."""
-    paper = item.paper
+    """One element of GET /api/daily_papers (and of /api/papers/search: the same shape). HF's item
+    fields, plus the paper's HF fields at the top level, where huggingface_hub's PaperInfo reads them."""
+    paper_obj = paper_object(item, base_url)
     return {
-        "paper": paper_object(
-            paper, upvotes=item.upvotes, comments=item.comments, submitted_at=item.submitted_at, submitter=item.submitter
-        ),
-        "publishedAt": iso(item.submitted_at),
-        "title": paper["title"],
-        "summary": paper["abstract"],
-        "thumbnail": f"{base_url}/papers/{paper['arxiv_id']}/thumbnail.svg",
+        "paper": paper_obj,
+        "publishedAt": paper_obj["submittedOnDailyAt"] or paper_obj["publishedAt"],
+        "title": paper_obj["title"],
+        "summary": paper_obj["summary"],
+        "thumbnail": None,
         "numComments": item.comments,
-        "submittedBy": user(item.submitter),
+        "submittedBy": paper_obj["submittedOnDailyBy"],
         "isAuthorParticipating": False,
+        **hf_fields(item.paper),
+        **LINKED,
     }
 
 
-def paper_info(paper: dict, *, submitted_at: dt.datetime | None = None, submitter: str | None = None) -> dict:
+def paper_info(item: FeedItem, base_url: str = "") -> dict:
     """GET /api/papers/{id}: the paper object with HF's top-level fields for paper_info()."""
-    upvotes = paper.get("upvotes_imported", 0) + paper.get("upvote_count", 0)
-    comments = paper.get("comments_imported", 0) + paper.get("comment_count", 0)
-    body = paper_object(paper, upvotes=upvotes, comments=comments, submitted_at=submitted_at, submitter=submitter)
-    if submitted_at is not None:
-        body["submittedBy"] = user(submitter)
+    body = paper_object(item, base_url)
+    body["submittedBy"] = body["submittedOnDailyBy"]
+    body.update(LINKED)
     return body
+
+
+def search_items(store, papers: list[dict], base_url: str = "") -> list[dict]:
+    """Daily items (the same fields) for papers found by a search, in their order: each with the
+    first day it was featured and by whom, when it was."""
+    from .store.feed import items_for
+
+    with store.session() as session:
+        items = items_for(session, papers)
+    return [daily_item(item, base_url) for item in items]

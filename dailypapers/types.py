@@ -29,6 +29,8 @@ class Featured:
     submitted_at: dt.datetime | None = None
     submitter: str | None = None  # an external name (HF user); local users are linked by id in the store
     source: str = "listing"
+    submitter_fullname: str | None = None  # the external submitter's profile, as the source gave it
+    submitter_avatar_url: str | None = None  # absolute
 
 
 @dataclass(slots=True)
@@ -55,6 +57,9 @@ class PaperRecord:
     featured: Featured | None = None
     upvotes: int | None = None  # a count an upstream site reported (HF), not local votes
     num_comments: int | None = None
+    # Hugging Face's fields beyond arXiv's (claimed authors, media, AI summary and keywords, GitHub
+    # stars, organization): see store.schema.Paper.hf_meta. None: the source says nothing of them.
+    hf_meta: dict | None = None
     source: str = ""
     position: str = ""  # where in the input it came from, for error messages
     fingerprint: str | None = None  # hash of the raw input record, when the source gives one

@@ -202,3 +202,22 @@ def client_for(settings: Settings):
     from dailypapers.web.app import create_app
 
     return TestClient(create_app(settings), base_url="http://testserver", follow_redirects=False)
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def hf_site(request, tmp_path_factory, listing_subset):
+    """The shared site's data, then a later import of the same HF day in HF's current answer format
+    (tests/hfhelp.py): for tests of the fields HF added since the recorded answer."""
+    from dailypapers.ingest.run import IngestJob
+    from hfhelp import write_current_format
+
+    tmp = tmp_path_factory.mktemp("hfsite")
+    url, pg = _db_for(request, tmp, request.param)
+    settings = site_settings(url, tmp)
+    load_site_data(settings, listing_subset)
+    store = Store(settings)
+    IngestJob(store).run([str(write_current_format(tmp))])
+    store.dispose()
+    yield settings
+    if pg:
+        _drop_pg_database(*pg)

@@ -290,6 +290,19 @@ def test_subscribing_is_rate_limited_per_client(client):
     assert codes[:10] == [200] * 10 and codes[10] == 429
 
 
+def test_json_api_takes_any_body_without_a_server_error(client, site):
+    """Found by schemathesis: a 254-character address (the longest allowed) overflowed the
+    rate-limit key on PostgreSQL, and an email that is not a string raised; both answered 500."""
+    longest = "a" * 64 + "@" + ".".join(["b" * 61] * 3) + ".org"
+    assert len(longest) == 254
+    assert client.post("/api/subscriptions", json={"email": longest, "trending": 5}).status_code == 202
+    for email in ([1], 5, None, {"a": 1}):
+        r = client.post("/api/subscriptions", json={"email": email, "trending": 5})
+        assert r.status_code == 400 and "email" in r.json()["error"], email
+    infinite = b'{"email": "ok@example.org", "trending": Infinity}'
+    assert client.post("/api/subscriptions", content=infinite, headers={"content-type": "application/json"}).status_code == 400
+
+
 def test_json_api_and_similar_only_for_accounts(client, site, smtp):
     r = client.post("/api/subscriptions", json={"email": "api@example.org", "cadence": "weekly", "query": "diffusion", "similar": True})
     assert r.status_code == 202 and r.json()["status"] == "check-your-inbox"

@@ -106,17 +106,31 @@ def test_no_link_on_any_page_leads_to_a_404(member_site):
     assert len(status) > 150
 
 
-def test_site_urls_in_the_api_answers_exist(shared_site):
-    """Every URL inside the API's JSON that points at this site answers. (`thumbnail` is left out:
-    the API's shapes drop it until thumbnails exist, in another part of this work.)"""
-    with client_for(shared_site) as c:
+def test_site_urls_in_the_api_answers_exist(member_site):
+    """Every URL inside the API's JSON that points at this site answers: among them the generated
+    avatar of a member who featured a paper (Hugging Face submitters keep HF's avatar URL)."""
+    import datetime as dt
+
+    from dailypapers.store import daily as daily_store
+    from dailypapers.store import papers as paper_store
+    from dailypapers.store import users as user_store
+    from dailypapers.store.engine import Store
+
+    store = Store(member_site)
+    with store.session() as session, session.begin():
+        paper = paper_store.get(session, "2503.13111")
+        alice = user_store.by_name(session, "alice")
+        daily_store.add_submission(session, paper["id"], dt.date(2025, 3, 21), alice["id"], dt.datetime(2025, 3, 21, 9))
+    store.dispose()
+    with client_for(member_site) as c:
         urls = []
         for path in ("/api/daily_papers", "/api/daily_papers?date=2024-10-25", "/api/papers/2410.17243",
-                     "/api/papers/search?q=memory", "/api/daily_papers?week=2025-W12&limit=100"):
+                     "/api/papers/search?q=memory", "/api/daily_papers?week=2025-W12&limit=100",
+                     "/api/daily_papers?submitter=alice", "/api/papers/2503.13111"):
             r = c.get(path)
             assert r.status_code == 200, path
             urls += [(k, u) for k, u in json_urls(r.json()) if k != "thumbnail"]
-        assert any(k == "avatarUrl" for k, _ in urls)
+        assert any(k == "avatarUrl" and u.startswith("/u/alice/") for k, u in urls), urls
         broken = {u: c.get(u).status_code for _, u in set(urls)}
         assert all(s == 200 for s in broken.values()), {u: s for u, s in broken.items() if s != 200}
 

@@ -45,7 +45,7 @@ class Outreach:
 
 def normalize_email(value: str | None) -> str:
     """The address as stored (lower case); raises InvalidRequest for what is not an address."""
-    email = (value or "").strip().lower()
+    email = value.strip().lower() if isinstance(value, str) else ""
     if len(email) > 254 or not EMAIL.match(email) or ".." in email:
         raise InvalidRequest("That email address does not look right.")
     return email
@@ -64,7 +64,7 @@ def parse_preferences(values: Mapping, *, signed_in: bool, default_trending: int
     raw = values.get("trending", default_trending)
     try:
         trending = int(raw) if raw not in (None, "") else 0
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise InvalidRequest("The number of trending papers must be a number.") from None
     if not 0 <= trending <= 50:
         raise InvalidRequest("Choose between 0 and 50 trending papers.")
@@ -106,7 +106,7 @@ def request_subscription(
     within `digest_resend_minutes` (the caller answers the same either way)."""
     now = now or utcnow()
     quiet_since = now - dt.timedelta(minutes=store.settings.digest_resend_minutes)
-    with store.session() as session, session.begin():
+    with store.writing() as session:  # reads the address's state, then writes what it decides
         sub = sub_store.by_email(session, email)
         if sub is None:
             sub_store.create_pending(session, email, prefs, new_secret(), user_id=user_id)

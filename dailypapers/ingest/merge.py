@@ -6,7 +6,8 @@ Rules:
 - the same version, or a record that names none, fills what is missing and corrects what it knows,
   except that a record without a version never rewrites a paper whose version is known: then it
   only fills gaps;
-- counts reported upstream (HF upvotes, comments) only grow.
+- counts reported upstream (HF upvotes, comments) only grow;
+- Hugging Face's own fields (hf_meta) are taken whole from the latest HF record that has them.
 """
 
 from __future__ import annotations
@@ -52,6 +53,7 @@ def record_to_row(record: PaperRecord) -> dict:
         "updated_at": record.updated_at,
         "upvotes_imported": record.upvotes,
         "comments_imported": record.num_comments,
+        "hf_meta": record.hf_meta,
         "source": record.source,
     }
     return row
@@ -105,6 +107,8 @@ def merge(stored: dict, incoming: dict) -> dict:
         merged["published_at"] = ip
     merged["upvotes_imported"] = _grow(stored.get("upvotes_imported"), incoming.get("upvotes_imported"))
     merged["comments_imported"] = _grow(stored.get("comments_imported"), incoming.get("comments_imported"))
+    if incoming.get("hf_meta") is not None:
+        merged["hf_meta"] = incoming["hf_meta"]
     merged["content_hash"] = content_hash(merged)
     if merged["content_hash"] != stored.get("content_hash") and mode != "older":
         merged["source"] = incoming.get("source") or stored.get("source")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import re
 
 from ..types import Author, PaperRecord
@@ -218,6 +219,9 @@ def content_hash(row: dict) -> str:
             _s(g("comments_imported")),
         )
     )
+    hf = g("hf_meta")
+    if hf is not None:  # only then, so the hashes of papers without HF fields stay as they were
+        payload += "\x1f" + json.dumps(hf, sort_keys=True, ensure_ascii=False)
     return hashlib.blake2b(payload.encode(), digest_size=16).hexdigest()
 
 
@@ -238,4 +242,5 @@ HASHED_FIELDS = (
     "updated_at",
     "upvotes_imported",
     "comments_imported",
+    "hf_meta",
 )

@@ -16,6 +16,7 @@ from queue import Empty, Full
 from ..errors import SourceError
 from ..sources.files import InputFile
 from ..store import daily as daily_store
+from ..store import hf_users as hf_user_store
 from ..store import kv
 from ..store import papers as paper_store
 from ..store import runs as run_store
@@ -135,8 +136,11 @@ def write_batch(store: Store, prepared: Prepared) -> BatchResult:
             have = daily_store.existing(session, old_ids) if old_ids else set()
             entry_rows: list[dict] = []
             first_days: dict[int, dt.date] = {}
+            profiles: dict[str, dict] = {}
             for i in featured_at:
-                day, submitted_at, submitter, source = extras[i][1]
+                day, submitted_at, submitter, source, fullname, avatar = extras[i][1]
+                if submitter and (fullname or avatar):  # refreshed even when the entry exists
+                    profiles[submitter] = {"name": submitter, "fullname": fullname, "avatar_url": avatar}
                 aid = rows[i]["arxiv_id"]
                 pid = ids[aid]
                 if (pid, day) in have:
@@ -156,6 +160,7 @@ def write_batch(store: Store, prepared: Prepared) -> BatchResult:
                 if status[i] == "unchanged":
                     status[i] = "updated"
             daily_store.add_many(session, entry_rows)
+            hf_user_store.upsert_many(session, list(profiles.values()))
             paper_store.set_first_featured(session, first_days)
             report.featured += len(entry_rows)
 

@@ -24,7 +24,8 @@ class Prepared:
 
     rows: list[dict] = field(default_factory=list)  # the paper row as the record states it
     hashes: list[str] = field(default_factory=list)  # content hash of the row completed for a new paper
-    # (fingerprint, (day, submitted_at, submitter, source) or None, ((version, submitted_at), ...))
+    # (fingerprint, (day, submitted_at, submitter, source, submitter_fullname, submitter_avatar_url) or None,
+    #  ((version, submitted_at), ...))
     extras: list[tuple] = field(default_factory=list)
     rejections: list[Rejection] = field(default_factory=list)
     skipped: int = 0  # records whose fingerprint was applied before
@@ -96,7 +97,9 @@ def prepare(batch: list[Item], applied: set[str]) -> Prepared:
         out.extras.append(
             (
                 record.fingerprint,
-                (f.day, f.submitted_at, f.submitter, f.source) if f is not None else None,
+                (f.day, f.submitted_at, f.submitter, f.source, f.submitter_fullname, f.submitter_avatar_url)
+                if f is not None
+                else None,
                 tuple((v.version, v.submitted_at) for v in record.versions),
             )
         )

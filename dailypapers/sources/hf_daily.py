@@ -9,6 +9,7 @@ from typing import IO
 from ..ingest.normalize import InvalidRecord, parse_datetime
 from ..types import Author, Featured, PaperRecord, Rejection
 from .common import Item
+from .hf_fields import hf_meta, submitter_profile
 
 
 def item_record(item: dict) -> PaperRecord:
@@ -22,8 +23,7 @@ def item_record(item: dict) -> PaperRecord:
     submitted = parse_datetime(submitted_raw) if submitted_raw else None
     if submitted is None:
         raise InvalidRecord("item has no submission time (publishedAt)")
-    by = item.get("submittedBy") or paper.get("submittedOnDailyBy") or {}
-    submitter = by.get("name") or by.get("user") or by.get("fullname") if isinstance(by, dict) else None
+    submitter, fullname, avatar = submitter_profile(item.get("submittedBy") or paper.get("submittedOnDailyBy"))
     authors = [
         Author(a["name"]) for a in paper.get("authors") or [] if isinstance(a, dict) and a.get("name") and not a.get("hidden")
     ]
@@ -39,9 +39,13 @@ def item_record(item: dict) -> PaperRecord:
         published_at=parse_datetime(paper.get("publishedAt")),
         code_url=github,
         project_url=project,
-        featured=Featured(day=submitted.date(), submitted_at=submitted, submitter=submitter, source="hf"),
+        featured=Featured(
+            day=submitted.date(), submitted_at=submitted, submitter=submitter, source="hf",
+            submitter_fullname=fullname, submitter_avatar_url=avatar,
+        ),
         upvotes=int(upvotes) if isinstance(upvotes, int) else None,
         num_comments=int(comments) if isinstance(comments, int) else None,
+        hf_meta=hf_meta(item, paper),
         source="hf",
     )
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import re
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event, text
@@ -36,8 +38,11 @@ def _sqlite_pragmas(busy_timeout: float):
 
 
 def _sqlite_begin(conn) -> None:
-    # BEGIN IMMEDIATE would serialize readers; a plain BEGIN is enough with WAL and busy_timeout.
-    conn.exec_driver_sql("BEGIN")
+    # A plain BEGIN for reads and for transactions that write first: with WAL and busy_timeout they
+    # wait their turn. A transaction that reads and then writes (Store.writing) takes the write
+    # lock at once: else a write committed by another connection after its read makes its own
+    # write fail at once with "database is locked" (SQLite cannot wait there: its snapshot is stale).
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get("sqlite_immediate") else "BEGIN")
 
 
 def make_engine(settings: Settings, *, pool_size: int | None = None) -> Engine:
@@ -161,6 +166,15 @@ class Store:
 
     def session(self) -> Session:
         return self.sessions()
+
+    @contextmanager
+    def writing(self) -> Iterator[Session]:
+        """A session in a transaction that reads, then writes what it read decides: committed at
+        the end, rolled back on error. On SQLite it holds the write lock from its start (see
+        _sqlite_begin); on PostgreSQL it is an ordinary transaction."""
+        with self.session() as session, session.begin():
+            session.connection(execution_options={"sqlite_immediate": True})
+            yield session
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -10,12 +10,13 @@ from sqlalchemy import and_, func, literal_column, select
 from sqlalchemy.orm import Session
 
 from .daily import served
-from .schema import DailyEntry, Paper, PaperCategory, User
+from .schema import DailyEntry, HfUser, Paper, PaperCategory, User
 
 papers = Paper.__table__
 entries = DailyEntry.__table__
 users = User.__table__
 categories = PaperCategory.__table__
+hf_users = HfUser.__table__
 
 SORTS = ("upvotes", "time", "trending")
 
@@ -30,7 +31,7 @@ class FeedQuery:
     sort: str = "upvotes"  # upvotes | time | trending
     limit: int = 50
     offset: int = 0
-    submitter: str | None = None  # a local username or an upstream (HF) submitter name
+    submitter: str | None = None  # a local username or an upstream (HF) submitter name, any case
     category: str | tuple[str, ...] | None = None
 
 
@@ -39,12 +40,16 @@ class FeedItem:
     """A paper as a feed shows it: the paper row plus the featuring entry."""
 
     paper: dict
-    day: dt.date
-    submitted_at: dt.datetime
+    day: dt.date | None  # None: a paper never featured (a search result)
+    submitted_at: dt.datetime | None
     submitter: str | None
     upvotes: int
     comments: int
     trending_score: float = 0.0
+    # The submitter's full name (a local member's display name, an HF user's fullname) and avatar
+    # URL (an HF user's, as imported), when known.
+    submitter_fullname: str | None = None
+    submitter_avatar_url: str | None = None
 
 
 @dataclass
@@ -72,6 +77,7 @@ CARD_COLUMNS = (
     papers.c.upvote_count,
     papers.c.comments_imported,
     papers.c.comment_count,
+    papers.c.hf_meta,
 )
 
 
@@ -92,8 +98,9 @@ def _featured(query: FeedQuery):
     if conds:
         sub = sub.where(and_(*conds))
     if query.submitter:
-        local = select(users.c.id).where(users.c.username == query.submitter).scalar_subquery()
-        sub = sub.where((entries.c.submitter_name == query.submitter) | (entries.c.submitted_by_id == local))
+        name = query.submitter.lower()
+        local = select(users.c.id).where(func.lower(users.c.username) == name)
+        sub = sub.where((func.lower(entries.c.submitter_name) == name) | entries.c.submitted_by_id.in_(local))
     return sub.group_by(entries.c.paper_id).subquery("f")
 
 
@@ -103,14 +110,23 @@ def in_categories(category: str | tuple[str, ...]):
     return select(categories.c.paper_id).where(categories.c.category.in_(names))
 
 
+# Who submitted a paper: a local member (username, display name) or an upstream user (the entry's
+# submitter_name, and the profile its import carried).
+SUBMITTER_COLUMNS = (users.c.username, users.c.display_name, hf_users.c.fullname, hf_users.c.avatar_url)
+
+
 def list_featured(session: Session, query: FeedQuery, *, now: dt.datetime | None = None) -> FeedPage:
     """The page of papers the query asks for, with the total count for pagination."""
     from ..ranking.trending import score as trending_score
 
     f = _featured(query)
     upvotes = (papers.c.upvotes_imported + papers.c.upvote_count).label("upvotes")
-    base = select(*CARD_COLUMNS, f.c.day, f.c.submitted_at, f.c.submitter_name, users.c.username, upvotes).select_from(
-        f.join(papers, papers.c.id == f.c.paper_id).outerjoin(users, users.c.id == f.c.submitted_by_id)
+    base = select(
+        *CARD_COLUMNS, f.c.day, f.c.submitted_at, f.c.submitter_name, upvotes, *SUBMITTER_COLUMNS
+    ).select_from(
+        f.join(papers, papers.c.id == f.c.paper_id)
+        .outerjoin(users, users.c.id == f.c.submitted_by_id)
+        .outerjoin(hf_users, hf_users.c.name == f.c.submitter_name)
     )
     count_q = select(func.count()).select_from(f)
     if query.category:
@@ -136,6 +152,7 @@ def list_featured(session: Session, query: FeedQuery, *, now: dt.datetime | None
 
 def _item(row, score: float) -> FeedItem:
     paper = {c.name: row[c.name] for c in CARD_COLUMNS}
+    local = row["username"] is not None
     return FeedItem(
         paper=paper,
         day=row["day"],
@@ -144,7 +161,56 @@ def _item(row, score: float) -> FeedItem:
         upvotes=row["upvotes"],
         comments=row["comments_imported"] + row["comment_count"],
         trending_score=score,
+        submitter_fullname=row["display_name"] if local else row["fullname"],
+        submitter_avatar_url=None if local else row["avatar_url"],
     )
+
+
+def items_for(session: Session, paper_rows: list[dict]) -> list[FeedItem]:
+    """Feed items for given papers (full rows, e.g. search results), in their order: each with the
+    first day it was featured and who featured it then, or no day for a paper never featured."""
+    if not paper_rows:
+        return []
+    ids = [p["id"] for p in paper_rows]
+    first = (
+        select(
+            entries.c.paper_id,
+            entries.c.day,
+            entries.c.submitted_at,
+            entries.c.submitter_name,
+            entries.c.submitted_by_id,
+            func.row_number().over(partition_by=entries.c.paper_id, order_by=(entries.c.day, entries.c.id)).label("n"),
+        )
+        .where(entries.c.paper_id.in_(ids))
+        .subquery("e")
+    )
+    rows = session.execute(
+        select(first.c.paper_id, first.c.day, first.c.submitted_at, first.c.submitter_name, *SUBMITTER_COLUMNS)
+        .select_from(
+            first.outerjoin(users, users.c.id == first.c.submitted_by_id).outerjoin(
+                hf_users, hf_users.c.name == first.c.submitter_name
+            )
+        )
+        .where(first.c.n == 1)
+    ).mappings()
+    by_paper = {r["paper_id"]: r for r in rows}
+    out = []
+    for paper in paper_rows:
+        entry = by_paper.get(paper["id"])
+        local = entry is not None and entry["username"] is not None
+        out.append(
+            FeedItem(
+                paper=paper,
+                day=entry["day"] if entry else None,
+                submitted_at=entry["submitted_at"] if entry else None,
+                submitter=(entry["username"] or entry["submitter_name"]) if entry else None,
+                upvotes=paper["upvotes_imported"] + paper["upvote_count"],
+                comments=paper["comments_imported"] + paper["comment_count"],
+                submitter_fullname=(entry["display_name"] if local else entry["fullname"]) if entry else None,
+                submitter_avatar_url=None if local or entry is None else entry["avatar_url"],
+            )
+        )
+    return out
 
 
 def adjacent_days(session: Session, day: dt.date) -> tuple[dt.date | None, dt.date | None]:

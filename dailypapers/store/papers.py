@@ -38,6 +38,7 @@ INGEST_COLUMNS = (
     "updated_at",
     "upvotes_imported",
     "comments_imported",
+    "hf_meta",
     "source",
     "content_hash",
 )

@@ -3,6 +3,7 @@ PostgreSQL deployment) counts against the same limits without another service.""
 
 from __future__ import annotations
 
+import hashlib
 import time
 
 from limits.storage import Storage
@@ -13,6 +14,14 @@ from .dialect import insert_for
 from .schema import RateLimit
 
 limits_table = RateLimit.__table__
+KEY_LENGTH = limits_table.c.key.type.length
+
+
+def stored_key(key: str) -> str:
+    """The key as the table holds it: a long one (a 254-character email in it) is cut and hashed."""
+    if len(key) <= KEY_LENGTH:
+        return key
+    return key[: KEY_LENGTH - 33] + "#" + hashlib.blake2b(key.encode(), digest_size=16).hexdigest()
 
 
 class StoreStorage(Storage):
@@ -29,6 +38,7 @@ class StoreStorage(Storage):
     def incr(self, key: str, expiry: float, amount: int = 1) -> int:
         now = time.time()
         t = limits_table
+        key = stored_key(key)
         with self.store.session() as session, session.begin():
             stmt = insert_for(session, t).values(key=key, count=amount, expires_at=now + expiry)
             live = t.c.expires_at > bindparam("now", now)
@@ -43,12 +53,16 @@ class StoreStorage(Storage):
 
     def get(self, key: str) -> int:
         with self.store.session() as session:
-            row = session.execute(select(limits_table.c.count, limits_table.c.expires_at).where(limits_table.c.key == key)).first()
+            row = session.execute(
+                select(limits_table.c.count, limits_table.c.expires_at).where(limits_table.c.key == stored_key(key))
+            ).first()
         return row.count if row and row.expires_at > time.time() else 0
 
     def get_expiry(self, key: str) -> float:
         with self.store.session() as session:
-            at = session.execute(select(limits_table.c.expires_at).where(limits_table.c.key == key)).scalar_one_or_none()
+            at = session.execute(
+                select(limits_table.c.expires_at).where(limits_table.c.key == stored_key(key))
+            ).scalar_one_or_none()
         return at if at and at > time.time() else time.time()
 
     def check(self) -> bool:
@@ -60,7 +74,7 @@ class StoreStorage(Storage):
 
     def clear(self, key: str) -> None:
         with self.store.session() as session, session.begin():
-            session.execute(delete(limits_table).where(limits_table.c.key == key))
+            session.execute(delete(limits_table).where(limits_table.c.key == stored_key(key)))
 
     def purge_expired(self) -> int:
         with self.store.session() as session, session.begin():

@@ -20,6 +20,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    func,
     text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -72,6 +73,10 @@ class Paper(Base):
     upvote_count: Mapped[int] = mapped_column(Integer, default=0)
     comments_imported: Mapped[int] = mapped_column(Integer, default=0)
     comment_count: Mapped[int] = mapped_column(Integer, default=0)
+    # What Hugging Face's papers API said beyond the arXiv metadata, as its latest import gave it:
+    # {"authors": [{name, hidden, user?, status?, statusLastChangedAt?}], "mediaUrls": [...],
+    #  "ai_summary", "ai_keywords": [...], "githubStars", "organization": {...}}; None for other sources.
+    hf_meta: Mapped[dict | None] = mapped_column(JSON)
     source: Mapped[str] = mapped_column(String(40), default="")
     content_hash: Mapped[str] = mapped_column(String(32))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
@@ -156,6 +161,22 @@ class DailyEntry(Base):
             postgresql_where=text("submitted_by_id IS NOT NULL"),
         ),
     )
+
+
+# Submitters are looked up without regard to case (?submitter=NAME, as Hugging Face does).
+Index("ix_daily_entries_submitter_lower", func.lower(DailyEntry.submitter_name))
+
+
+class HfUser(Base):
+    """A Hugging Face user who submitted papers we imported: the profile the import carried, so
+    the API can show the submitter's full name and avatar (refreshed by every import)."""
+
+    __tablename__ = "hf_users"
+
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    fullname: Mapped[str | None] = mapped_column(String(200))
+    avatar_url: Mapped[str | None] = mapped_column(Text)  # absolute, or None: we generate one
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
 
 
 class Upvote(Base):

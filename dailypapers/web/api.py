@@ -1,12 +1,25 @@
 """The JSON API, shaped like Hugging Face's papers API so its clients work unchanged
-(huggingface_hub's HfApi(endpoint=...).list_daily_papers, paper_info, list_papers)."""
+(huggingface_hub's HfApi(endpoint=...).list_daily_papers, paper_info, list_papers).
+
+    GET  /api/daily_papers                     a day, week or month of the feed, or one submitter's papers
+    GET  /api/papers/search                    search (no query: the most recently featured papers)
+    GET  /api/papers/{arxiv_id}                one paper
+    GET  /api/papers/{arxiv_id}/similar        papers like it
+    POST /api/papers/{arxiv_id}/upvote         (signed in; CSRF header) upvote, and take it back:
+    POST /api/papers/{arxiv_id}/unvote
+    POST /api/subscriptions                    subscribe an address to email digests
+
+The answers are shapes.py's dicts; api_models.py documents them. Parameters are validated as the
+document declares them (bounds, the `sort` enum), and whatever is wrong answers 400 with a one-line
+{"error": ...}, never FastAPI's 422: `openapi_document` says so."""
 
 from __future__ import annotations
 
 import json
+from typing import Literal
 
-from fastapi import APIRouter, Query, Request
-from pydantic import BaseModel, Field
+from fastapi import APIRouter, Path, Query, Request
+from fastapi.openapi.utils import get_openapi
 from starlette.responses import Response
 
 from .. import periods, shapes
@@ -16,12 +29,15 @@ from ..store import daily as daily_store
 from ..store import feed as feed_store
 from ..store import papers as paper_store
 from ..store.feed import FeedQuery
+from . import api_models as m
 from .site import site_of
 from .views import cached
 
 router = APIRouter(prefix="/api", tags=["papers"])
 
+# HF's sort names -> the feed's. Without one, a feed is ordered as HF orders it: by upvotes.
 API_SORTS = {"publishedAt": "time", "trending": "trending"}
+MAX_PAGE = 10_000  # p * limit stays a small offset for any database
 
 
 class BadRequest(DailyPapersError):
@@ -33,97 +49,102 @@ def json_response(data, status: int = 200) -> Response:
     return Response(body, status_code=status, media_type="application/json")
 
 
-def daily_period(site, date: str | None, week: str | None, month: str | None) -> periods.Period | None:
+def base_url(request: Request) -> str:
+    """The site's address, for the absolute URLs in answers."""
+    return site_of(request).settings.base_url.rstrip("/")
+
+
+def daily_span(site, date: str | None, week: str | None, month: str | None, *, everything: bool):
+    """(first day, last day) of the span asked for. With none given: the latest day with papers,
+    or (`everything`, for a submitter's papers) every day: (None, None). None: no papers at all."""
     given = [x for x in (date, week, month) if x]
     if len(given) > 1:
         raise BadRequest("give only one of date, week and month")
-    if date:
-        return periods.parse_day(date)
-    if week:
-        return periods.parse_week(week)
-    if month:
-        return periods.parse_month(month)
+    try:
+        if given:
+            period = periods.parse_day(date) if date else periods.parse_week(week) if week else periods.parse_month(month)
+            return period.start, period.end
+    except OverflowError:  # the last month or week of year 9999 ends beyond the calendar
+        raise periods.BadPeriod(f"out of range: {given[0]!r}") from None
+    if everything:
+        return None, None
     with site.store.session() as session:
         latest = daily_store.latest_day(session)
-    return periods.day(latest) if latest else None
+    return (latest, latest) if latest else None
 
 
-@router.get("/daily_papers", summary="Papers featured on a day, week or month")
+@router.get(
+    "/daily_papers",
+    summary="Papers featured on a day, week or month, or all papers a user submitted",
+    response_model=list[m.DailyItem],
+    responses=m.BAD_REQUEST,
+)
 async def daily_papers(
     request: Request,
-    date: str | None = Query(None, description="A day, YYYY-MM-DD. Default: the latest day with papers."),
-    week: str | None = Query(None, description="An ISO week, YYYY-Www, e.g. 2026-W27."),
-    month: str | None = Query(None, description="A month, YYYY-MM."),
-    submitter: str | None = Query(None, description="Only papers submitted by this user."),
-    sort: str = Query("publishedAt", description="publishedAt (newest submission first) or trending."),
-    p: int = Query(0, description="Page number, from 0."),
-    limit: int = Query(50, description="Papers per page, 1 to 100."),
+    date: str | None = Query(
+        None, pattern=r"^\d{4}-\d{2}-\d{2}$", description="A day, YYYY-MM-DD. Default: the latest day with papers.",
+        examples=["2024-10-25"],
+    ),
+    week: str | None = Query(None, pattern=r"^\d{4}-W\d{2}$", description="An ISO week, YYYY-Www.", examples=["2025-W12"]),
+    month: str | None = Query(None, pattern=r"^\d{4}-\d{2}$", description="A month, YYYY-MM.", examples=["2025-03"]),
+    submitter: str | None = Query(
+        None, max_length=100,
+        description="Only papers this user submitted (any case). Without a date, week or month: from every date.",
+    ),
+    sort: Literal["publishedAt", "trending"] | None = Query(
+        None, description="Default: most upvoted first, as Hugging Face orders a day. publishedAt: newest submission first. trending: by trending score."
+    ),
+    p: int = Query(0, ge=0, le=MAX_PAGE, description="Page number, from 0."),
+    limit: int = Query(50, ge=1, le=100, description="Papers per page."),
 ) -> Response:
-    if sort not in API_SORTS:
-        raise BadRequest(f"sort must be one of {', '.join(API_SORTS)}")
-    if not 1 <= limit <= 100:
-        raise BadRequest("limit must be between 1 and 100")
-    if p < 0:
-        raise BadRequest("p must be 0 or more")
-
     def build() -> Response:
         site = site_of(request)
-        period = daily_period(site, date, week, month)
-        if period is None:
+        span = daily_span(site, date, week, month, everything=bool(submitter))
+        if span is None:  # no papers at all yet
             return json_response([])
-        query = FeedQuery(start=period.start, end=period.end, sort=API_SORTS[sort], limit=limit, offset=p * limit, submitter=submitter)
+        start, end = span
+        query = FeedQuery(
+            start=start, end=end, sort=API_SORTS.get(sort or "", "upvotes"), limit=limit, offset=p * limit, submitter=submitter
+        )
         with site.store.session() as session:
             page = feed_store.list_featured(session, query, now=site.now())
-        base = site.settings.base_url.rstrip("/")
+        base = base_url(request)
         return json_response([shapes.daily_item(item, base) for item in page.items])
 
     return await cached(request, build)
 
 
-@router.get("/papers/search", summary="Search papers")
+@router.get(
+    "/papers/search",
+    summary="Search papers (no query: the most recently featured papers)",
+    response_model=list[m.DailyItem],
+    responses=m.BAD_REQUEST,
+)
 async def search_papers(
     request: Request,
-    q: str = Query("", description="The query: words, \"phrases\", author:Name, cat:cs.CL."),
-    limit: int = Query(20, description="At most this many results, 1 to 100."),
+    q: str = Query("", max_length=1000, description='The query: words, "phrases", author:Name, cat:cs.CL. Empty: the latest papers.'),
+    limit: int = Query(20, ge=1, le=100, description="At most this many results."),
 ) -> Response:
-    if not 1 <= limit <= 100:
-        raise BadRequest("limit must be between 1 and 100")
-
     def build() -> Response:
-        site = site_of(request)
-        return json_response(search_items(site, q, limit))
+        return json_response(search_items(site_of(request), q, limit, base_url(request)))
 
     return await cached(request, build)
 
 
-def search_items(site, q: str, limit: int) -> list[dict]:
-    """HF-shaped search results: {paper: {...}, title, summary, publishedAt, ...}."""
-    from ..search import SearchQuery, hf_item, search
+def search_items(site, q: str, limit: int, base: str) -> list[dict]:
+    """Search results as daily items (the same fields): the hits of the query, or without one the
+    papers featured most recently."""
+    if not q.strip():
+        with site.store.session() as session:
+            page = feed_store.list_featured(session, FeedQuery(sort="time", limit=limit), now=site.now())
+        return [shapes.daily_item(item, base) for item in page.items]
+    from ..search import SearchQuery, search
 
-    return [hf_item(hit) for hit in search(site.store, SearchQuery(text=q, limit=limit, facets=False)).hits]
-
-
-class SubscriptionRequest(BaseModel):
-    """The body of POST /api/subscriptions (documented here; web/subscribe.py validates it)."""
-
-    email: str = Field(description="The address to send digests to; a confirmation email goes there first.")
-    cadence: str = Field("daily", description="daily (weekdays) or weekly.")
-    trending: int = Field(10, description="How many trending papers of the period, 0 to 50 (0: none).")
-    query: str | None = Field(None, description='A saved search for topic alerts, e.g. "diffusion models" cat:cs.CV.')
-    categories: list[str] = Field(default_factory=list, description="arXiv categories for topic alerts.")
-    similar: bool = Field(False, description="Papers like the ones you upvoted (signed-in users only).")
+    hits = search(site.store, SearchQuery(text=q, limit=limit, facets=False)).hits
+    return shapes.search_items(site.store, [hit.paper for hit in hits], base)
 
 
-@router.post(
-    "/subscriptions",
-    status_code=202,
-    summary="Subscribe an address to email digests (double opt-in)",
-    openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": SubscriptionRequest.model_json_schema()}}}},
-)
-async def subscriptions(request: Request) -> Response:
-    from .subscribe import api_subscribe
-
-    return await api_subscribe(request)
+ARXIV_ID = Path(description="An arXiv id, with or without version: 2410.17243, 2410.17243v2, hep-th/9901001.", examples=["2410.17243"])
 
 
 def _arxiv_id(raw: str) -> str:
@@ -133,37 +154,116 @@ def _arxiv_id(raw: str) -> str:
         raise NotFoundError(f"{raw!r} is not an arXiv id") from None
 
 
-@router.get("/papers/{arxiv_id:path}/similar", summary="Papers similar to one paper")
-async def similar_papers(request: Request, arxiv_id: str, limit: int = Query(10, description="1 to 50.")) -> Response:
-    if not 1 <= limit <= 50:
-        raise BadRequest("limit must be between 1 and 50")
+def _paper_item(site, bare: str) -> feed_store.FeedItem:
+    with site.store.session() as session:
+        paper = paper_store.get(session, bare)
+        if paper is None:
+            raise NotFoundError(f"no paper {bare}")
+        return feed_store.items_for(session, [paper])[0]
+
+
+@router.get(
+    "/papers/{arxiv_id:path}/similar",
+    summary="Papers similar to one paper",
+    response_model=list[m.SimilarPaper],
+    responses={**m.BAD_REQUEST, **m.NOT_FOUND},
+)
+async def similar_papers(
+    request: Request, arxiv_id: str = ARXIV_ID, limit: int = Query(10, ge=1, le=50, description="At most this many papers.")
+) -> Response:
     bare = _arxiv_id(arxiv_id)
 
     def build() -> Response:
         from ..search import similar
 
         site = site_of(request)
+        hits = similar(site.store, bare, limit=limit)  # NotFoundError (404) for a paper not here
         with site.store.session() as session:
-            if not paper_store.existing(session, [bare]):
-                raise NotFoundError(f"no paper {bare}")
-        hits = similar(site.store, bare, limit=limit)
-        return json_response([dict(shapes.paper_info(h.paper), score=round(h.score, 4)) for h in hits])
+            items = feed_store.items_for(session, [h.paper for h in hits])
+        base = base_url(request)
+        return json_response([dict(shapes.paper_info(item, base), score=round(h.score, 4)) for item, h in zip(items, hits)])
 
     return await cached(request, build)
 
 
-@router.get("/papers/{arxiv_id:path}", summary="One paper")
-async def paper(request: Request, arxiv_id: str) -> Response:
+VOTE_RESPONSES = {
+    401: m.error("Not signed in."),
+    **m.CSRF,
+    **m.NOT_FOUND,
+}
+
+
+@router.post(
+    "/papers/{arxiv_id:path}/upvote",
+    summary="Upvote a paper (signed in; send the CSRF token in x-csrftoken)",
+    response_model=m.VoteAnswer,
+    responses=VOTE_RESPONSES,
+)
+async def upvote(request: Request, arxiv_id: str = ARXIV_ID) -> Response:
+    from .actions import vote
+
+    return await vote(request)
+
+
+@router.post(
+    "/papers/{arxiv_id:path}/unvote",
+    summary="Take back an upvote (signed in; send the CSRF token in x-csrftoken)",
+    response_model=m.VoteAnswer,
+    responses=VOTE_RESPONSES,
+)
+async def unvote(request: Request, arxiv_id: str = ARXIV_ID) -> Response:
+    from .actions import vote
+
+    return await vote(request)
+
+
+@router.get("/papers/{arxiv_id:path}", summary="One paper", response_model=m.PaperInfo, responses=m.NOT_FOUND)
+async def paper(request: Request, arxiv_id: str = ARXIV_ID) -> Response:
     bare = _arxiv_id(arxiv_id)
 
     def build() -> Response:
         site = site_of(request)
-        with site.store.session() as session:
-            detail = paper_store.detail(session, bare)
-        if detail is None:
-            raise NotFoundError(f"no paper {bare}")
-        body = shapes.paper_info(detail.paper, submitted_at=detail.first_submitted_at, submitter=detail.first_submitter)
-        return json_response(body)
+        return json_response(shapes.paper_info(_paper_item(site, bare), base_url(request)))
 
     return await cached(request, build)
 
+
+@router.post(
+    "/subscriptions",
+    status_code=202,
+    summary="Subscribe an address to email digests (double opt-in)",
+    response_model=m.SubscriptionAnswer,
+    responses={
+        **m.BAD_REQUEST,
+        **m.CSRF,
+        429: m.error("Too many subscription requests from this address or for this email; see Retry-After."),
+    },
+    openapi_extra={
+        "requestBody": {"required": True, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/SubscriptionRequest"}}}}
+    },
+)
+async def subscriptions(request: Request) -> Response:
+    from .subscribe import api_subscribe
+
+    return await api_subscribe(request)
+
+
+def openapi_document(app) -> dict:
+    """The OpenAPI document, saying what the app does: invalid parameters answer 400 with the
+    error shape (FastAPI would document 422, which never happens here)."""
+    if app.openapi_schema:
+        return app.openapi_schema
+    doc = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+    schemas = doc.setdefault("components", {}).setdefault("schemas", {})
+    for name in ("HTTPValidationError", "ValidationError"):
+        schemas.pop(name, None)
+    schemas["SubscriptionRequest"] = m.SubscriptionRequest.model_json_schema(ref_template="#/components/schemas/{model}")
+    error = {"description": "A parameter that cannot be understood, with the reason.",
+             "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+    for operations in doc["paths"].values():
+        for operation in operations.values():
+            responses = operation["responses"]
+            if responses.pop("422", None) is not None:
+                responses.setdefault("400", error)
+    app.openapi_schema = doc
+    return doc

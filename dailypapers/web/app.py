@@ -65,6 +65,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None, *, 
     )
     app.state.site = site
     app.include_router(api.router)
+    app.openapi = lambda: api.openapi_document(app)
     for method, path, handler in ROUTES:
         app.add_route(path, handler, methods=[method], include_in_schema=False)
     app.mount("/static/vendor", VendorFiles(settings.vendor_dir), name="vendor")

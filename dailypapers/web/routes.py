@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from . import accounts, actions, avatars, docs, feeds, pages, search_page, subscribe
 
-# (METHOD, path, handler). The JSON API's read routes and POST /api/subscriptions are in web/api.py
-# (FastAPI documents them at /docs); its upvote routes share the pages' handlers below.
+# (METHOD, path, handler). The JSON API's routes are listed in web/api.py (FastAPI documents them
+# at /docs); its upvote routes share the pages' handler, actions.vote.
 ROUTES = [
     ("GET", "/", pages.home),
     ("GET", "/date", pages.jump_to_date),
@@ -44,8 +44,6 @@ ROUTES = [
     ("GET", "/feeds/daily.{fmt}", feeds.daily),
     ("GET", "/feeds/trending.{fmt}", feeds.trending),
     ("GET", "/feeds/category/{category}.{fmt}", feeds.category),
-    ("POST", "/api/papers/{arxiv_id:path}/upvote", actions.vote),
-    ("POST", "/api/papers/{arxiv_id:path}/unvote", actions.vote),
     ("GET", "/docs", docs.swagger),
     ("GET", "/healthz", pages.health),
     ("GET", "/favicon.ico", avatars.favicon),

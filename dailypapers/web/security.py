@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import math
 import time
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from asgi_csrf import asgi_csrf
+from asgi_csrf import asgi_csrf, default_send_csrf_failed
 
 # No inline script anywhere (KaTeX and our own JS are files under /static); styles may be set by
 # KaTeX through the CSSOM, which the policy allows without 'unsafe-inline'.
@@ -62,7 +63,19 @@ def with_csrf(app, secret: str, *, secure: bool):
         cookie_secure=secure,
         cookie_samesite="Lax",
         skip_if_scope=lambda scope: scope["path"].startswith(CSRF_EXEMPT_PREFIXES),
+        send_csrf_failed=_csrf_failed,
     )
+
+
+async def _csrf_failed(scope, send, message_id) -> None:
+    """The JSON API answers a missing or wrong token in its own error shape (as documented);
+    pages get asgi-csrf's plain answer."""
+    if not scope["path"].startswith("/api/"):
+        await default_send_csrf_failed(scope, send, message_id)
+        return
+    body = json.dumps({"error": "CSRF check failed: send the csrftoken cookie's value in the x-csrftoken header"}).encode()
+    await send({"type": "http.response.start", "status": 403, "headers": [(b"content-type", b"application/json")]})
+    await send({"type": "http.response.body", "body": body})
 
 
 _hasher = PasswordHasher()
