@@ -9,7 +9,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from ..errors import DailyPapersError, NotFoundError, SourceError
+from ..ingest import submissions
 from ..ingest.lookup import ensure_paper
+from ..ingest.submissions import Refused
 from ..ingest.normalize import InvalidRecord, split_arxiv_id
 from ..store import comments as comment_store
 from ..store import daily as daily_store
@@ -22,10 +24,6 @@ from .site import site_of
 from .views import render, wants_json
 
 MAX_COMMENT = 10_000
-
-
-class Refused(DailyPapersError):
-    """A submission the rules do not allow; the message says why."""
 
 
 def _paper_id(site, arxiv_id: str) -> int:
@@ -98,17 +96,8 @@ async def submit_form(request: Request) -> Response:
 
 def submission_rules(site, paper: dict, user: dict, today: dt.date) -> None:
     """Raise Refused with the reason when the paper may not be featured today."""
-    window = site.settings.submission_window_days
     with site.store.session() as session:
-        last = daily_store.featured_since(session, paper["id"], today - dt.timedelta(days=window - 1))
-    if last is not None:
-        raise Refused(f"{paper['arxiv_id']} was already featured on {last.isoformat()}, within the last {window} days.")
-    published = paper.get("published_at")
-    if published is not None and published.date() < today - dt.timedelta(days=window) and not user["is_curator"]:
-        raise Refused(
-            f"{paper['arxiv_id']} was submitted to arXiv on {published.date().isoformat()}, more than {window} days ago; "
-            "only curators can feature older papers."
-        )
+        submissions.check(session, paper, is_curator=bool(user["is_curator"]), day=today, window=site.settings.submission_window_days)
 
 
 def parse_submission(value: str) -> str:

@@ -1,0 +1,43 @@
+"""Submission rules: the one-week window holds for papers whose publication date the store lacks,
+through the year and month every arXiv id names."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from conftest import client_for
+from dailypapers.ingest.normalize import InvalidRecord, id_month
+from webhelp import log_in, make_user, token_of
+
+
+def test_an_arxiv_id_names_its_year_and_month():
+    assert id_month("2505.17282") == (2025, 5)
+    assert id_month("2505.17282v3") == (2025, 5)
+    assert id_month("0704.0001") == (2007, 4)  # the first new-style id
+    assert id_month("1412.99999") == (2014, 12)
+    assert id_month("hep-th/9901001") == (1999, 1)  # old style: archive/YYMMNNN
+    assert id_month("math.GT/0309136v2") == (2003, 9)
+    assert id_month("arXiv:2410.17243") == (2024, 10)
+    for bad in ("2513.00001", "2500.00001", "hep-th/9913001", "nonsense"):
+        with pytest.raises(InvalidRecord):
+            id_month(bad)
+
+
+def test_a_paper_without_a_publication_date_is_dated_by_its_id(fresh_site):
+    """2503.11677 came from a listing file that gives no publication date: only its id says it is
+    from March 2025, far more than a week ago, so only a curator may put it on today's feed."""
+    make_user(fresh_site)
+    make_user(fresh_site, "curie", is_curator=True)
+    with client_for(fresh_site) as c:
+        log_in(c)
+        r = c.post("/submit", data={"csrftoken": token_of(c), "arxiv_id": "2503.11677"})
+        assert r.status_code == 400, r.status_code
+        assert "2025-03" in r.text and "only curators" in r.text
+    with client_for(fresh_site) as c:
+        log_in(c, "curie")
+        r = c.post("/submit", data={"csrftoken": token_of(c), "arxiv_id": "2503.11677"})
+        assert r.status_code == 303
+        today = dt.datetime.now(dt.UTC).date().isoformat()
+        assert "submitted by curie" in c.get(f"/date/{today}").text
