@@ -212,7 +212,8 @@ def register(app: typer.Typer) -> None:
 
         if name not in JOBS:
             raise DailyPapersError(f"no job {name!r}; jobs: {', '.join(JOBS)}")
-        _outcome, summary = runner.execute(open_store(), name, manual_period())
+        # A failure is this command's one-line error (below), not also a log line.
+        _outcome, summary = runner.execute(open_store(), name, manual_period(), log_failure=False)
         out.print(summary, highlight=False)
 
     @jobs_app.command("enqueue")

@@ -139,6 +139,12 @@ class Settings(BaseSettings):
     job_lease_seconds: int = Field(
         120, ge=10, description="A running job's heartbeat older than this means its worker died; another may take it over."
     )
+    job_retry_seconds: float = Field(
+        120.0,
+        gt=0,
+        description="A run of a scheduled job that failed (an arXiv harvest while offline) is tried again by `up` after "
+        "this many seconds, doubling each time up to an hour, until its period is over (queue workers retry on their own).",
+    )
     inbox_dir: Path | None = Field(
         None,
         description="Folder the ingest-inbox job imports files from (then moves them to done/). Default: data_dir/inbox.",

@@ -18,6 +18,11 @@ from ..store.engine import Store
 log = logging.getLogger(__name__)
 
 
+class Quiet(str):
+    """A job's summary when the run found nothing to do: recorded with the run like any other, but
+    logged only at debug level, so an idle site does not log a line a minute saying so."""
+
+
 @dataclass(frozen=True)
 class Job:
     name: str
@@ -98,7 +103,7 @@ def ingest_inbox(store: Store) -> str:
         if path.exists():
             path.replace(done_dir / path.name)
         summaries.append(f"{path.name}: {report.summary()}")
-    return "; ".join(summaries) or "inbox empty"
+    return "; ".join(summaries) or Quiet("inbox empty")
 
 
 @job("index", every_minutes=5)
@@ -110,7 +115,9 @@ def index_papers(store: Store) -> str:
 
     report = index_new_papers(store, limit=store.settings.index_job_limit or None)
     similar = neighbours.refresh(store) if store.settings.search_semantic else 0
-    return f"{report.summary()}; similar papers of {similar} papers computed"
+    summary = f"{report.summary()}; similar papers of {similar} papers computed"
+    idle = not (report.fulltext or report.embedded or report.vectors or similar)
+    return Quiet(summary) if idle else summary
 
 
 @job("similar-refresh", daily_at="04:00")
@@ -140,10 +147,15 @@ def cleanup(store: Store) -> str:
     return f"{sessions} expired sessions, {limits} rate-limit counters and {pending} unconfirmed subscriptions removed"
 
 
-def _send_digests(store: Store, cadences: tuple[str, ...]) -> str:
+def _send_digests(store: Store, cadences: tuple[str, ...], *, quiet_when_idle: bool = False) -> str:
     from ..digest.send import send_digests
 
-    return "; ".join(send_digests(store, cadence).summary() for cadence in cadences)
+    reports = [send_digests(store, cadence) for cadence in cadences]
+    summary = "; ".join(r.summary() for r in reports)
+    counts = ("sent", "deferred", "failed", "suspended", "resent_after_interruption", "unknown", "busy")
+    if quiet_when_idle and not any(getattr(r, name) for r in reports for name in counts) and not any(r.stopped for r in reports):
+        return Quiet(summary)
+    return summary
 
 
 @job("digest-daily", daily_at="08:00", setting="digest_time")
@@ -161,4 +173,4 @@ def digest_weekly(store: Store) -> str:
 @job("digest-retry", every_minutes=15)
 def digest_retry(store: Store) -> str:
     """Retry deferred digests and finish runs that were interrupted (each digest still goes out once)."""
-    return _send_digests(store, ("daily", "weekly"))
+    return _send_digests(store, ("daily", "weekly"), quiet_when_idle=True)

@@ -20,14 +20,32 @@ from .registry import JOBS, Job
 log = logging.getLogger(__name__)
 
 
-def due(store: Store, job: Job, now: dt.datetime) -> str | None:
-    """The period to run `job` for now, claimed in the store; None when not due or already claimed."""
+MAX_RETRY_WAIT = 3600.0
+
+
+def retry_wait(settings, attempts: int) -> float:
+    """Seconds before a failed run is tried again after its `attempts`-th try."""
+    return min(settings.job_retry_seconds * 2 ** max(0, attempts - 1), MAX_RETRY_WAIT)
+
+
+def due(store: Store, job: Job, now: dt.datetime, *, retry_failed: bool = False) -> str | None:
+    """The period to run `job` for now, claimed in the store; None when not due or already claimed.
+    With `retry_failed`, also the current period when its run failed and has waited long enough
+    (the in-process mode; queue workers retry a failed message themselves)."""
     settings = store.settings
     daily_at = getattr(settings, job.setting) if job.setting else None
     period = job.period(now, ZoneInfo(settings.timezone), daily_at)
     if period is None:
         return None
-    return period if jobruns.claim(store, job.name, period) else None
+    if jobruns.claim(store, job.name, period):
+        return period
+    if retry_failed:
+        run = jobruns.get(store, job.name, period)
+        if run and run["status"] == "failed" and run["finished_at"] is not None:
+            again = run["finished_at"] + dt.timedelta(seconds=retry_wait(settings, run["attempts"]))
+            if now.astimezone(dt.UTC).replace(tzinfo=None) >= again:
+                return period
+    return None
 
 
 def manual_period(now: dt.datetime | None = None) -> str:
@@ -66,7 +84,7 @@ class Scheduler:
         for name in self.names:
             if self.enqueue is None and self.running(name):
                 continue
-            period = due(self.store, JOBS[name], dt.datetime.now(dt.UTC))
+            period = due(self.store, JOBS[name], dt.datetime.now(dt.UTC), retry_failed=self.enqueue is None)
             if period is None:
                 continue
             started.append(f"{name}:{period}")
@@ -94,10 +112,19 @@ class Scheduler:
             pass
 
     def _loop(self) -> None:
+        failing: str | None = None  # the failure of the last pass, logged once until it changes
         while not self._stop.is_set():
             started = time.monotonic()
             try:
                 self.run_pending()
-            except Exception:  # noqa: BLE001 - e.g. the database briefly unreachable
-                log.exception("scheduler pass failed")
+            except Exception as exc:  # noqa: BLE001 - e.g. the database briefly unreachable
+                if not runner.expected(exc):
+                    log.exception("scheduler pass failed")
+                elif runner.one_line(exc) != failing:
+                    failing = runner.one_line(exc)
+                    log.warning("scheduler pass failed: %s (said once until it changes)", failing)
+            else:
+                if failing is not None:
+                    log.info("scheduler passes work again")
+                    failing = None
             self._stop.wait(max(1.0, self.tick - (time.monotonic() - started)))

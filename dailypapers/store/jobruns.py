@@ -62,6 +62,13 @@ def finished(store: Store, name: str, period: str, status: str, detail: str | No
         )
 
 
+def get(store: Store, name: str, period: str) -> dict | None:
+    """The run of (name, period): status, attempts, started_at, finished_at, detail; None if unclaimed."""
+    with store.session() as session:
+        row = session.execute(select(runs).where(runs.c.name == name, runs.c.period == period)).mappings().first()
+        return dict(row) if row else None
+
+
 def status(store: Store, name: str, period: str) -> str | None:
     with store.session() as session:
         return session.execute(select(runs.c.status).where(runs.c.name == name, runs.c.period == period)).scalar_one_or_none()
