@@ -14,7 +14,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal, Optional
 
-from pydantic import Field, field_validator
+from pydantic import Field, PrivateAttr, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
 
 from . import __version__
@@ -70,8 +70,11 @@ class Settings(BaseSettings):
     # --- site ------------------------------------------------------------------------------------
     site_name: str = Field("Daily Papers", description="The name shown in page titles, feeds and emails.")
     base_url: str = Field(
-        "http://127.0.0.1:8000",
-        description="The public address of the site, for absolute links in feeds and emails (no trailing slash).",
+        "",
+        description="The public address of the site, for absolute links in pages, feeds, the API and emails, e.g. "
+        "https://papers.example.org. Empty: derived from where `serve` and `up` listen (http://HOST:PORT); for a "
+        "0.0.0.0 or :: bind, pages use the address each visitor asked for and emails the machine's name. Set it "
+        "behind a proxy and whenever emails go out; a value that disagrees with the port served is warned about.",
     )
     host: str = Field("127.0.0.1", description="Address `dailypapers up` and `serve` listen on.")
     port: int = Field(8000, ge=1, le=65535, description="Port `dailypapers up` and `serve` listen on.")
@@ -213,6 +216,42 @@ class Settings(BaseSettings):
     )
     rate_limit_subscribe: str = Field("10/hour", description="Subscription requests allowed per client address.")
     rate_limit_subscribe_email: str = Field("5/day", description="Subscription requests allowed per email address.")
+
+    _base_url_derived: bool = PrivateAttr(False)
+
+    @model_validator(mode="after")
+    def _derive_base_url(self) -> "Settings":
+        from .siteurl import served_url
+
+        if self.base_url.strip():
+            self.base_url = self.base_url.strip().rstrip("/")
+        else:
+            self.base_url = served_url(self.host, self.port)
+            self._base_url_derived = True
+        return self
+
+    @property
+    def base_url_derived(self) -> bool:
+        """Whether base_url was derived from host and port rather than set by the operator."""
+        return self._base_url_derived
+
+    @property
+    def base_url_per_request(self) -> bool:
+        """Pages take their absolute links from each request's Host: no base URL was set and the
+        site listens on every address, so no single name is known to reach it."""
+        from .siteurl import is_wildcard
+
+        return self._base_url_derived and is_wildcard(self.host)
+
+    def serving_at(self, host: str, port: int) -> "Settings":
+        """These settings for a site listening on host:port (`serve --host --port`): a derived
+        base URL is derived again from them; one the operator set stays."""
+        from .siteurl import served_url
+
+        update: dict[str, Any] = {"host": host, "port": port}
+        if self._base_url_derived:
+            update["base_url"] = served_url(host, port)
+        return self.model_copy(update=update)
 
     @field_validator("unsubscribe_address")
     @classmethod

@@ -74,7 +74,7 @@ async def daily_papers(
         query = FeedQuery(start=period.start, end=period.end, sort=API_SORTS[sort], limit=limit, offset=p * limit, submitter=submitter)
         with site.store.session() as session:
             page = feed_store.list_featured(session, query, now=site.now())
-        base = site.settings.base_url.rstrip("/")
+        base = site.base_url
         return json_response([shapes.daily_item(item, base) for item in page.items])
 
     return await cached(request, build)

@@ -21,7 +21,7 @@ from ..store.engine import Store
 from . import api
 from .routes import ROUTES
 from .security import RateLimited, SecurityHeaders, with_csrf
-from .site import Site
+from .site import RequestBaseURL, Site
 from .views import error_page, wants_json
 
 STATIC = Path(__file__).parent / "static"
@@ -114,6 +114,8 @@ def create_app(settings: Settings | None = None, store: Store | None = None, *, 
 
     secure = settings.base_url.startswith("https://")
     wrapped = SecurityHeaders(with_csrf(app, site.secret, secure=secure))
+    if settings.base_url_per_request:
+        wrapped = RequestBaseURL(wrapped)
     return _Outer(wrapped, app)
 
 

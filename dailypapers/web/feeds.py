@@ -37,7 +37,7 @@ def _utc(value: dt.datetime | None) -> dt.datetime | None:
 
 
 def build_feed(site, *, kind: str, title: str, path: str, items, subtitle: str) -> bytes:
-    base = site.settings.base_url.rstrip("/")
+    base = site.base_url
     fg = FeedGenerator()
     fg.id(base + path.rsplit(".", 1)[0])
     fg.title(f"{site.settings.site_name}: {title}")
