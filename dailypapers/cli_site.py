@@ -231,7 +231,12 @@ def register(app: typer.Typer) -> None:
 
         current = settings()
         for job in JOBS.values():
-            when = f"every {job.every_minutes} min" if job.every_minutes else f"daily at {getattr(current, job.setting) if job.setting else job.daily_at}"
+            if job.pending is not None:
+                when = "when asked"
+            elif job.every_minutes:
+                when = f"every {job.every_minutes} min"
+            else:
+                when = f"daily at {getattr(current, job.setting) if job.setting else job.daily_at}"
             out.print(f"{job.name:14} {when:22} {job.help}", highlight=False)
         runs = jobruns.recent(open_store(), 10)
         if runs:

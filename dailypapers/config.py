@@ -62,6 +62,17 @@ class Settings(BaseSettings):
     http_backoff: float = Field(
         5.0, ge=0, description="Seconds of the first retry's wait; each further retry doubles it (Retry-After wins)."
     )
+    fetch_attempts: int = Field(
+        5, ge=1, description="Tries of fetching a paper the store lacks (a member submitted it, or a visitor opened its "
+        "page) from arXiv before the member is told it failed."
+    )
+    fetch_retry_seconds: float = Field(
+        60.0, gt=0, description="Seconds before the second try of such a fetch; each further try waits twice as long."
+    )
+    fetch_poll_seconds: float = Field(
+        2.0, gt=0, description="How often `up` and `dailypapers scheduler` look for papers waiting to be fetched from "
+        "arXiv (one indexed query): a submission of a new paper is fetched within about this long."
+    )
     contact_email: str = Field(
         "", description="Address put in the User-Agent of upstream requests, so arXiv can reach the operator."
     )
@@ -121,6 +132,11 @@ class Settings(BaseSettings):
     rate_limit_signup: str = Field("5/hour", description="Sign-ups allowed per address.")
     rate_limit_submit: str = Field("20/hour", description="Paper submissions allowed per user.")
     rate_limit_comment: str = Field("10/minute", description="Comments allowed per user.")
+    rate_limit_lookup: str = Field(
+        "30/hour",
+        description="Fetches from arXiv one client address may start by opening the page of a paper the store lacks "
+        "(pages of papers already being fetched do not count), so a crawler cannot make the site hammer arXiv.",
+    )
     ingest_time: str = Field(
         "06:30", description="Local time (HH:MM, site time zone) of the daily arXiv ingest that `dailypapers up` runs."
     )

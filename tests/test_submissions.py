@@ -8,7 +8,7 @@ import datetime as dt
 import pytest
 
 from conftest import client_for
-from dailypapers.ingest.normalize import InvalidRecord, id_month
+from dailypapers.ingest.normalize import InvalidRecord, could_exist, id_month
 from webhelp import log_in, make_user, token_of
 
 
@@ -23,6 +23,18 @@ def test_an_arxiv_id_names_its_year_and_month():
     for bad in ("2513.00001", "2500.00001", "hep-th/9913001", "nonsense"):
         with pytest.raises(InvalidRecord):
             id_month(bad)
+
+
+def test_ids_arxiv_cannot_have_issued_yet():
+    today = dt.date(2026, 11, 29)
+    assert could_exist("2611.00001", today) and could_exist("2612.00001", dt.date(2026, 11, 30))  # a day's grace
+    assert not could_exist("2612.00001", today)  # a month to come
+    assert could_exist("0704.0001", today) and not could_exist("0703.0001", today)  # new style from April 2007
+    assert could_exist("1412.9999", today) and not could_exist("1501.9999", today)  # five digits from 2015
+    assert not could_exist("1412.99999", today)
+    assert could_exist("hep-th/9108001", today) and not could_exist("hep-th/9107001", today)
+    assert could_exist("math/0703001", today) and not could_exist("math/0704001", today)
+    assert not could_exist("2513.00001", today) and not could_exist("nonsense", today)
 
 
 def test_a_paper_without_a_publication_date_is_dated_by_its_id(fresh_site):

@@ -54,6 +54,24 @@ def id_month(raw: str) -> tuple[int, int]:
     return year, month
 
 
+def could_exist(raw: str, today: dt.date) -> bool:
+    """Whether arXiv can have issued this id by `today`: a real month, not to come (a day of
+    grace for time zones), in the scheme of its time (archive/YYMMNNN from 1991-08 to 2007-03,
+    YYMM.NNNN from 2007-04, YYMM.NNNNN from 2015-01)."""
+    try:
+        year, month = id_month(raw)
+    except InvalidRecord:
+        return False
+    arxiv_id = split_arxiv_id(raw)[0]
+    latest = today + dt.timedelta(days=1)
+    if (year, month) > (latest.year, latest.month):
+        return False
+    if "/" in arxiv_id:
+        return (1991, 8) <= (year, month) <= (2007, 3)
+    digits = len(arxiv_id.split(".", 1)[1])
+    return (year, month) >= (2007, 4) and digits == (5 if (year, month) >= (2015, 1) else 4)
+
+
 def clean_title(text: str) -> str:
     """Titles: every run of whitespace, wraps included, becomes one space."""
     return " ".join(text.split())

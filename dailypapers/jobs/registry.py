@@ -31,6 +31,8 @@ class Job:
     daily_at: str | None = None  # ...or once a day at HH:MM (site time zone)
     setting: str | None = None  # the setting that holds daily_at, if configurable
     help: str = ""
+    # ...or when asked: run as soon as this cheap check says there is work (polled by the scheduler)
+    pending: Callable[[Store], bool] | None = None
 
     def period(self, now: dt.datetime, tz: ZoneInfo, daily_at: str | None = None) -> str | None:
         """The period `now` (aware) falls in, or None when a daily job's time has not come today."""
@@ -48,9 +50,17 @@ class Job:
 JOBS: dict[str, Job] = {}
 
 
-def job(name: str, *, every_minutes: int | None = None, daily_at: str | None = None, setting: str | None = None):
+def job(
+    name: str,
+    *,
+    every_minutes: int | None = None,
+    daily_at: str | None = None,
+    setting: str | None = None,
+    pending: Callable[[Store], bool] | None = None,
+):
     def register(fn: Callable[[Store], str]) -> Callable[[Store], str]:
-        JOBS[name] = Job(name, fn, every_minutes, daily_at, setting, ((fn.__doc__ or "").strip().splitlines() or [""])[0])
+        help_text = ((fn.__doc__ or "").strip().splitlines() or [""])[0]
+        JOBS[name] = Job(name, fn, every_minutes, daily_at, setting, help_text, pending)
         return fn
 
     return register
@@ -68,6 +78,26 @@ def ingest_arxiv(store: Store) -> str:
     since = dt.date.fromisoformat(last) - dt.timedelta(days=1) if last else dt.date.today() - dt.timedelta(days=3)
     report = IngestJob(store).run([f"arxiv:{','.join(store.settings.categories)}"], since=since)
     kv.set_value(store, "last_arxiv_harvest", dt.date.today().isoformat())
+    return report.summary()
+
+
+def _fetch_pending(store: Store) -> bool:
+    from ..ingest.lookup import pending
+
+    return pending(store)
+
+
+@job("fetch-papers", pending=_fetch_pending)
+def fetch_papers(store: Store) -> str:
+    """Fetch from arXiv the papers the store lacks that members submitted or visitors asked for."""
+    from ..errors import SourceError
+    from ..ingest.lookup import work
+
+    report = work(store)
+    if report.unreachable:
+        raise SourceError(f"{report.unreachable}; {report.summary()}")
+    if not (report.fetched or report.featured or report.refused or report.looked_up or report.waiting or report.failed):
+        return Quiet("nothing to fetch")
     return report.summary()
 
 

@@ -59,11 +59,16 @@ class Scheduler:
     runs them here. Here, each job runs in a thread of its own, so a slow one (an arXiv harvest
     waiting on the network, a backfill's embeddings) does not hold up the others (digests at their
     hour); a job whose last run is still going is not started again, and its next period is
-    claimed only once that run has ended."""
+    claimed only once that run has ended. Jobs run when asked (fetch-papers) are checked every
+    `poll` seconds with their own cheap query, and started only when it finds work: a submission
+    is picked up at once, and an idle site claims no runs."""
 
-    def __init__(self, store: Store, *, tick: float = 20.0, names: list[str] | None = None, enqueue=None):
+    def __init__(
+        self, store: Store, *, tick: float = 20.0, poll: float | None = None, names: list[str] | None = None, enqueue=None
+    ):
         self.store = store
         self.tick = tick
+        self.poll = poll if poll is not None else store.settings.fetch_poll_seconds
         self.names = names or list(JOBS)
         self.enqueue = enqueue  # None: run in this process
         self._stop = threading.Event()
@@ -79,22 +84,50 @@ class Scheduler:
         self._thread.join(timeout)
 
     def run_pending(self) -> list[str]:
-        """Claim and start (or enqueue) every due job; returns "name:period" of each started."""
+        """Claim and start (or enqueue) every due job, and every job asked for that has work;
+        returns "name:period" of each started."""
         started = []
         for name in self.names:
+            if JOBS[name].pending is not None:
+                continue
             if self.enqueue is None and self.running(name):
                 continue
             period = due(self.store, JOBS[name], dt.datetime.now(dt.UTC), retry_failed=self.enqueue is None)
             if period is None:
                 continue
             started.append(f"{name}:{period}")
-            if self.enqueue is not None:
-                self.enqueue(name, period)
+            self._start(name, period)
+        return started + self.run_asked()
+
+    def run_asked(self) -> list[str]:
+        """Start (or enqueue) each job run when asked whose check finds work, unless a run of it
+        is still going (here) or queued or running with a fresh heartbeat (on the workers)."""
+        started = []
+        lease = dt.timedelta(seconds=self.store.settings.job_lease_seconds)
+        for name in self.names:
+            job = JOBS[name]
+            if job.pending is None:
                 continue
-            thread = threading.Thread(target=self._execute, args=(name, period), name=f"dailypapers-job-{name}", daemon=True)
-            self._running[name] = thread
-            thread.start()
+            if self.enqueue is None and self.running(name):
+                continue
+            if self.enqueue is not None and jobruns.live(self.store, name, lease):
+                continue
+            if not job.pending(self.store):
+                continue
+            period = "asked:" + dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")
+            if not jobruns.claim(self.store, name, period):
+                continue
+            started.append(f"{name}:{period}")
+            self._start(name, period)
         return started
+
+    def _start(self, name: str, period: str) -> None:
+        if self.enqueue is not None:
+            self.enqueue(name, period)
+            return
+        thread = threading.Thread(target=self._execute, args=(name, period), name=f"dailypapers-job-{name}", daemon=True)
+        self._running[name] = thread
+        thread.start()
 
     def running(self, name: str) -> bool:
         thread = self._running.get(name)
@@ -113,10 +146,15 @@ class Scheduler:
 
     def _loop(self) -> None:
         failing: str | None = None  # the failure of the last pass, logged once until it changes
+        next_tick = 0.0
         while not self._stop.is_set():
-            started = time.monotonic()
+            now = time.monotonic()
             try:
-                self.run_pending()
+                if now >= next_tick:
+                    next_tick = now + self.tick
+                    self.run_pending()
+                else:
+                    self.run_asked()
             except Exception as exc:  # noqa: BLE001 - e.g. the database briefly unreachable
                 if not runner.expected(exc):
                     log.exception("scheduler pass failed")
@@ -127,4 +165,4 @@ class Scheduler:
                 if failing is not None:
                     log.info("scheduler passes work again")
                     failing = None
-            self._stop.wait(max(1.0, self.tick - (time.monotonic() - started)))
+            self._stop.wait(max(0.05, min(next_tick, time.monotonic() + self.poll) - time.monotonic()))
