@@ -157,3 +157,30 @@ def test_derived_and_disagreeing_addresses():
     assert "port 9000" in siteurl.disagreement("http://127.0.0.1:8000", "127.0.0.1", 9000)
     assert "port 9000" in siteurl.disagreement(f"http://{socket.gethostname()}", "0.0.0.0", 9000)
     assert "10.1.2.3" in siteurl.disagreement("http://127.0.0.1:8000", "10.1.2.3", 8000)
+
+
+def test_up_on_another_port_links_to_that_port(env):
+    """`dailypapers up --port N`, like serve: its pages and the address it prints name the port."""
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "dailypapers", "up", "--port", str(port), "--workers", "1",
+                             "--log-level", "warning"], env=dict(env, DAILYPAPERS_ONLINE="0"),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 300
+        while True:
+            try:
+                if httpx.get(base + "/healthz", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert proc.poll() is None and time.monotonic() < deadline, proc.stderr.read()
+            time.sleep(0.2)
+        home = httpx.get(base + "/", timeout=10).text
+        atom = httpx.get(base + "/feeds/daily.atom", timeout=10).text
+    finally:
+        proc.terminate()
+        proc.wait(30)
+    assert f'<link rel="canonical" href="{base}/">' in home and ":8000" not in home
+    assert f"<id>{base}/papers/" in atom and ":8000" not in atom
+    assert f"serving Daily Papers at {base}" in proc.stdout.read()

@@ -20,6 +20,7 @@ import pytest
 from sqlalchemy import select
 
 from conftest import DATA, MODELS, client_for, env_for, need_data
+from dailypapers.jobs.registry import JOBS
 from dailypapers.jobs.scheduler import Scheduler
 from dailypapers.store.engine import Store
 from upstream import Answer, Upstream
@@ -318,3 +319,27 @@ def test_queue_workers_fetch_submissions(fresh_site, tmp_path):
         logs = "".join((tmp_path / f"{n}.log").read_text() for n in ("worker", "scheduler"))
         assert "Traceback" not in logs, logs
     assert arxiv.requested == ["1707.08567"]
+
+
+def test_cleanup_removes_fetch_requests_ended_a_month_ago(settings):
+    from sqlalchemy import update
+
+    from dailypapers.store import fetches
+    from dailypapers.store.schema import FetchRequest
+
+    store = Store(settings)
+    try:
+        with store.session() as session, session.begin():
+            for arxiv_id in ("2501.00001", "2501.00002", "2501.00003"):
+                fetches.open_request(session, arxiv_id, reason="lookup")
+        with store.session() as session, session.begin():
+            old, recent, _open = session.execute(select(FetchRequest.id).order_by(FetchRequest.id)).scalars().all()
+            fetches.finish(session, old, "done")
+            fetches.finish(session, recent, "failed", "arXiv has no paper 2501.00002")
+            session.execute(update(FetchRequest).where(FetchRequest.id == old).values(finished_at=dt.datetime(2020, 1, 1)))
+        assert "1 old fetch requests" in JOBS["cleanup"].run(store)
+        with store.session() as session:
+            assert session.execute(select(FetchRequest.arxiv_id).order_by(FetchRequest.id)).scalars().all() == [
+                "2501.00002", "2501.00003"]
+    finally:
+        store.dispose()

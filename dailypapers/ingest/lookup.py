@@ -1,16 +1,17 @@
 """Papers the store lacks, fetched from arXiv in the background. The web only records a request
-(`request`: a member's submission, or a visitor at the page of an unknown paper) and answers at
+(a member's submission, or a visitor at the page of an unknown paper) and answers at
 once; the fetch-papers job (`work`) asks arXiv's export API for the due requests, up to 100 ids a
 request, stores what arrives, then features each submission under the rules of the day it was
 made (or refuses it, saying why). A failed attempt (arXiv down, or no such paper yet) is tried again
-with backoff, DAILYPAPERS_FETCH_ATTEMPTS times in all, then shown as failed."""
+with backoff, DAILYPAPERS_FETCH_ATTEMPTS times in all, then shown as failed. (The web opens the
+requests itself, through store/fetches.py: it never imports what talks to arXiv.)"""
 
 from __future__ import annotations
 
 import datetime as dt
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from ..errors import SourceError
 from ..sources import harvest
@@ -27,12 +28,6 @@ BATCH = 100  # ids per export-API request, arXiv's own page size
 
 _pace_lock = threading.Lock()
 _last_request = 0.0  # monotonic time of this process's last request to arXiv, across job runs
-
-
-def request(store: Store, arxiv_id: str, *, reason: str, user_id: int | None = None, day: dt.date | None = None) -> bool:
-    """Record that `arxiv_id` should be fetched; True when this opened a new request. No network."""
-    with store.session() as session, session.begin():
-        return fetches.open_request(session, arxiv_id, reason=reason, user_id=user_id, day=day)
 
 
 def lease(store: Store) -> dt.timedelta:
@@ -61,7 +56,6 @@ class FetchReport:
     failed: int = 0  # given up
     unreachable: str | None = None  # why arXiv could not be asked, when it could not
     next_try: float | None = None
-    notes: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
         parts = [f"{self.fetched} fetched from arXiv"]

@@ -160,9 +160,13 @@ def similar_refresh(store: Store) -> str:
     return f"similar papers of {neighbours.refresh(store, everything=True)} papers recomputed"
 
 
+FETCH_REQUESTS_KEPT_DAYS = 30  # a member sees how their queued submissions ended for a month
+
+
 @job("cleanup", daily_at="03:00")
 def cleanup(store: Store) -> str:
-    """Delete expired login sessions, rate-limit counters and long-unconfirmed subscriptions."""
+    """Delete expired login sessions, rate-limit counters, long-unconfirmed subscriptions and old fetch requests."""
+    from ..store import fetches
     from ..store import subscriptions as sub_store
     from ..store import users as user_store
     from ..store.ratelimit import StoreStorage
@@ -173,8 +177,12 @@ def cleanup(store: Store) -> str:
     with store.session() as session, session.begin():
         sessions = user_store.purge_expired_sessions(session)
         pending = sub_store.purge_unconfirmed(session, unconfirmed_before)
+        fetched = fetches.purge_finished(session, utcnow() - dt.timedelta(days=FETCH_REQUESTS_KEPT_DAYS))
     limits = StoreStorage(store).purge_expired()
-    return f"{sessions} expired sessions, {limits} rate-limit counters and {pending} unconfirmed subscriptions removed"
+    return (
+        f"{sessions} expired sessions, {limits} rate-limit counters, {fetched} old fetch requests "
+        f"and {pending} unconfirmed subscriptions removed"
+    )
 
 
 def _send_digests(store: Store, cadences: tuple[str, ...], *, quiet_when_idle: bool = False) -> str:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import and_, exists, or_, select, update
+from sqlalchemy import and_, delete, exists, or_, select, update
 from sqlalchemy.orm import Session
 
 from .dialect import insert_for
@@ -108,3 +108,9 @@ def retry_at(session: Session, request_id: int, error: str, when: dt.datetime) -
         .where(requests.c.id == request_id)
         .values(state="pending", last_error=error[:2000], next_attempt_at=when, updated_at=utcnow())
     )
+
+
+def purge_finished(session: Session, before: dt.datetime) -> int:
+    """Delete requests that ended before `before` (their outcome has been shown long enough)."""
+    result = session.execute(delete(requests).where(requests.c.open_key.is_(None), requests.c.finished_at < before))
+    return result.rowcount or 0
