@@ -283,6 +283,9 @@ def register(app: typer.Typer) -> None:
         current = settings()
         if not current.queue_url:
             raise DailyPapersError("DAILYPAPERS_QUEUE_URL is not set: `dailypapers up` runs the jobs itself")
+        if current.base_url_derived:  # a worker serves nothing: the address it would derive is a guess
+            err.print(f"warning: DAILYPAPERS_BASE_URL is not set: digests sent from here link to {current.base_url}",
+                      highlight=False, markup=False)
         open_store().dispose()  # migrations first
         from .index.embeddings import prepare_query_model
 
