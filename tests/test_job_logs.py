@@ -152,3 +152,27 @@ def test_a_queue_worker_offline_logs_one_line_per_attempt(sqlite_url, tmp_path):
     assert not [line for line in text.splitlines() if "Retrying message" in line or "unhandled exception" in line], text
     # The worker serves nothing, so the address its digests would link to is only a guess: it says so.
     assert "warning: DAILYPAPERS_BASE_URL is not set: digests sent from here link to http://127.0.0.1:8000" in text
+
+
+def test_an_unreachable_database_is_said_once_not_every_pass(pg_server, tmp_path, caplog):
+    """The scheduler of `up` and each web process's index follower try again every few seconds
+    while the database is unreachable: one line when it starts failing, none at every pass."""
+    from conftest import _drop_pg_database, _pg_database
+    from dailypapers.index.follow import IndexFollower
+
+    name = _pg_database(pg_server)
+    store = Store(make_settings(pg_server.url.set(database=name).render_as_string(hide_password=False), tmp_path))
+    _drop_pg_database(pg_server, name)  # the database goes away under the running site
+    caplog.set_level(logging.INFO)
+    scheduler = Scheduler(store, tick=0.05, poll=0.05).start()
+    follower = IndexFollower(store, 0.05).start()
+    time.sleep(1.5)
+    scheduler.stop()
+    follower.stop()
+    records = _records(caplog)
+    assert not [r for r in records if r.exc_info] and "Traceback" not in caplog.text
+    said = [r.getMessage() for r in records]
+    assert len([m for m in said if m.startswith("scheduler pass failed")]) == 1, said
+    assert len([m for m in said if m.startswith("index follower pass failed")]) == 1, said
+    assert f'database "{name}" does not exist' in said[0]
+    store.dispose()

@@ -18,6 +18,7 @@ import dramatiq
 from dramatiq.brokers.redis import RedisBroker
 
 from ..config import Settings
+from ..errors import expected, one_line
 from . import runner
 
 log = logging.getLogger(__name__)
@@ -30,7 +31,7 @@ class Busy(dramatiq.Retry):
 
 
 class Failed(dramatiq.Retry):
-    """The job failed for a reason of the world (the network down: see runner.expected), already
+    """The job failed for a reason of the world (the network down: see errors.expected), already
     logged in one line; Dramatiq retries the message with backoff, without a traceback."""
 
 
@@ -80,8 +81,8 @@ def run_job(name: str, period: str) -> None:
     try:
         outcome, summary = runner.execute(_get_store(), name, period)
     except Exception as exc:
-        if runner.expected(exc):
-            raise Failed(runner.one_line(exc)) from None
+        if expected(exc):
+            raise Failed(one_line(exc)) from None
         raise  # a bug: Dramatiq logs it with its traceback, and retries
     if outcome == runner.BUSY:
         raise Busy(summary)

@@ -7,7 +7,7 @@ import datetime as dt
 import logging
 import threading
 
-from ..errors import DailyPapersError
+from ..errors import expected, one_line
 from ..store import jobruns
 from ..store.engine import Store
 from .registry import JOBS, Quiet
@@ -38,26 +38,6 @@ class Heartbeat:
     def __exit__(self, *exc) -> None:
         self._stop.set()
         self._thread.join(5)
-
-
-def expected(exc: BaseException) -> bool:
-    """Failures of the world rather than of the code: an upstream or the network down, bad input,
-    the database unreachable. They are logged in one line; anything else with its traceback."""
-    from sqlalchemy.exc import OperationalError
-
-    return isinstance(exc, (DailyPapersError, OSError, OperationalError))
-
-
-def one_line(exc: BaseException) -> str:
-    """The failure in one line: our errors say it all; others are named by their type."""
-    from sqlalchemy.exc import OperationalError
-
-    if isinstance(exc, OperationalError) and exc.orig is not None:
-        exc = exc.orig
-    text = (str(exc).strip().splitlines() or [""])[0]
-    if isinstance(exc, DailyPapersError):
-        return text
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
 def execute(store: Store, name: str, period: str, *, log_failure: bool = True) -> tuple[str, str]:

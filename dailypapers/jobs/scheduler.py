@@ -12,6 +12,7 @@ import threading
 import time
 from zoneinfo import ZoneInfo
 
+from ..errors import expected, one_line
 from ..store import jobruns
 from ..store.engine import Store
 from . import runner
@@ -156,10 +157,10 @@ class Scheduler:
                 else:
                     self.run_asked()
             except Exception as exc:  # noqa: BLE001 - e.g. the database briefly unreachable
-                if not runner.expected(exc):
+                if not expected(exc):
                     log.exception("scheduler pass failed")
-                elif runner.one_line(exc) != failing:
-                    failing = runner.one_line(exc)
+                elif one_line(exc) != failing:
+                    failing = one_line(exc)
                     log.warning("scheduler pass failed: %s (said once until it changes)", failing)
             else:
                 if failing is not None:
