@@ -43,18 +43,48 @@ def _restart_with_arena_cap(settings) -> None:
         os.execv(sys.executable, sys.orig_argv)
 
 
+def _logging(log_level: str) -> None:
+    logging.basicConfig(level=getattr(logging, log_level.upper(), logging.INFO), format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+
+
+def _check_base_url(settings) -> None:
+    """One line at start-up when the links will not lead where the site is served: a configured
+    base URL naming another port (or an address the bind does not answer), or none configured for
+    a wildcard bind, where emails can only name the machine."""
+    from .siteurl import disagreement
+
+    log = logging.getLogger("dailypapers.serve")
+    if settings.base_url_per_request:
+        log.warning(
+            "DAILYPAPERS_BASE_URL is not set and the site listens on every address: pages link to the address each "
+            "visitor asked for, emails to %s; set DAILYPAPERS_BASE_URL to the site's public address",
+            settings.base_url,
+        )
+    elif not settings.base_url_derived:
+        problem = disagreement(settings.base_url, settings.host, settings.port)
+        if problem:
+            log.warning("%s", problem)
+
+
 def _serve(settings, host: str | None, port: int | None, workers: int | None, log_level: str) -> None:
     import uvicorn
     from uvicorn.supervisors import Multiprocess
 
+    settings = settings.serving_at(host or settings.host, port or settings.port)
+    _check_base_url(settings)
     # The worker processes build the app from the environment: pass the settings on through it.
-    for name in ("database_url", "data_dir", "base_url", "vendor_dir"):
+    for name in ("database_url", "data_dir", "vendor_dir", "host", "port"):
         os.environ[f"DAILYPAPERS_{name.upper()}"] = str(getattr(settings, name))
+    if settings.base_url_derived:
+        os.environ.pop("DAILYPAPERS_BASE_URL", None)  # derived there too, from host and port
+    else:
+        os.environ["DAILYPAPERS_BASE_URL"] = settings.base_url
     config = uvicorn.Config(
         "dailypapers.web.app:create_app",
         factory=True,
-        host=host or settings.host,
-        port=port or settings.port,
+        host=settings.host,
+        port=settings.port,
         workers=_workers(workers if workers is not None else settings.workers),
         log_level=log_level,
         proxy_headers=True,
@@ -97,6 +127,7 @@ def register(app: typer.Typer) -> None:
         log_level: Annotated[str, typer.Option(help="debug, info, warning or error.")] = "info",
     ) -> None:
         """Serve the site only (no background jobs; run `dailypapers worker` or `up` for those)."""
+        _logging(log_level)
         current = settings()
         _restart_with_arena_cap(current)
         open_store().dispose()  # create or upgrade the database before the workers start
@@ -121,11 +152,14 @@ def register(app: typer.Typer) -> None:
         from .ingest.run import IngestJob
         from .jobs.scheduler import Scheduler
 
-        logging.basicConfig(level=getattr(logging, log_level.upper(), logging.INFO), format="%(levelname)s %(name)s: %(message)s")
-        logging.getLogger("alembic").setLevel(logging.WARNING)
+        from .store.engine import Store
+
+        _logging(log_level)
         current = settings()
         _restart_with_arena_cap(current)  # the web server, the in-process jobs and what they start
-        store = open_store()
+        # The jobs here (digests) link to where the site is served, like its pages.
+        current = current.serving_at(host or current.host, port or current.port)
+        store = Store(current)
         if import_paths:
             report = IngestJob(store, show_progress=sys.stderr.isatty(), console=err).run(list(import_paths))
             out.print(f"imported: {report.summary()}", highlight=False)
@@ -134,7 +168,9 @@ def register(app: typer.Typer) -> None:
 
         prepare_query_model(current)  # before the web processes start, so none of them imports torch
         scheduler = Scheduler(store, enqueue=_enqueuer(current)).start() if jobs else None
-        out.print(f"serving {current.site_name} at http://{host or current.host}:{port or current.port}", highlight=False)
+        where = f"{current.host}:{current.port}"
+        shown = current.base_url if current.base_url_derived else f"{where} as {current.base_url}"
+        out.print(f"serving {current.site_name} at {shown}", highlight=False)
         try:
             _serve(current, host, port, workers, log_level)
         finally:
@@ -195,7 +231,12 @@ def register(app: typer.Typer) -> None:
 
         current = settings()
         for job in JOBS.values():
-            when = f"every {job.every_minutes} min" if job.every_minutes else f"daily at {getattr(current, job.setting) if job.setting else job.daily_at}"
+            if job.pending is not None:
+                when = "when asked"
+            elif job.every_minutes:
+                when = f"every {job.every_minutes} min"
+            else:
+                when = f"daily at {getattr(current, job.setting) if job.setting else job.daily_at}"
             out.print(f"{job.name:14} {when:22} {job.help}", highlight=False)
         runs = jobruns.recent(open_store(), 10)
         if runs:
@@ -212,7 +253,8 @@ def register(app: typer.Typer) -> None:
 
         if name not in JOBS:
             raise DailyPapersError(f"no job {name!r}; jobs: {', '.join(JOBS)}")
-        _outcome, summary = runner.execute(open_store(), name, manual_period())
+        # A failure is this command's one-line error (below), not also a log line.
+        _outcome, summary = runner.execute(open_store(), name, manual_period(), log_failure=False)
         out.print(summary, highlight=False)
 
     @jobs_app.command("enqueue")
@@ -241,6 +283,9 @@ def register(app: typer.Typer) -> None:
         current = settings()
         if not current.queue_url:
             raise DailyPapersError("DAILYPAPERS_QUEUE_URL is not set: `dailypapers up` runs the jobs itself")
+        if current.base_url_derived:  # a worker serves nothing: the address it would derive is a guess
+            err.print(f"warning: DAILYPAPERS_BASE_URL is not set: digests sent from here link to {current.base_url}",
+                      highlight=False, markup=False)
         open_store().dispose()  # migrations first
         from .index.embeddings import prepare_query_model
 

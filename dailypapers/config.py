@@ -14,7 +14,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal, Optional
 
-from pydantic import Field, field_validator
+from pydantic import Field, PrivateAttr, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
 
 from . import __version__
@@ -62,6 +62,17 @@ class Settings(BaseSettings):
     http_backoff: float = Field(
         5.0, ge=0, description="Seconds of the first retry's wait; each further retry doubles it (Retry-After wins)."
     )
+    fetch_attempts: int = Field(
+        5, ge=1, description="Tries of fetching a paper the store lacks (a member submitted it, or a visitor opened its "
+        "page) from arXiv before the member is told it failed."
+    )
+    fetch_retry_seconds: float = Field(
+        60.0, gt=0, description="Seconds before the second try of such a fetch; each further try waits twice as long."
+    )
+    fetch_poll_seconds: float = Field(
+        2.0, gt=0, description="How often `up` and `dailypapers scheduler` look for papers waiting to be fetched from "
+        "arXiv (one indexed query): a submission of a new paper is fetched within about this long."
+    )
     contact_email: str = Field(
         "", description="Address put in the User-Agent of upstream requests, so arXiv can reach the operator."
     )
@@ -70,8 +81,11 @@ class Settings(BaseSettings):
     # --- site ------------------------------------------------------------------------------------
     site_name: str = Field("Daily Papers", description="The name shown in page titles, feeds and emails.")
     base_url: str = Field(
-        "http://127.0.0.1:8000",
-        description="The public address of the site, for absolute links in feeds and emails (no trailing slash).",
+        "",
+        description="The public address of the site, for absolute links in pages, feeds, the API and emails, e.g. "
+        "https://papers.example.org. Empty: derived from where `serve` and `up` listen (http://HOST:PORT); for a "
+        "0.0.0.0 or :: bind, pages use the address each visitor asked for and emails the machine's name. Set it "
+        "behind a proxy and whenever emails go out; a value that disagrees with the port served is warned about.",
     )
     host: str = Field("127.0.0.1", description="Address `dailypapers up` and `serve` listen on.")
     port: int = Field(8000, ge=1, le=65535, description="Port `dailypapers up` and `serve` listen on.")
@@ -134,6 +148,11 @@ class Settings(BaseSettings):
     )
     rate_limit_submit: str = Field("20/hour", description="Paper submissions allowed per user.")
     rate_limit_comment: str = Field("10/minute", description="Comments allowed per user.")
+    rate_limit_lookup: str = Field(
+        "30/hour",
+        description="Fetches from arXiv one client address may start by opening the page of a paper the store lacks "
+        "(pages of papers already being fetched do not count), so a crawler cannot make the site hammer arXiv.",
+    )
     ingest_time: str = Field(
         "06:30", description="Local time (HH:MM, site time zone) of the daily arXiv ingest that `dailypapers up` runs."
     )
@@ -154,6 +173,12 @@ class Settings(BaseSettings):
     )
     job_lease_seconds: int = Field(
         120, ge=10, description="A running job's heartbeat older than this means its worker died; another may take it over."
+    )
+    job_retry_seconds: float = Field(
+        120.0,
+        gt=0,
+        description="A run of a scheduled job that failed (an arXiv harvest while offline) is tried again by `up` after "
+        "this many seconds, doubling each time up to an hour, until its period is over (queue workers retry on their own).",
     )
     inbox_dir: Path | None = Field(
         None,
@@ -223,6 +248,42 @@ class Settings(BaseSettings):
     )
     rate_limit_subscribe: str = Field("10/hour", description="Subscription requests allowed per client address.")
     rate_limit_subscribe_email: str = Field("5/day", description="Subscription requests allowed per email address.")
+
+    _base_url_derived: bool = PrivateAttr(False)
+
+    @model_validator(mode="after")
+    def _derive_base_url(self) -> "Settings":
+        from .siteurl import served_url
+
+        if self.base_url.strip():
+            self.base_url = self.base_url.strip().rstrip("/")
+        else:
+            self.base_url = served_url(self.host, self.port)
+            self._base_url_derived = True
+        return self
+
+    @property
+    def base_url_derived(self) -> bool:
+        """Whether base_url was derived from host and port rather than set by the operator."""
+        return self._base_url_derived
+
+    @property
+    def base_url_per_request(self) -> bool:
+        """Pages take their absolute links from each request's Host: no base URL was set and the
+        site listens on every address, so no single name is known to reach it."""
+        from .siteurl import is_wildcard
+
+        return self._base_url_derived and is_wildcard(self.host)
+
+    def serving_at(self, host: str, port: int) -> "Settings":
+        """These settings for a site listening on host:port (`serve --host --port`): a derived
+        base URL is derived again from them; one the operator set stays."""
+        from .siteurl import served_url
+
+        update: dict[str, Any] = {"host": host, "port": port}
+        if self._base_url_derived:
+            update["base_url"] = served_url(host, port)
+        return self.model_copy(update=update)
 
     @field_validator("unsubscribe_address")
     @classmethod

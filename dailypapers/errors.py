@@ -21,3 +21,24 @@ class NotFoundError(DailyPapersError):
 
 class ConfigError(DailyPapersError):
     """A setting has a value that cannot work."""
+
+
+def expected(exc: BaseException) -> bool:
+    """Failures of the world rather than of the code: an upstream or the network down, bad input,
+    the database unreachable. Background work logs them in one line; anything else with its
+    traceback."""
+    from sqlalchemy.exc import OperationalError
+
+    return isinstance(exc, (DailyPapersError, OSError, OperationalError))
+
+
+def one_line(exc: BaseException) -> str:
+    """The failure in one line: our errors say it all; others are named by their type."""
+    from sqlalchemy.exc import OperationalError
+
+    if isinstance(exc, OperationalError) and exc.orig is not None:
+        exc = exc.orig
+    text = (str(exc).strip().splitlines() or [""])[0]
+    if isinstance(exc, DailyPapersError):
+        return text
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
-import re
 
 import pytest
 
-from conftest import client_for, need_data
+from conftest import client_for
 from dailypapers.store import papers as paper_store
 from dailypapers.store import users as user_store
 from dailypapers.store.engine import Store
-from upstream import Answer, Upstream
 from webhelp import csrf_from, log_in, make_user, token_of
 
 
@@ -163,31 +161,6 @@ def test_submit_from_the_store_and_the_rules(client, fresh_site):
     assert again.status_code == 400 and "already featured" in again.text
     feed = client.get(f"/date/{today}").text
     assert 'submitted by <a class="person" href="/u/curie">' in feed
-
-
-def test_submit_fetches_new_papers_from_arxiv(fresh_site, tmp_path):
-    body = need_data("fixtures", "arxiv-api", "id_1707.08567_s0_m100_6a1afebfc6a3.xml").read_bytes()
-    # A paper fresh from arXiv: the recorded entry, dated today, so the one-week rule lets it in.
-    now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ").encode()
-    body = re.sub(rb"<published>[^<]+</published>", b"<published>" + now + b"</published>", body)
-    with Upstream(lambda req: Answer(body=body)) as up:
-        settings = fresh_site.model_copy(update={"arxiv_api_url": f"{up.url}/api/query"})
-        make_user(settings)
-        with client_for(settings) as c:
-            log_in(c)
-            r = c.post("/submit", data={"csrftoken": token_of(c), "arxiv_id": "1707.08567"})
-            assert r.status_code == 303, r.text
-            assert "Proceedings of Workshop AEW10" in c.get("/papers/1707.08567").text
-        assert up.log[0].params["id_list"] == "1707.08567"
-
-
-def test_submit_reports_an_unreachable_arxiv(fresh_site):
-    settings = fresh_site.model_copy(update={"arxiv_api_url": "http://127.0.0.1:9/api/query", "http_retries": 0})
-    make_user(settings)
-    with client_for(settings) as c:
-        log_in(c)
-        r = c.post("/submit", data={"csrftoken": token_of(c), "arxiv_id": "2501.00001"})
-        assert r.status_code == 502 and "arXiv could not be reached" in r.text
 
 
 def test_submissions_are_rate_limited(fresh_site):

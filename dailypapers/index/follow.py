@@ -51,12 +51,22 @@ class IndexFollower:
         self._thread.join(10)
 
     def _loop(self) -> None:
+        from ..errors import expected, one_line
+
+        failing: str | None = None  # the failure of the last pass, logged once until it changes
         while not self._stop.is_set():
             try:
                 texts, vectors = sync_once(self.store)
                 self.ready.set()
                 if texts or vectors:
                     log.info("indexes follow the store: %d papers, %d vectors", texts, vectors)
-            except Exception:  # noqa: BLE001 - the next pass tries again
-                log.warning("index follower pass failed", exc_info=True)
+                if failing is not None:
+                    log.info("index follower passes work again")
+                    failing = None
+            except Exception as exc:  # noqa: BLE001 - the next pass tries again
+                if not expected(exc):
+                    log.warning("index follower pass failed", exc_info=True)
+                elif one_line(exc) != failing:
+                    failing = one_line(exc)
+                    log.warning("index follower pass failed: %s (said once until it changes)", failing)
             self._stop.wait(self.every)

@@ -42,6 +42,37 @@ def split_arxiv_id(raw: str) -> tuple[str, int | None]:
     return m.group(1), version
 
 
+def id_month(raw: str) -> tuple[int, int]:
+    """The (year, month) an arXiv id names: the month the paper was first submitted.
+    '2505.17282' -> (2025, 5) (YYMM.NNNNN, from April 2007); 'hep-th/9901001' -> (1999, 1)
+    (archive/YYMMNNN, 1991 to March 2007). Raises InvalidRecord for anything else."""
+    arxiv_id, _ = split_arxiv_id(raw)
+    digits = arxiv_id.rsplit("/", 1)[-1]
+    yy, month = int(digits[:2]), int(digits[2:4])
+    year = 1900 + yy if "/" in arxiv_id and yy >= 91 else 2000 + yy
+    if not 1 <= month <= 12:
+        raise InvalidRecord(f"not an arXiv identifier (no month {month:02d}): {raw!r}")
+    return year, month
+
+
+def could_exist(raw: str, today: dt.date) -> bool:
+    """Whether arXiv can have issued this id by `today`: a real month, not to come (a day of
+    grace for time zones), in the scheme of its time (archive/YYMMNNN from 1991-08 to 2007-03,
+    YYMM.NNNN from 2007-04, YYMM.NNNNN from 2015-01)."""
+    try:
+        year, month = id_month(raw)
+    except InvalidRecord:
+        return False
+    arxiv_id = split_arxiv_id(raw)[0]
+    latest = today + dt.timedelta(days=1)
+    if (year, month) > (latest.year, latest.month):
+        return False
+    if "/" in arxiv_id:
+        return (1991, 8) <= (year, month) <= (2007, 3)
+    digits = len(arxiv_id.split(".", 1)[1])
+    return (year, month) >= (2007, 4) and digits == (5 if (year, month) >= (2015, 1) else 4)
+
+
 def clean_title(text: str) -> str:
     """Titles: every run of whitespace, wraps included, becomes one space."""
     return " ".join(text.split())

@@ -18,6 +18,7 @@ import dramatiq
 from dramatiq.brokers.redis import RedisBroker
 
 from ..config import Settings
+from ..errors import expected, one_line
 from . import runner
 
 log = logging.getLogger(__name__)
@@ -25,8 +26,18 @@ log = logging.getLogger(__name__)
 QUEUE = "dailypapers"
 
 
-class Busy(Exception):
+class Busy(dramatiq.Retry):
     """Another worker holds a live run of this job; Dramatiq retries the message later."""
+
+
+class Failed(dramatiq.Retry):
+    """The job failed for a reason of the world (the network down: see errors.expected), already
+    logged in one line; Dramatiq retries the message with backoff, without a traceback."""
+
+
+# Each failed attempt is one line, ours (the runner's); Dramatiq's own "Retrying message ..." line
+# would double it. Its warnings (retries exhausted) still show.
+logging.getLogger("dramatiq.middleware.retries.Retries").setLevel(logging.WARNING)
 
 
 def make_broker(settings: Settings) -> RedisBroker:
@@ -67,10 +78,16 @@ def _get_store():
     retry_when=lambda retries, exc: isinstance(exc, Exception) and retries < 20,
 )
 def run_job(name: str, period: str) -> None:
-    outcome, summary = runner.execute(_get_store(), name, period)
+    try:
+        outcome, summary = runner.execute(_get_store(), name, period)
+    except Exception as exc:
+        if expected(exc):
+            raise Failed(one_line(exc)) from None
+        raise  # a bug: Dramatiq logs it with its traceback, and retries
     if outcome == runner.BUSY:
         raise Busy(summary)
-    log.info("%s: %s", outcome, summary)
+    if outcome == runner.DONE:
+        log.info("%s: %s", outcome, summary)
 
 
 def enqueue(name: str, period: str) -> None:

@@ -18,6 +18,11 @@ from ..store.engine import Store
 log = logging.getLogger(__name__)
 
 
+class Quiet(str):
+    """A job's summary when the run found nothing to do: recorded with the run like any other, but
+    logged only at debug level, so an idle site does not log a line a minute saying so."""
+
+
 @dataclass(frozen=True)
 class Job:
     name: str
@@ -26,6 +31,8 @@ class Job:
     daily_at: str | None = None  # ...or once a day at HH:MM (site time zone)
     setting: str | None = None  # the setting that holds daily_at, if configurable
     help: str = ""
+    # ...or when asked: run as soon as this cheap check says there is work (polled by the scheduler)
+    pending: Callable[[Store], bool] | None = None
 
     def period(self, now: dt.datetime, tz: ZoneInfo, daily_at: str | None = None) -> str | None:
         """The period `now` (aware) falls in, or None when a daily job's time has not come today."""
@@ -43,9 +50,17 @@ class Job:
 JOBS: dict[str, Job] = {}
 
 
-def job(name: str, *, every_minutes: int | None = None, daily_at: str | None = None, setting: str | None = None):
+def job(
+    name: str,
+    *,
+    every_minutes: int | None = None,
+    daily_at: str | None = None,
+    setting: str | None = None,
+    pending: Callable[[Store], bool] | None = None,
+):
     def register(fn: Callable[[Store], str]) -> Callable[[Store], str]:
-        JOBS[name] = Job(name, fn, every_minutes, daily_at, setting, ((fn.__doc__ or "").strip().splitlines() or [""])[0])
+        help_text = ((fn.__doc__ or "").strip().splitlines() or [""])[0]
+        JOBS[name] = Job(name, fn, every_minutes, daily_at, setting, help_text, pending)
         return fn
 
     return register
@@ -63,6 +78,26 @@ def ingest_arxiv(store: Store) -> str:
     since = dt.date.fromisoformat(last) - dt.timedelta(days=1) if last else dt.date.today() - dt.timedelta(days=3)
     report = IngestJob(store).run([f"arxiv:{','.join(store.settings.categories)}"], since=since)
     kv.set_value(store, "last_arxiv_harvest", dt.date.today().isoformat())
+    return report.summary()
+
+
+def _fetch_pending(store: Store) -> bool:
+    from ..ingest.lookup import pending
+
+    return pending(store)
+
+
+@job("fetch-papers", pending=_fetch_pending)
+def fetch_papers(store: Store) -> str:
+    """Fetch from arXiv the papers the store lacks that members submitted or visitors asked for."""
+    from ..errors import SourceError
+    from ..ingest.lookup import work
+
+    report = work(store)
+    if report.unreachable:
+        raise SourceError(f"{report.unreachable}; {report.summary()}")
+    if not (report.fetched or report.featured or report.refused or report.looked_up or report.waiting or report.failed):
+        return Quiet("nothing to fetch")
     return report.summary()
 
 
@@ -98,7 +133,7 @@ def ingest_inbox(store: Store) -> str:
         if path.exists():
             path.replace(done_dir / path.name)
         summaries.append(f"{path.name}: {report.summary()}")
-    return "; ".join(summaries) or "inbox empty"
+    return "; ".join(summaries) or Quiet("inbox empty")
 
 
 @job("index", every_minutes=5)
@@ -110,7 +145,9 @@ def index_papers(store: Store) -> str:
 
     report = index_new_papers(store, limit=store.settings.index_job_limit or None)
     similar = neighbours.refresh(store) if store.settings.search_semantic else 0
-    return f"{report.summary()}; similar papers of {similar} papers computed"
+    summary = f"{report.summary()}; similar papers of {similar} papers computed"
+    idle = not (report.fulltext or report.embedded or report.vectors or similar)
+    return Quiet(summary) if idle else summary
 
 
 @job("similar-refresh", daily_at="04:00")
@@ -123,9 +160,13 @@ def similar_refresh(store: Store) -> str:
     return f"similar papers of {neighbours.refresh(store, everything=True)} papers recomputed"
 
 
+FETCH_REQUESTS_KEPT_DAYS = 30  # a member sees how their queued submissions ended for a month
+
+
 @job("cleanup", daily_at="03:00")
 def cleanup(store: Store) -> str:
-    """Delete expired login sessions, rate-limit counters and long-unconfirmed subscriptions."""
+    """Delete expired login sessions, rate-limit counters, long-unconfirmed subscriptions and old fetch requests."""
+    from ..store import fetches
     from ..store import subscriptions as sub_store
     from ..store import users as user_store
     from ..store.ratelimit import StoreStorage
@@ -136,14 +177,23 @@ def cleanup(store: Store) -> str:
     with store.session() as session, session.begin():
         sessions = user_store.purge_expired_sessions(session)
         pending = sub_store.purge_unconfirmed(session, unconfirmed_before)
+        fetched = fetches.purge_finished(session, utcnow() - dt.timedelta(days=FETCH_REQUESTS_KEPT_DAYS))
     limits = StoreStorage(store).purge_expired()
-    return f"{sessions} expired sessions, {limits} rate-limit counters and {pending} unconfirmed subscriptions removed"
+    return (
+        f"{sessions} expired sessions, {limits} rate-limit counters, {fetched} old fetch requests "
+        f"and {pending} unconfirmed subscriptions removed"
+    )
 
 
-def _send_digests(store: Store, cadences: tuple[str, ...]) -> str:
+def _send_digests(store: Store, cadences: tuple[str, ...], *, quiet_when_idle: bool = False) -> str:
     from ..digest.send import send_digests
 
-    return "; ".join(send_digests(store, cadence).summary() for cadence in cadences)
+    reports = [send_digests(store, cadence) for cadence in cadences]
+    summary = "; ".join(r.summary() for r in reports)
+    counts = ("sent", "deferred", "failed", "suspended", "resent_after_interruption", "unknown", "busy")
+    if quiet_when_idle and not any(getattr(r, name) for r in reports for name in counts) and not any(r.stopped for r in reports):
+        return Quiet(summary)
+    return summary
 
 
 @job("digest-daily", daily_at="08:00", setting="digest_time")
@@ -161,4 +211,4 @@ def digest_weekly(store: Store) -> str:
 @job("digest-retry", every_minutes=15)
 def digest_retry(store: Store) -> str:
     """Retry deferred digests and finish runs that were interrupted (each digest still goes out once)."""
-    return _send_digests(store, ("daily", "weekly"))
+    return _send_digests(store, ("daily", "weekly"), quiet_when_idle=True)

@@ -7,9 +7,10 @@ import datetime as dt
 import logging
 import threading
 
+from ..errors import expected, one_line
 from ..store import jobruns
 from ..store.engine import Store
-from .registry import JOBS
+from .registry import JOBS, Quiet
 
 log = logging.getLogger(__name__)
 
@@ -27,8 +28,8 @@ class Heartbeat:
         while not self._stop.wait(every):
             try:
                 jobruns.heartbeat(store, name, period)
-            except Exception:  # noqa: BLE001 - a missed beat is retried at the next one
-                log.warning("heartbeat of %s (%s) failed", name, period, exc_info=True)
+            except Exception as exc:  # noqa: BLE001 - a missed beat is retried at the next one
+                log.warning("heartbeat of %s (%s) failed: %s", name, period, one_line(exc))
 
     def __enter__(self):
         self._thread.start()
@@ -39,10 +40,13 @@ class Heartbeat:
         self._thread.join(5)
 
 
-def execute(store: Store, name: str, period: str) -> tuple[str, str]:
+def execute(store: Store, name: str, period: str, *, log_failure: bool = True) -> tuple[str, str]:
     """Run job `name` for `period` unless it is done or alive elsewhere: returns (outcome, summary)
     with outcome RAN, DONE (finished before) or BUSY (another live worker has it). A failure is
-    recorded as failed (and may be taken again) before the exception propagates."""
+    recorded as failed (and may be taken again) and logged (unless `log_failure` is off: the
+    caller reports it) before the exception propagates: in one line when the world failed (see
+    `expected`), with the traceback when the code did. A summary marked Quiet (nothing to do) is
+    logged at debug level only."""
     job = JOBS[name]
     lease = dt.timedelta(seconds=store.settings.job_lease_seconds)
     jobruns.claim(store, name, period)  # a run started from the shell or a queue message it has not seen
@@ -53,9 +57,12 @@ def execute(store: Store, name: str, period: str) -> tuple[str, str]:
         with Heartbeat(store, name, period, every=max(1.0, lease.total_seconds() / 4)):
             summary = job.run(store)
     except Exception as exc:
-        log.exception("job %s (%s) failed", name, period)
-        jobruns.finished(store, name, period, "failed", f"{type(exc).__name__}: {exc}")
+        if log_failure and expected(exc):
+            log.warning("job %s (%s) failed: %s", name, period, one_line(exc))
+        elif log_failure:
+            log.exception("job %s (%s) failed", name, period)
+        jobruns.finished(store, name, period, "failed", one_line(exc))
         raise
     jobruns.finished(store, name, period, "done", summary)
-    log.info("job %s (%s): %s", name, period, summary)
+    log.log(logging.DEBUG if isinstance(summary, Quiet) else logging.INFO, "job %s (%s): %s", name, period, summary)
     return RAN, summary

@@ -12,6 +12,7 @@ import threading
 import time
 from zoneinfo import ZoneInfo
 
+from ..errors import expected, one_line
 from ..store import jobruns
 from ..store.engine import Store
 from . import runner
@@ -20,14 +21,32 @@ from .registry import JOBS, Job
 log = logging.getLogger(__name__)
 
 
-def due(store: Store, job: Job, now: dt.datetime) -> str | None:
-    """The period to run `job` for now, claimed in the store; None when not due or already claimed."""
+MAX_RETRY_WAIT = 3600.0
+
+
+def retry_wait(settings, attempts: int) -> float:
+    """Seconds before a failed run is tried again after its `attempts`-th try."""
+    return min(settings.job_retry_seconds * 2 ** max(0, attempts - 1), MAX_RETRY_WAIT)
+
+
+def due(store: Store, job: Job, now: dt.datetime, *, retry_failed: bool = False) -> str | None:
+    """The period to run `job` for now, claimed in the store; None when not due or already claimed.
+    With `retry_failed`, also the current period when its run failed and has waited long enough
+    (the in-process mode; queue workers retry a failed message themselves)."""
     settings = store.settings
     daily_at = getattr(settings, job.setting) if job.setting else None
     period = job.period(now, ZoneInfo(settings.timezone), daily_at)
     if period is None:
         return None
-    return period if jobruns.claim(store, job.name, period) else None
+    if jobruns.claim(store, job.name, period):
+        return period
+    if retry_failed:
+        run = jobruns.get(store, job.name, period)
+        if run and run["status"] == "failed" and run["finished_at"] is not None:
+            again = run["finished_at"] + dt.timedelta(seconds=retry_wait(settings, run["attempts"]))
+            if now.astimezone(dt.UTC).replace(tzinfo=None) >= again:
+                return period
+    return None
 
 
 def manual_period(now: dt.datetime | None = None) -> str:
@@ -41,11 +60,16 @@ class Scheduler:
     runs them here. Here, each job runs in a thread of its own, so a slow one (an arXiv harvest
     waiting on the network, a backfill's embeddings) does not hold up the others (digests at their
     hour); a job whose last run is still going is not started again, and its next period is
-    claimed only once that run has ended."""
+    claimed only once that run has ended. Jobs run when asked (fetch-papers) are checked every
+    `poll` seconds with their own cheap query, and started only when it finds work: a submission
+    is picked up at once, and an idle site claims no runs."""
 
-    def __init__(self, store: Store, *, tick: float = 20.0, names: list[str] | None = None, enqueue=None):
+    def __init__(
+        self, store: Store, *, tick: float = 20.0, poll: float | None = None, names: list[str] | None = None, enqueue=None
+    ):
         self.store = store
         self.tick = tick
+        self.poll = poll if poll is not None else store.settings.fetch_poll_seconds
         self.names = names or list(JOBS)
         self.enqueue = enqueue  # None: run in this process
         self._stop = threading.Event()
@@ -61,22 +85,50 @@ class Scheduler:
         self._thread.join(timeout)
 
     def run_pending(self) -> list[str]:
-        """Claim and start (or enqueue) every due job; returns "name:period" of each started."""
+        """Claim and start (or enqueue) every due job, and every job asked for that has work;
+        returns "name:period" of each started."""
         started = []
         for name in self.names:
+            if JOBS[name].pending is not None:
+                continue
             if self.enqueue is None and self.running(name):
                 continue
-            period = due(self.store, JOBS[name], dt.datetime.now(dt.UTC))
+            period = due(self.store, JOBS[name], dt.datetime.now(dt.UTC), retry_failed=self.enqueue is None)
             if period is None:
                 continue
             started.append(f"{name}:{period}")
-            if self.enqueue is not None:
-                self.enqueue(name, period)
+            self._start(name, period)
+        return started + self.run_asked()
+
+    def run_asked(self) -> list[str]:
+        """Start (or enqueue) each job run when asked whose check finds work, unless a run of it
+        is still going (here) or queued or running with a fresh heartbeat (on the workers)."""
+        started = []
+        lease = dt.timedelta(seconds=self.store.settings.job_lease_seconds)
+        for name in self.names:
+            job = JOBS[name]
+            if job.pending is None:
                 continue
-            thread = threading.Thread(target=self._execute, args=(name, period), name=f"dailypapers-job-{name}", daemon=True)
-            self._running[name] = thread
-            thread.start()
+            if self.enqueue is None and self.running(name):
+                continue
+            if self.enqueue is not None and jobruns.live(self.store, name, lease):
+                continue
+            if not job.pending(self.store):
+                continue
+            period = "asked:" + dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")
+            if not jobruns.claim(self.store, name, period):
+                continue
+            started.append(f"{name}:{period}")
+            self._start(name, period)
         return started
+
+    def _start(self, name: str, period: str) -> None:
+        if self.enqueue is not None:
+            self.enqueue(name, period)
+            return
+        thread = threading.Thread(target=self._execute, args=(name, period), name=f"dailypapers-job-{name}", daemon=True)
+        self._running[name] = thread
+        thread.start()
 
     def running(self, name: str) -> bool:
         thread = self._running.get(name)
@@ -94,10 +146,24 @@ class Scheduler:
             pass
 
     def _loop(self) -> None:
+        failing: str | None = None  # the failure of the last pass, logged once until it changes
+        next_tick = 0.0
         while not self._stop.is_set():
-            started = time.monotonic()
+            now = time.monotonic()
             try:
-                self.run_pending()
-            except Exception:  # noqa: BLE001 - e.g. the database briefly unreachable
-                log.exception("scheduler pass failed")
-            self._stop.wait(max(1.0, self.tick - (time.monotonic() - started)))
+                if now >= next_tick:
+                    next_tick = now + self.tick
+                    self.run_pending()
+                else:
+                    self.run_asked()
+            except Exception as exc:  # noqa: BLE001 - e.g. the database briefly unreachable
+                if not expected(exc):
+                    log.exception("scheduler pass failed")
+                elif one_line(exc) != failing:
+                    failing = one_line(exc)
+                    log.warning("scheduler pass failed: %s (said once until it changes)", failing)
+            else:
+                if failing is not None:
+                    log.info("scheduler passes work again")
+                    failing = None
+            self._stop.wait(max(0.05, min(next_tick, time.monotonic() + self.poll) - time.monotonic()))

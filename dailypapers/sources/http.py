@@ -85,7 +85,8 @@ class PoliteClient:
                 if retry_after is not None:
                     delay = max(delay, min(retry_after, 600.0))
             if attempt >= self.retries:
-                raise SourceError(f"{url} {problem}; gave up after {attempt + 1} attempts")
+                tries = f"; gave up after {attempt + 1} attempts" if attempt else ""
+                raise SourceError(f"{url} {problem}{tries}")
             log.warning("%s %s; retrying in %.1fs", url, problem, delay)
             self._sleep(delay)
             attempt += 1

@@ -44,6 +44,25 @@ def take(store: Store, name: str, period: str, lease: dt.timedelta) -> bool:
         return bool(result.rowcount)
 
 
+def live(store: Store, name: str, lease: dt.timedelta) -> bool:
+    """Whether a run of job `name` is queued or running, and not given up for dead: queued less
+    than `lease` ago (a lost message frees the job after that), or running with a fresh heartbeat."""
+    now = utcnow()
+    with store.session() as session:
+        found = session.execute(
+            select(runs.c.id)
+            .where(
+                runs.c.name == name,
+                or_(
+                    (runs.c.status == "queued") & (runs.c.created_at >= now - lease),
+                    (runs.c.status == "running") & (runs.c.heartbeat_at >= now - lease),
+                ),
+            )
+            .limit(1)
+        ).first()
+        return found is not None
+
+
 def heartbeat(store: Store, name: str, period: str) -> None:
     with store.session() as session, session.begin():
         session.execute(
@@ -60,6 +79,13 @@ def finished(store: Store, name: str, period: str, status: str, detail: str | No
             .where(runs.c.name == name, runs.c.period == period)
             .values(status=status, finished_at=utcnow(), detail=(detail or "")[:2000])
         )
+
+
+def get(store: Store, name: str, period: str) -> dict | None:
+    """The run of (name, period): status, attempts, started_at, finished_at, detail; None if unclaimed."""
+    with store.session() as session:
+        row = session.execute(select(runs).where(runs.c.name == name, runs.c.period == period)).mappings().first()
+        return dict(row) if row else None
 
 
 def status(store: Store, name: str, period: str) -> str | None:

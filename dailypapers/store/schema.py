@@ -345,6 +345,36 @@ class JobRun(Base):
     __table_args__ = (UniqueConstraint("name", "period", name="uq_job_runs_name_period"),)
 
 
+class FetchRequest(Base):
+    """A paper the store lacks that a member submitted or a visitor asked for. The web only writes
+    these; the fetch-papers job (ingest/lookup.py) asks arXiv for them and applies the outcome."""
+
+    __tablename__ = "fetch_requests"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    arxiv_id: Mapped[str] = mapped_column(String(40), index=True)
+    reason: Mapped[str] = mapped_column(String(12))  # submission | lookup
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))  # a submission's member
+    day: Mapped[dt.date | None] = mapped_column(Date)  # the feed day a submission was made for
+    state: Mapped[str] = mapped_column(String(12), default="pending")
+    # pending | fetching | done (a lookup's paper arrived) | featured | refused (submissions) | failed (gave up)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    outcome: Mapped[str | None] = mapped_column(Text)  # why it was refused or failed, as shown to the member
+    # "arxiv_id user_id" while the request is open (pending, fetching), NULL once it has ended: unique,
+    # so there is one open request per paper and member (and one per paper for visitors' lookups).
+    open_key: Mapped[str | None] = mapped_column(String(60), unique=True)
+    next_attempt_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)  # a fetching row's lease
+    finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+    __table_args__ = (
+        Index("ix_fetch_requests_state_next", "state", "next_attempt_at"),
+        Index("ix_fetch_requests_user_created", "user_id", "created_at"),
+    )
+
+
 class RateLimit(Base):
     """Fixed-window rate-limit counters, shared by every process of the site (see store/ratelimit)."""
 

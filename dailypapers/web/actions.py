@@ -8,24 +8,22 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
-from ..errors import DailyPapersError, NotFoundError, SourceError
-from ..ingest.lookup import ensure_paper
-from ..ingest.normalize import InvalidRecord, split_arxiv_id
+from ..errors import DailyPapersError, NotFoundError
+from ..ingest import submissions
+from ..ingest.normalize import InvalidRecord, could_exist, split_arxiv_id
+from ..ingest.submissions import Refused
 from ..store import comments as comment_store
-from ..store import daily as daily_store
+from ..store import fetches
 from ..store import kv
 from ..store import papers as paper_store
 from ..store import votes as vote_store
+from . import fetching
 from .auth import current_user, login_redirect, safe_next
 from .markdown import render_comment
 from .site import site_of
 from .views import render, wants_json
 
 MAX_COMMENT = 10_000
-
-
-class Refused(DailyPapersError):
-    """A submission the rules do not allow; the message says why."""
 
 
 def _paper_id(site, arxiv_id: str) -> int:
@@ -91,38 +89,62 @@ async def comment(request: Request) -> Response:
 
 
 async def submit_form(request: Request) -> Response:
-    if current_user(request) is None:
+    """GET /submit: the form, and the member's submissions that went through the queue. With
+    ?queued=ID, the fate of that submission: waiting (the page reloads itself), refused or failed
+    (the reason), or featured (on to the paper's page)."""
+    user = current_user(request)
+    if user is None:
         return login_redirect(request)
-    return render(request, "submit.html", value="", error=None)
+    site = site_of(request)
+    queued = (request.query_params.get("queued") or "")[:60]
+
+    def load():
+        state = fetching.submission_state(site, user, queued) if queued else None
+        return state, fetching.member_submissions(site, user)
+
+    state, mine = await run_in_threadpool(load)
+    notice = error = None
+    refresh = None
+    if state is not None:
+        if state["state"] == "featured":
+            ours = "?submitted=1" if state["day"] == site.today() else ""
+            return RedirectResponse(f"/papers/{state['arxiv_id']}{ours}", status_code=303)
+        said = f"{state['arxiv_id']} is {fetching.describe(state, site.settings)}."
+        if state["state"] in fetches.OPEN:
+            notice, refresh = said, fetching.REFRESH_SECONDS
+        else:
+            error = said
+    response = render(request, "submit.html", value="", error=error, notice=notice, refresh=refresh, mine=mine)
+    if state is not None:
+        response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 def submission_rules(site, paper: dict, user: dict, today: dt.date) -> None:
     """Raise Refused with the reason when the paper may not be featured today."""
-    window = site.settings.submission_window_days
     with site.store.session() as session:
-        last = daily_store.featured_since(session, paper["id"], today - dt.timedelta(days=window - 1))
-    if last is not None:
-        raise Refused(f"{paper['arxiv_id']} was already featured on {last.isoformat()}, within the last {window} days.")
-    published = paper.get("published_at")
-    if published is not None and published.date() < today - dt.timedelta(days=window) and not user["is_curator"]:
-        raise Refused(
-            f"{paper['arxiv_id']} was submitted to arXiv on {published.date().isoformat()}, more than {window} days ago; "
-            "only curators can feature older papers."
-        )
+        submissions.check(session, paper, is_curator=bool(user["is_curator"]), day=today, window=site.settings.submission_window_days)
 
 
-def parse_submission(value: str) -> str:
+def parse_submission(value: str, today: dt.date) -> str:
     value = value.strip()
     for prefix in ("https://arxiv.org/abs/", "http://arxiv.org/abs/", "https://arxiv.org/pdf/", "arxiv.org/abs/"):
         if value.lower().startswith(prefix):
             value = value[len(prefix):]
     try:
-        return split_arxiv_id(value)[0]
+        arxiv_id = split_arxiv_id(value)[0]
     except InvalidRecord:
         raise Refused(f"{value!r} is not an arXiv id or arXiv link (e.g. 2410.17243)") from None
+    if not could_exist(arxiv_id, today):
+        raise Refused(f"arXiv has issued no id {arxiv_id}: it names a month that has not come or a numbering of another time")
+    return arxiv_id
 
 
 async def submit(request: Request) -> Response:
+    """POST /submit. A paper in the store is featured today at once (or refused, saying why);
+    one the store lacks is queued and fetched from arXiv in the background by the fetch-papers
+    job, which then applies the same rules for today: this answers at once either way, and never
+    waits on arXiv."""
     user = current_user(request)
     if user is None:
         return login_redirect(request)
@@ -130,21 +152,25 @@ async def submit(request: Request) -> Response:
     form = await request.form()
     value = (form.get("arxiv_id") or "")[:200]
     try:
-        arxiv_id = parse_submission(value)
-        site.limiter.hit(site.settings.rate_limit_submit, f"submit:{user['id']}", what="submissions")
         today = site.today()
+        arxiv_id = parse_submission(value, today)
+        site.limiter.hit(site.settings.rate_limit_submit, f"submit:{user['id']}", what="submissions")
 
-        def apply() -> str:
-            paper = ensure_paper(site.store, arxiv_id)
-            submission_rules(site, paper, user, today)
+        def apply() -> bool:
+            """True when featured now; False when queued."""
             with site.store.session() as session, session.begin():
-                daily_store.add_submission(session, paper["id"], today, user["id"], site.now())
-                kv.bump(session)
-            return paper["arxiv_id"]
+                paper = paper_store.get(session, arxiv_id)
+                if paper is None:
+                    fetches.open_request(session, arxiv_id, reason="submission", user_id=user["id"], day=today)
+                    return False
+                submissions.feature(
+                    session, paper, user=user, day=today, submitted_at=site.now(), window=site.settings.submission_window_days
+                )
+                return True
 
-        stored = await run_in_threadpool(apply)
-    except (Refused, NotFoundError) as exc:
-        return render(request, "submit.html", status=400, value=value, error=str(exc))
-    except SourceError as exc:
-        return render(request, "submit.html", status=502, value=value, error=f"arXiv could not be reached: {exc}")
-    return RedirectResponse(f"/papers/{stored}?submitted=1", status_code=303)
+        featured = await run_in_threadpool(apply)
+    except Refused as exc:
+        return render(request, "submit.html", status=400, value=value, error=str(exc), mine=None)
+    if not featured:
+        return RedirectResponse(f"/submit?queued={arxiv_id}", status_code=303)
+    return RedirectResponse(f"/papers/{arxiv_id}?submitted=1", status_code=303)

@@ -51,7 +51,7 @@ def json_response(data, status: int = 200) -> Response:
 
 def base_url(request: Request) -> str:
     """The site's address, for the absolute URLs in answers."""
-    return site_of(request).settings.base_url.rstrip("/")
+    return site_of(request).base_url
 
 
 def daily_span(site, date: str | None, week: str | None, month: str | None, *, everything: bool):

@@ -23,7 +23,7 @@ from .limits import BodyTooLarge, RequestLimits
 from .routes import ROUTES
 from .readonly import ReadOnlyAccess
 from .security import RateLimited, SecurityHeaders, with_csrf
-from .site import Site
+from .site import RequestBaseURL, Site
 from .vendor import CachedStatic, VendorFiles, missing_warning
 from .views import error_page, wants_json
 
@@ -122,6 +122,8 @@ def create_app(settings: Settings | None = None, store: Store | None = None, *, 
     compressed = GZipMiddleware(csrf, minimum_size=httpcache.GZIP_MIN_BYTES, compresslevel=httpcache.GZIP_LEVEL)
     # Outermost of all: the size and type of a request's body are settled before anything reads it.
     wrapped = RequestLimits(SecurityHeaders(ReadOnlyAccess(compressed)), max_body=settings.max_body_kb * 1024)
+    if settings.base_url_per_request:
+        wrapped = RequestBaseURL(wrapped)
     return _Outer(wrapped, app)
 
 

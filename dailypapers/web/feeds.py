@@ -54,7 +54,7 @@ def _label(category: str) -> str | None:
 
 
 def build_feed(site, *, kind: str, title: str, path: str, items, subtitle: str) -> bytes:
-    base = site.settings.base_url.rstrip("/")
+    base = site.base_url
     feed = feedxml.Feed(
         id=base + path.rsplit(".", 1)[0],
         title=f"{site.settings.site_name}: {title}",

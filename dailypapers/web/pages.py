@@ -196,7 +196,12 @@ async def paper(request: Request) -> Response:
         voted = _voted(request, [detail.paper["id"]])
         return render(request, "paper.html", d=detail, p=detail.paper, comments=discussion, voted=voted, similar=similar)
 
-    return await cached(request, build)
+    try:
+        return await cached(request, build)
+    except NotFoundError:  # not in the store: queue a fetch from arXiv and say so (web/fetching.py)
+        from .fetching import not_here_yet
+
+        return await not_here_yet(request, arxiv_id)
 
 
 def _similar(site, paper_id: int, arxiv_id: str, limit: int = 6) -> list[dict]:
@@ -251,6 +256,10 @@ async def user_page(request: Request) -> Response:
                 raise NotFoundError(f"no user {name}")
             upvoted_ids = vote_store.papers_upvoted_by(session, profile["id"], limit=100) if profile else []
             upvoted = paper_store.get_many(session, upvoted_ids)
+        viewer = current_user(request)
+        own = viewer is not None and profile is not None and viewer["id"] == profile["id"]
+        from .fetching import member_submissions  # the member's own queued, refused and failed ones
+
         return render(
             request,
             "user.html",
@@ -259,6 +268,7 @@ async def user_page(request: Request) -> Response:
             submitted=submitted.items,
             total_submitted=submitted.total,
             upvoted=[upvoted[i] for i in upvoted_ids if i in upvoted],
+            queued=[r for r in member_submissions(site, viewer) if r["state"] != "featured"] if own else [],
         )
 
     return await cached(request, build)

@@ -6,11 +6,13 @@ import datetime as dt
 import threading
 import time
 from collections import OrderedDict
+from contextvars import ContextVar
 from zoneinfo import ZoneInfo
 
 from starlette.requests import Request
 
 from ..config import Settings
+from ..siteurl import from_host_header
 from ..store import kv
 from ..store.engine import Store
 from . import vendor
@@ -108,7 +110,7 @@ class Site:
         self.limiter = RateLimiter(settings.rate_limit_storage, self.store)
         self.vendor = vendor.installed(settings.vendor_dir)  # which front-end packages the pages may use
         self.templates = make_environment(
-            {"site_name": settings.site_name, "base_url": settings.base_url.rstrip("/"), "static": self.static_url,
+            {"site_name": settings.site_name, "base_url": settings.base_url, "static": self.static_url,
              "vendor": self.vendor}
         )
         self._static_versions: dict[str, str] = {}
@@ -134,8 +136,38 @@ class Site:
         """Naive UTC, as the store keeps times."""
         return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
+    @property
+    def base_url(self) -> str:
+        """The site's address for absolute links in the answer being built: DAILYPAPERS_BASE_URL,
+        or the one derived from where the site listens, or, for a wildcard bind without either,
+        the address this request asked for (RequestBaseURL). Emails use settings.base_url: never
+        a request's."""
+        return _request_base.get() or self.settings.base_url
+
     def url(self, path: str) -> str:
-        return self.settings.base_url.rstrip("/") + path
+        return self.base_url + path
+
+
+_request_base: ContextVar[str | None] = ContextVar("dailypapers_request_base", default=None)
+
+
+class RequestBaseURL:
+    """ASGI middleware for a site without a known address (a wildcard bind, no base URL): each
+    request's well-formed Host header, with its scheme, is the base of the links in its answer
+    (see Site.base_url; the page cache keeps answers apart by it)."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        host = next((v.decode("latin-1") for k, v in scope.get("headers", ()) if k == b"host"), None)
+        token = _request_base.set(from_host_header(scope.get("scheme", "http"), host))
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            _request_base.reset(token)
 
 
 def _token(n: int) -> str:

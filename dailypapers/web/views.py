@@ -24,7 +24,7 @@ def render(request: Request, template: str, status: int = 200, **context) -> HTM
         request.state.issued_csrf = True  # such a page is personal: never cached
         return request.scope["csrftoken"]()
 
-    context.update(request=request, path=request.url.path, csrf=csrf)
+    context.update(request=request, path=request.url.path, csrf=csrf, base_url=site.base_url)
     html = site.templates.get_template(template).render(context)
     response = HTMLResponse(html, status_code=status)
     if getattr(request.state, "issued_csrf", False):  # its token belongs to this visitor's cookie
@@ -45,6 +45,8 @@ async def cached(request: Request, build: Callable[[], Response]) -> Response:
     anonymous = not request.cookies.get("dp_session")
     key = request.url.path + "?" + request.url.query
     if anonymous:
+        if site.settings.base_url_per_request:  # answers link to the address asked for: keep them apart
+            key = site.base_url + key
         hit = site.cache.get(key)
         if hit is not None:
             return httpcache.answer(hit, request.headers)
