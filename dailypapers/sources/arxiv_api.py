@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import IO
 
@@ -12,6 +13,7 @@ from ..types import Author, PaperRecord, Rejection, VersionInfo
 from .common import Item, xml_text
 
 ATOM = "http://www.w3.org/2005/Atom"
+_COUNT = re.compile(r"[0-9]{1,15}")
 NS = {"a": ATOM, "arxiv": "http://arxiv.org/schemas/atom", "os": "http://a9.com/-/spec/opensearch/1.1/"}
 
 
@@ -77,7 +79,10 @@ def parse(stream: IO[bytes], info: FeedInfo | None = None) -> Iterator[Item]:
                 element.clear()
             elif info is not None and tag.startswith(f"{{{NS['os']}}}") and element.text:
                 name = tag.split("}", 1)[1]
-                value = int(element.text.strip())
+                text = element.text.strip()
+                if not _COUNT.fullmatch(text):
+                    continue  # paging facts that are not numbers are left unknown
+                value = int(text)
                 if name == "totalResults":
                     info.total_results = value
                 elif name == "startIndex":

@@ -74,6 +74,9 @@ PARSERS: dict[str, Callable[[IO[bytes]], Iterator[Item]]] = {
 }
 
 
+SNIFF_LINES = 20  # JSON lines looked at to tell a file's kind
+
+
 def sniff(head: bytes) -> str | None:
     """The format of a file from its first bytes (decompressed), or None."""
     text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
@@ -86,20 +89,31 @@ def sniff(head: bytes) -> str | None:
     if text.startswith(b"["):
         return "hf-daily" if b'"paper"' in text[:65536] or text[1:].lstrip().startswith(b"]") else None
     if text.startswith(b"{"):
-        first_line = text.split(b"\n", 1)[0]
-        try:
-            obj = json.loads(first_line)
-        except json.JSONDecodeError:
-            # A pretty-printed single object: an HF item, or nothing we know.
-            return "hf-daily" if b'"paper"' in text[:4096] else None
-        if not isinstance(obj, dict):
-            return None
-        if "paper" in obj:
-            return "hf-daily"
-        if "versions" in obj or "authors_parsed" in obj or "update_date" in obj:
-            return "snapshot"
-        if "id" in obj and "title" in obj and ("listed" in obj or "date" in obj):
-            return "listing"
+        # JSON lines: the first few lines that read as objects tell which kind, so that one bad
+        # line does not make the whole file unknown. (The head's last line may be cut short.)
+        lines = text.split(b"\n", SNIFF_LINES)[:SNIFF_LINES]
+        for line in lines:
+            kind = _json_line_kind(line)
+            if kind is not None:
+                return kind
+        # A pretty-printed single object: an HF item, or nothing we know.
+        return "hf-daily" if b'"paper"' in text[:4096] else None
+    return None
+
+
+def _json_line_kind(line: bytes) -> str | None:
+    try:
+        obj = json.loads(line)
+    except (ValueError, RecursionError):
+        return None
+    if not isinstance(obj, dict):
+        return None
+    if "paper" in obj:
+        return "hf-daily"
+    if "versions" in obj or "authors_parsed" in obj or "update_date" in obj:
+        return "snapshot"
+    if "id" in obj and "title" in obj and ("listed" in obj or "date" in obj):
+        return "listing"
     return None
 
 
