@@ -5,12 +5,13 @@ from __future__ import annotations
 import gzip
 import io
 import json
+import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-from ..errors import UnknownFormatError
+from ..errors import SourceError, UnknownFormatError
 from . import arxiv_api, hf_daily, jsonlines, oai_pmh
 from .common import Item
 
@@ -25,7 +26,7 @@ class InputFile:
 
     def open(self) -> "CountingReader":
         raw = open(self.path, "rb")  # noqa: SIM115 - closed by the caller through the reader
-        return CountingReader(raw, gzip.GzipFile(fileobj=raw) if self.compressed else raw)
+        return CountingReader(raw, gzip.GzipFile(fileobj=raw) if self.compressed else raw, self.path)
 
     @property
     def size(self) -> int:
@@ -36,25 +37,40 @@ class InputFile:
 
 
 class CountingReader(io.RawIOBase):
-    """A readable stream that reports how far into the file on disk it has read (for progress)."""
+    """A readable stream that reports how far into the file on disk it has read (for progress),
+    and turns a read that fails (a gzip file cut short or damaged, a disk error) into one
+    SourceError naming the file and the fault."""
 
-    def __init__(self, raw: IO[bytes], stream: IO[bytes]):
+    def __init__(self, raw: IO[bytes], stream: IO[bytes], path: Path | None = None):
         self._raw = raw
         self._stream = stream
+        self._path = path
 
     def readable(self) -> bool:
         return True
 
     def readinto(self, buffer) -> int:
-        data = self._stream.read(len(buffer))
+        try:
+            data = self._stream.read(len(buffer))
+        except (OSError, EOFError, zlib.error) as exc:
+            raise self._fault(exc) from None
         buffer[: len(data)] = data
         return len(data)
 
     def readline(self, size: int | None = -1) -> bytes:
-        return self._stream.readline(size)
+        try:
+            return self._stream.readline(size)
+        except (OSError, EOFError, zlib.error) as exc:
+            raise self._fault(exc) from None
 
-    def __iter__(self):
-        return iter(self._stream)
+    def _fault(self, exc: BaseException) -> SourceError:
+        if isinstance(exc, EOFError):
+            what = "the gzip file is cut short"
+        elif isinstance(exc, (zlib.error, gzip.BadGzipFile)):
+            what = "the gzip file is damaged"
+        else:
+            what = "could not be read"
+        return SourceError(f"{self._path}: {what} ({exc})")
 
     def position(self) -> int:
         return self._raw.tell()
