@@ -21,3 +21,9 @@ class NotFoundError(DailyPapersError):
 
 class ConfigError(DailyPapersError):
     """A setting has a value that cannot work."""
+
+
+def one_line(exc: BaseException, limit: int = 200) -> str:
+    """An error for a log line: one line, characters a terminal cannot take escaped, cut short."""
+    text = " ".join(str(exc).split()).encode("utf-8", "backslashreplace").decode() or type(exc).__name__
+    return text if len(text) <= limit else text[: limit - 3] + "..."
