@@ -95,6 +95,8 @@ LISTING_CASES = [
     ({"authors": ["A. One", LONG_NAME]}, ["author 2", "10,000", "allowed"]),
     ({"comment": BIG_COMMENT}, ["comment", "1,000,000", "allowed"]),
     ({"title": {"not": "text"}}, ["title"]),
+    ({"id": "a" * 50 + "/0101001"}, ["arXiv identifier"]),  # an old-style id longer than its column
+    ({"authors": []}, ["no authors"]),  # a paper is never stored without any
 ]
 
 
@@ -105,6 +107,8 @@ def _listing_line(base: dict, change: dict) -> str:
         return json.dumps(record)[:-1] + ', "deep": ' + DEEP + "}"
     if str(record["id"]).startswith("2401.00001v"):
         record["id"] = fresh_id() + "v" + HUGE
+    elif record["id"].startswith("aaaa"):
+        record["id"] = "a" * 50 + f"/{next(_ids):07d}"
     return json.dumps(record)
 
 

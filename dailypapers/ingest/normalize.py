@@ -11,7 +11,8 @@ from .validate import InvalidRecord, check, parse_version, shown  # InvalidRecor
 
 # ASCII digits only: \d would also take other scripts' digits, which int() reads but arXiv never uses.
 NEW_ID = re.compile(r"^(\d{4}\.\d{4,5})(?:v(\d+))?$", re.ASCII)
-OLD_ID = re.compile(r"^([a-z][a-z-]*(?:\.[A-Za-z]{2})?/\d{7})(?:v(\d+))?$", re.ASCII)
+# Old-style archives are at most 8 letters (cond-mat, plasm-ph); 16 keeps ids within their column.
+OLD_ID = re.compile(r"^([a-z][a-z-]{0,15}(?:\.[A-Za-z]{2})?/\d{7})(?:v(\d+))?$", re.ASCII)
 # arXiv categories (cs.CL, hep-th, cond-mat.str-el); listings sometimes mix in MSC or ACM classes.
 CATEGORY = re.compile(r"^[a-z]+(?:-[a-z]+)?(?:\.[A-Za-z]+(?:-[a-z]+)?)?$")
 MAX_CATEGORY = 40  # the longest arXiv category is 17 characters; longer entries are not categories
@@ -153,6 +154,8 @@ def normalize(record: PaperRecord) -> PaperRecord:
             author = Author(name, author.affiliations)
         if name:
             authors.append(author)
+    if not authors:
+        raise InvalidRecord(f"{arxiv_id}: no authors")
     record.authors = authors
     seen: set[str] = set()
     categories = []

@@ -90,4 +90,4 @@ def parse(stream: IO[bytes], info: FeedInfo | None = None) -> Iterator[Item]:
                 elif name == "itemsPerPage":
                     info.items_per_page = value
     except etree.XMLSyntaxError as exc:
-        yield Rejection(f"line {exc.lineno}", f"XML syntax error, the rest of the file is unreadable: {exc.msg}")
+        yield Rejection(f"line {exc.lineno}", f"XML syntax error, the rest of the file is unreadable: {' '.join(exc.msg.split())}")

@@ -146,8 +146,8 @@ def detect(path: str | Path) -> InputFile:
         compressed = magic == b"\x1f\x8b"
         try:
             head = (gzip.GzipFile(fileobj=raw) if compressed else raw).read(65536)
-        except (OSError, EOFError) as exc:
-            raise UnknownFormatError(f"{path}: damaged gzip file ({exc})") from exc
+        except (OSError, EOFError, zlib.error) as exc:
+            raise UnknownFormatError(f"{path}: damaged gzip file ({exc})") from None
     if not head.strip():
         raise UnknownFormatError(f"{path}: empty file")
     fmt = sniff(head)

@@ -131,7 +131,7 @@ def parse(stream: IO[bytes], info: PageInfo | None = None) -> Iterator[Item]:
                 info.error_code = element.get("code")
                 info.error_message = " ".join((element.text or "").split())
     except etree.XMLSyntaxError as exc:
-        yield Rejection(f"line {exc.lineno}", f"XML syntax error, the rest of the file is unreadable: {exc.msg}")
+        yield Rejection(f"line {exc.lineno}", f"XML syntax error, the rest of the file is unreadable: {' '.join(exc.msg.split())}")
         return
     if info.error_code and info.error_code != "noRecordsMatch":
         yield Rejection("response", f"OAI-PMH error {info.error_code}: {info.error_message}")
