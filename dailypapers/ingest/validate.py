@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import time
 from dataclasses import fields
 
 from ..types import Author, PaperRecord
@@ -54,6 +55,7 @@ MAX_COUNT = 1_000_000_000  # upvotes and comment counts reported upstream
 MAX_OTHER_TEXT = 100_000
 MAX_OTHER_ITEMS = 1_000
 
+_TEXT_CAPS = tuple(TEXT_CAPS.items())
 _DIGITS = re.compile(r"[0-9]+", re.ASCII)
 _CHECKED = {
     *TEXT_CAPS, "arxiv_id", "authors", "categories", "version", "versions", "published_at", "updated_at",
@@ -80,7 +82,14 @@ def parse_version(label: str) -> int:
 
 
 def last_day() -> dt.date:
-    return dt.datetime.now(dt.UTC).date() + dt.timedelta(days=DAYS_AHEAD)
+    """The latest day a record may carry: a year from today (UTC)."""
+    today = int(time.time() // 86400)
+    if _last[0] != today:
+        _last[:] = [today, dt.date(1970, 1, 1) + dt.timedelta(days=today + DAYS_AHEAD)]
+    return _last[1]
+
+
+_last: list = [None, None]  # (day number, last day): computed once a day, not per record
 
 
 def _check_day(label: str, value: dt.date | dt.datetime | None, last: dt.date) -> None:
@@ -128,13 +137,29 @@ def _texts(record: PaperRecord) -> list[tuple[str, str]]:
     return out
 
 
-def _check_characters(texts: list[tuple[str, str]]) -> None:
+def _check_characters(record: PaperRecord) -> None:
     """No lone surrogate (not encodable as UTF-8) and no NUL (PostgreSQL refuses it) anywhere.
-    One pass over all the text at once; the field is looked for only when something is wrong."""
-    joined = "\x1f".join(text for _, text in texts)
+    One pass over all the text at once; labels are made only when something is wrong."""
+    r = record
+    parts = [v for v in (r.arxiv_id, r.title, r.abstract, r.comment, r.journal_ref, r.doi, r.report_no, r.license,
+                         r.code_url, r.project_url) if v is not None]  # fmt: skip
+    for author in r.authors:
+        parts.append(author.name)
+        if author.affiliations:
+            parts.extend(author.affiliations)
+    parts.extend(r.categories)
+    if r.featured is not None and r.featured.submitter is not None:
+        parts.append(r.featured.submitter)
+    for name in _OTHER:
+        value = getattr(r, name)
+        if isinstance(value, str):
+            parts.append(value)
+        elif isinstance(value, (list, tuple)):
+            parts.extend(v for v in value if isinstance(v, str))
+    joined = "\x1f".join(parts)
     if "\x00" not in joined and (joined.isascii() or _encodable(joined)):
         return
-    for label, text in texts:
+    for label, text in _texts(record):
         if "\x00" in text:
             raise InvalidRecord(f"{label} holds a NUL character (at character {text.index(chr(0)) + 1:,})")
         if not _encodable(text):
@@ -155,29 +180,32 @@ def check(record: PaperRecord) -> None:
     the cap, a lone surrogate or NUL in any text, a version or count out of range, a date arXiv
     cannot hold. Runs before cleaning, on the record as the source gave it."""
     _text("arxiv id", record.arxiv_id, 200)
-    for name, cap in TEXT_CAPS.items():
+    for name, cap in _TEXT_CAPS:
         value = getattr(record, name)
-        if value is not None:
+        if value is not None and (type(value) is not str or len(value) > cap):
             _text(name, value, cap)
     authors = record.authors
     if not isinstance(authors, list):
         raise InvalidRecord(f"authors must be a list, not {type(authors).__name__}")
     if len(authors) > MAX_AUTHORS:
         raise _too_big("authors", len(authors), MAX_AUTHORS, "names")
-    for i, author in enumerate(authors, 1):
-        if not isinstance(author, Author):
+    for i, author in enumerate(authors, 1):  # labels are made only for a fault: this runs per author
+        if type(author) is not Author:
             raise InvalidRecord(f"author {i} is not a name")
-        _text(f"author {i} name", author.name, MAX_AUTHOR_NAME)
-        if len(author.affiliations) > MAX_AFFILIATIONS:
-            raise _too_big(f"author {i} affiliations", len(author.affiliations), MAX_AFFILIATIONS, "entries")
-        for j, aff in enumerate(author.affiliations, 1):
-            _text(f"author {i} affiliation {j}", aff, MAX_AFFILIATION)
+        if type(author.name) is not str or len(author.name) > MAX_AUTHOR_NAME:
+            _text(f"author {i} name", author.name, MAX_AUTHOR_NAME)
+        if author.affiliations:
+            if len(author.affiliations) > MAX_AFFILIATIONS:
+                raise _too_big(f"author {i} affiliations", len(author.affiliations), MAX_AFFILIATIONS, "entries")
+            for j, aff in enumerate(author.affiliations, 1):
+                _text(f"author {i} affiliation {j}", aff, MAX_AFFILIATION)
     if not isinstance(record.categories, list):
         raise InvalidRecord(f"categories must be a list, not {type(record.categories).__name__}")
     if len(record.categories) > MAX_CATEGORIES:
         raise _too_big("categories", len(record.categories), MAX_CATEGORIES, "entries")
     for i, cat in enumerate(record.categories, 1):
-        _text(f"categories entry {i}", cat, MAX_CATEGORY_ENTRY)
+        if type(cat) is not str or len(cat) > MAX_CATEGORY_ENTRY:
+            _text(f"categories entry {i}", cat, MAX_CATEGORY_ENTRY)
     featured = record.featured
     if featured is not None and featured.submitter is not None:
         _text("submitter", featured.submitter, MAX_SUBMITTER)
@@ -191,7 +219,7 @@ def check(record: PaperRecord) -> None:
             for v in value:
                 if isinstance(v, str):
                     _text(name, v, MAX_OTHER_TEXT)
-    _check_characters(_texts(record))
+    _check_characters(record)
 
     if record.version is not None and (type(record.version) is not int or not 1 <= record.version <= MAX_VERSION):
         raise InvalidRecord(f"version {shown(record.version, 30)} is not between 1 and {MAX_VERSION:,}")
@@ -201,11 +229,16 @@ def check(record: PaperRecord) -> None:
     for v in record.versions:
         if type(v.version) is not int or not 1 <= v.version <= MAX_VERSION:
             raise InvalidRecord(f"version {shown(v.version, 30)} is not between 1 and {MAX_VERSION:,}")
-        _check_day(f"version {v.version} date", v.submitted_at, last)
-    _check_day("published date", record.published_at, last)
-    _check_day("updated date", record.updated_at, last)
+        if v.submitted_at is not None:
+            _check_day(f"version {v.version} date", v.submitted_at, last)
+    if record.published_at is not None:
+        _check_day("published date", record.published_at, last)
+    if record.updated_at is not None:
+        _check_day("updated date", record.updated_at, last)
     if featured is not None:
         _check_day("featured day", featured.day, last)
-        _check_day("submission time", featured.submitted_at, last)
-    _count("upvotes", record.upvotes)
-    _count("comment count", record.num_comments)
+        if featured.submitted_at is not None:
+            _check_day("submission time", featured.submitted_at, last)
+    if record.upvotes is not None or record.num_comments is not None:
+        _count("upvotes", record.upvotes)
+        _count("comment count", record.num_comments)

@@ -28,7 +28,7 @@ class FeedInfo:
 def entry_record(entry) -> PaperRecord:
     raw_id = xml_text(entry, "a:id", NS) or ""
     if "/api/errors" in raw_id:
-        raise InvalidRecord(f"arXiv API error: {(xml_text(entry, 'a:summary', NS) or 'unknown').strip()}")
+        raise InvalidRecord(f"arXiv API error: {' '.join((xml_text(entry, 'a:summary', NS) or 'unknown').split())[:300]}")
     arxiv_id, version = split_arxiv_id(raw_id)
     authors = []
     for author in entry.findall("a:author", NS):
