@@ -33,7 +33,7 @@ from dailypapers.ingest.run import IngestJob
 from dailypapers.store.engine import Store
 from helpers import consistency_problems
 
-EXAMPLES = int(os.environ.get("DAILYPAPERS_FUZZ_EXAMPLES", "40"))
+EXAMPLES = int(os.environ.get("DAILYPAPERS_FUZZ_EXAMPLES", "300"))
 FUZZ = settings(
     max_examples=EXAMPLES,
     derandomize=os.environ.get("DAILYPAPERS_FUZZ_RANDOM") != "1",
