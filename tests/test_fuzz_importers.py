@@ -202,7 +202,7 @@ def _json_lines(data, lines: list[bytes]) -> bytes:
         i = data.draw(st.integers(0, len(chosen) - 1), label="line")
         try:
             obj = json.loads(chosen[i]) if data.draw(st.booleans(), label="structured") else None
-        except ValueError:  # mutated into something that is not JSON already
+        except (ValueError, RecursionError):  # mutated into something that is not JSON (or too deep) already
             obj = None
         if isinstance(obj, dict):
             mutate_json(data, obj)
