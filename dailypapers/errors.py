@@ -32,13 +32,16 @@ def expected(exc: BaseException) -> bool:
     return isinstance(exc, (DailyPapersError, OSError, OperationalError))
 
 
-def one_line(exc: BaseException) -> str:
-    """The failure in one line: our errors say it all; others are named by their type."""
+def one_line(exc: BaseException, limit: int = 200) -> str:
+    """The failure for a log line: our errors say it all, others are named by their type; one line
+    (a driver's multi-line message keeps its first), characters a terminal cannot take escaped, cut
+    short."""
     from sqlalchemy.exc import OperationalError
 
     if isinstance(exc, OperationalError) and exc.orig is not None:
         exc = exc.orig
-    text = (str(exc).strip().splitlines() or [""])[0]
-    if isinstance(exc, DailyPapersError):
-        return text
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+    first = (str(exc).strip().splitlines() or [""])[0]
+    text = " ".join(first.split()).encode("utf-8", "backslashreplace").decode()
+    if not isinstance(exc, DailyPapersError):
+        text = f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+    return text if len(text) <= limit else text[: limit - 3] + "..."

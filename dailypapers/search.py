@@ -429,11 +429,13 @@ class IndexReport:
     vectors: int = 0  # vectors added to or replaced in the vector index
     runtime: str = ""  # the embedding runtime used
     seconds: float = 0.0
+    skipped: int = 0  # papers an index could not take (each logged on a line of its own)
 
     def summary(self) -> str:
+        skipped = f"; {self.skipped} skipped (see the log)" if self.skipped else ""
         return (
             f"{self.fulltext} papers full-text indexed, {self.embedded} embedded ({self.runtime or 'no model'}),"
-            f" {self.vectors} vectors indexed in {self.seconds:.1f}s"
+            f" {self.vectors} vectors indexed in {self.seconds:.1f}s{skipped}"
         )
 
     __str__ = summary
@@ -448,16 +450,19 @@ def index_new_papers(store: Store, *, on_progress=None, limit: int | None = None
 
     started = time.perf_counter()
     report = IndexReport()
+    skipped: set[int] = set()
     fulltext = FullTextIndex.for_store(store)
-    fulltext.ensure(store)
-    report.fulltext = fulltext.sync(store)
+    fulltext.ensure(store, on_skip=skipped.add)
+    report.fulltext = fulltext.sync(store, on_skip=skipped.add)
     if store.settings.search_semantic:
         embedder = load_embedder(store.settings, runtime=runtime)
         report.runtime = embedder.runtime
         report.embedded = embed_papers(
-            store, embedder, batch=store.settings.embedding_batch_size, on_batch=on_progress, stop_after=limit
+            store, embedder, batch=store.settings.embedding_batch_size, on_batch=on_progress, stop_after=limit,
+            on_skip=skipped.add,
         )
-        report.vectors = VectorIndex.for_store(store, MODEL_KEY, DIM).sync(store)
+        report.vectors = VectorIndex.for_store(store, MODEL_KEY, DIM).sync(store, on_skip=skipped.add)
+    report.skipped = len(skipped)
     report.seconds = time.perf_counter() - started
     return report
 

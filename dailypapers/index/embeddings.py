@@ -30,7 +30,7 @@ from typing import Protocol
 
 import numpy as np
 
-from ..errors import ConfigError
+from ..errors import ConfigError, one_line
 
 log = logging.getLogger(__name__)
 
@@ -432,30 +432,59 @@ def embed_cached(
     return np.concatenate(parts) if parts else np.zeros((0, embedder.dim), dtype=np.float32)
 
 
-def embed_papers(store, embedder: Embedder, *, batch: int = 64, on_batch=None, stop_after: int | None = None) -> int:
+def embed_papers(
+    store, embedder: Embedder, *, batch: int = 64, on_batch=None, stop_after: int | None = None, on_skip=None
+) -> int:
     """Embed every paper that has no vector from this model or whose text changed since, committing
     each batch (a killed run loses one batch at most and the next run resumes). `on_batch(done,
-    total)` reports progress; `stop_after` embeds at most that many (tests, partial runs).
-    Returns how many papers were embedded."""
+    total)` reports progress; `stop_after` embeds at most that many (tests, partial runs). A paper
+    that cannot be embedded is skipped with one log line and `on_skip(paper id)`; it is tried again
+    by the next run. Returns how many papers were embedded."""
     from ..store import embeddings as embedding_store
 
     with store.session() as session:
         total = embedding_store.count_stale(session, embedder.model)
     if stop_after is not None:
         total = min(total, stop_after)
-    done, after = 0, 0
-    while done < total:
+    done, seen, after = 0, 0, 0
+    while seen < total:
         with store.session() as session:
-            rows = embedding_store.stale(session, embedder.model, after_id=after, limit=min(batch, total - done))
+            rows = embedding_store.stale(session, embedder.model, after_id=after, limit=min(batch, total - seen))
         if not rows:
             break
-        vectors = embedder.embed([paper_text(r["title"], r["abstract"]) for r in rows], batch_size=min(batch, 32))
+        kept, vectors = _embed_rows(embedder, rows, min(batch, 32), on_skip)
         with store.session() as session, session.begin():
             embedding_store.upsert_many(
-                session, embedder.model, [(r["id"], r["content_hash"], v) for r, v in zip(rows, vectors, strict=True)]
+                session, embedder.model, [(r["id"], r["content_hash"], v) for r, v in zip(kept, vectors, strict=True)]
             )
-        done += len(rows)
+        done += len(kept)
+        seen += len(rows)
         after = rows[-1]["id"]
         if on_batch is not None:
-            on_batch(done, total)
+            on_batch(seen, total)
     return done
+
+
+def _embed_rows(embedder: Embedder, rows: list[dict], batch_size: int, on_skip) -> tuple[list[dict], np.ndarray]:
+    """The rows that could be embedded and their vectors. Should the batch fail, each paper is
+    tried alone, so one that cannot be embedded costs only itself."""
+    try:
+        return rows, _checked(embedder.embed([paper_text(r["title"], r["abstract"]) for r in rows], batch_size=batch_size))
+    except Exception:  # noqa: BLE001 - find the paper at fault below
+        pass
+    kept, vectors = [], []
+    for row in rows:
+        try:
+            vectors.append(_checked(embedder.embed([paper_text(row["title"], row["abstract"])], batch_size=1))[0])
+            kept.append(row)
+        except Exception as exc:  # noqa: BLE001 - one paper must never stop the run
+            log.warning("embedding: skipped paper %s: %s", row.get("arxiv_id", row["id"]), one_line(exc))
+            if on_skip is not None:
+                on_skip(row["id"])
+    return kept, np.stack(vectors) if vectors else np.zeros((0, embedder.dim), dtype=np.float32)
+
+
+def _checked(vectors: np.ndarray) -> np.ndarray:
+    if not np.isfinite(vectors).all():
+        raise ValueError("the model gave a vector that is not finite")
+    return vectors

@@ -25,13 +25,14 @@ import re
 import shutil
 import threading
 import time
+from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import tantivy
 
-from ..errors import DailyPapersError
+from ..errors import DailyPapersError, one_line
 from ..store import kv
 from ..store import papers as paper_store
 from ..store.engine import Store
@@ -67,7 +68,8 @@ def build_schema() -> tantivy.Schema:
 
 
 def document(row: dict) -> tantivy.Document:
-    """The index document for a store row (see papers.rows_for_index)."""
+    """The index document for a store row (see papers.rows_for_index). Raises ValueError for a row
+    it cannot index (tantivy dates end in 2262; text must be text)."""
     day = row.get("first_featured") or (row["published_at"].date() if row.get("published_at") else None)
     doc = tantivy.Document(
         paper_id=row["id"],
@@ -193,13 +195,25 @@ class FullTextIndex:
     def count(self) -> int:
         return self.searcher().num_docs
 
-    def _write_rows(self, writer, rows: list[dict]) -> None:
+    def _write_rows(self, writer, rows: list[dict], on_skip: Callable[[int], None] | None = None) -> int:
+        """Index the rows; a row that cannot be indexed (a date beyond the index's range, text that
+        is not text) is skipped with one log line and `on_skip(paper id)`. Returns how many were."""
+        written = 0
         for row in rows:
             writer.delete_documents_by_term("paper_id", row["id"])
-            writer.add_document(document(row))
+            try:
+                writer.add_document(document(row))
+            except Exception as exc:  # noqa: BLE001 - one paper must never stop the index
+                log.warning("full-text index: skipped paper %s: %s", row.get("arxiv_id"), one_line(exc))
+                if on_skip is not None:
+                    on_skip(row["id"])
+                continue
+            written += 1
+        return written
 
-    def sync(self, store: Store, *, batch: int = 5000) -> int:
-        """Index every paper changed since the last sync; returns how many were (re)indexed."""
+    def sync(self, store: Store, *, batch: int = 5000, on_skip: Callable[[int], None] | None = None) -> int:
+        """Index every paper changed since the last sync; returns how many were (re)indexed. A paper
+        that cannot be indexed is skipped (`on_skip` gets its id) and taken again when it changes."""
         if self._up_to_date(store):
             return 0
         with self._writer() as writer:
@@ -212,10 +226,11 @@ class FullTextIndex:
             with store.session() as session:
                 changes = paper_store.changed_since(session, since)
             todo = [pid for pid, at in changes if state.recent.get(pid) != at.isoformat()]
+            indexed = 0
             for start in range(0, len(todo), batch):
                 with store.session() as session:
                     rows = paper_store.rows_for_index(session, todo[start : start + batch])
-                self._write_rows(writer, rows)
+                indexed += self._write_rows(writer, rows, on_skip)
             if changes:
                 newest = changes[-1][1]
                 state.watermark = max(state.watermark or newest, newest)
@@ -224,7 +239,7 @@ class FullTextIndex:
         # Saved after the commit: a crash in between only means indexing those papers again.
         state.save(self.state_path)
         self._checked_at = started
-        return len(todo)
+        return indexed
 
     def _since(self, state: SyncState) -> dt.datetime | None:
         """Where to read changes from: a margin behind the newest change indexed, or behind this
@@ -249,14 +264,14 @@ class FullTextIndex:
             self._checked_at = started
         return current
 
-    def ensure(self, store: Store) -> None:
+    def ensure(self, store: Store, *, on_skip: Callable[[int], None] | None = None) -> None:
         """Make sure the index exists and has followed the store at least once: reopens it when its
         folder was deleted under a running process, and builds it when it is new or was rebuilt."""
         if not self.state_path.is_file():
             with self._write_lock:
                 if not tantivy.Index.exists(str(self.path)):
                     self.index = self._open()
-            self.sync(store)
+            self.sync(store, on_skip=on_skip)
 
     def rebuild(self, store: Store) -> int:
         """Drop everything and index the whole store again."""

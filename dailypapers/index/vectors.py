@@ -31,6 +31,7 @@ import shutil
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -347,12 +348,13 @@ class VectorIndex:
             self.refresh(force=True)
             yield
 
-    def sync(self, store: Store) -> int:
+    def sync(self, store: Store, *, on_skip: Callable[[int], None] | None = None) -> int:
         """Take in every vector stored since the last sync (everything when the index is missing or
-        damaged); returns how many vectors were added or replaced."""
+        damaged); returns how many vectors were added or replaced. `on_skip` gets the paper id of
+        each vector skipped as unusable."""
         with self._locked():
             if not self.usable:
-                return self._rebuild_locked(store)
+                return self._rebuild_locked(store, on_skip)
             snap = self.snapshot
             mark = snap.state.get("watermark")
             started = utcnow()
@@ -362,7 +364,7 @@ class VectorIndex:
                 # a margin behind that, so a quiet store costs an empty query, not a re-read.
                 since = self._checked_at
             since = since - SYNC_MARGIN if since is not None else None
-            new_ids, new_vecs, newest, stored = self._read_since(store, since)
+            new_ids, new_vecs, newest, stored = self._read_since(store, since, on_skip)
             known = snap.vectors_of(new_ids.tolist())
             # Vectors re-read within the margin are skipped when unchanged.
             changed = np.array(
@@ -389,19 +391,24 @@ class VectorIndex:
         with self._locked():
             return self._rebuild_locked(store)
 
-    def _rebuild_locked(self, store: Store) -> int:
-        ids, vectors, newest, _ = self._read_since(store, None)
+    def _rebuild_locked(self, store: Store, on_skip: Callable[[int], None] | None = None) -> int:
+        ids, vectors, newest, _ = self._read_since(store, None, on_skip)
         self.build(ids, vectors, watermark=newest)
         return int(ids.shape[0])
 
-    def _read_since(self, store: Store, since: dt.datetime | None):
-        """(ids, vectors, newest created_at, vectors stored in all) of the vectors stored after `since`."""
+    def _read_since(self, store: Store, since: dt.datetime | None, on_skip: Callable[[int], None] | None = None):
+        """(ids, vectors, newest created_at, vectors stored in all) of the vectors stored after `since`.
+        A vector that is unusable (another size, not finite) is skipped with one log line."""
         ids_parts, vec_parts, newest = [], [], None
         with store.session() as session:
-            for ids, vectors, last in embedding_store.changed_since(session, self.model, since):
+            for ids, vectors, last, unusable in embedding_store.changed_since(session, self.model, since, dim=self.dim):
                 ids_parts.append(ids)
                 vec_parts.append(vectors)
                 newest = last
+                for paper_id in unusable:
+                    log.warning("vector index: skipped the vector of paper id %d: not %d finite numbers", paper_id, self.dim)
+                    if on_skip is not None:
+                        on_skip(paper_id)
             stored = embedding_store.count(session, self.model)
         ids = np.concatenate(ids_parts) if ids_parts else np.zeros(0, dtype=np.int64)
         vectors = np.concatenate(vec_parts) if vec_parts else np.zeros((0, self.dim), dtype=np.float32)

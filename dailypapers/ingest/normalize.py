@@ -8,11 +8,15 @@ import json
 import re
 
 from ..types import Author, PaperRecord
+from .validate import InvalidRecord, check, parse_version, shown  # InvalidRecord: the sources import it from here
 
-NEW_ID = re.compile(r"^(\d{4}\.\d{4,5})(?:v(\d+))?$")
-OLD_ID = re.compile(r"^([a-z][a-z-]*(?:\.[A-Za-z]{2})?/\d{7})(?:v(\d+))?$")
+# ASCII digits only: \d would also take other scripts' digits, which int() reads but arXiv never uses.
+NEW_ID = re.compile(r"^(\d{4}\.\d{4,5})(?:v(\d+))?$", re.ASCII)
+# Old-style archives are at most 8 letters (cond-mat, plasm-ph); 16 keeps ids within their column.
+OLD_ID = re.compile(r"^([a-z][a-z-]{0,15}(?:\.[A-Za-z]{2})?/\d{7})(?:v(\d+))?$", re.ASCII)
 # arXiv categories (cs.CL, hep-th, cond-mat.str-el); listings sometimes mix in MSC or ACM classes.
 CATEGORY = re.compile(r"^[a-z]+(?:-[a-z]+)?(?:\.[A-Za-z]+(?:-[a-z]+)?)?$")
+MAX_CATEGORY = 40  # the longest arXiv category is 17 characters; longer entries are not categories
 _ID_PREFIX = re.compile(r"^(?:arxiv:|oai:arxiv\.org:|https?://(?:export\.)?arxiv\.org/(?:abs|pdf)/)", re.IGNORECASE)
 
 # A newline followed by indentation starts a new paragraph in arXiv abstracts; other newlines are wraps.
@@ -24,10 +28,6 @@ _CODE_HOSTS = ("github.com/", "gitlab.com/", "bitbucket.org/", "codeberg.org/", 
 _NOT_PROJECT = ("arxiv.org", "doi.org", "creativecommons.org", "dx.doi.org")
 
 
-class InvalidRecord(ValueError):
-    """A record that breaks a rule; the message is the reason shown to the user."""
-
-
 def split_arxiv_id(raw: str) -> tuple[str, int | None]:
     """'2410.17243v2' -> ('2410.17243', 2); accepts arxiv:, oai: and abs/pdf URL forms."""
     value = _ID_PREFIX.sub("", raw.strip())
@@ -35,11 +35,8 @@ def split_arxiv_id(raw: str) -> tuple[str, int | None]:
         value = value[:-4]
     m = NEW_ID.match(value) or OLD_ID.match(value)
     if not m:
-        raise InvalidRecord(f"not an arXiv identifier: {raw!r}")
-    version = int(m.group(2)) if m.group(2) else None
-    if version == 0:
-        raise InvalidRecord(f"arXiv versions start at 1: {raw!r}")
-    return m.group(1), version
+        raise InvalidRecord(f"not an arXiv identifier: {shown(raw)}")
+    return m.group(1), parse_version(m.group(2)) if m.group(2) else None
 
 
 def id_month(raw: str) -> tuple[int, int]:
@@ -134,6 +131,8 @@ def parse_datetime(value: str | None) -> dt.datetime | None:
     """ISO 8601 (with Z or an offset) or RFC 2822 (the snapshot's versions), as naive UTC."""
     if value is None or value == "":
         return None
+    if not isinstance(value, str):
+        raise InvalidRecord(f"not a date: {shown(value)}")
     value = value.strip()
     try:
         parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
@@ -142,26 +141,32 @@ def parse_datetime(value: str | None) -> dt.datetime | None:
 
         try:
             parsed = parsedate_to_datetime(value)
-        except (TypeError, ValueError) as exc:
-            raise InvalidRecord(f"not a date: {value!r}") from exc
+        except (TypeError, ValueError, IndexError, OverflowError) as exc:  # email's parser raises all of these
+            raise InvalidRecord(f"not a date: {shown(value)}") from exc
     if parsed.tzinfo is not None:
-        parsed = parsed.astimezone(dt.UTC).replace(tzinfo=None)
+        try:
+            parsed = parsed.astimezone(dt.UTC).replace(tzinfo=None)
+        except OverflowError:
+            raise InvalidRecord(f"date out of range: {shown(value)}") from None
     return parsed
 
 
 def parse_date(value: str | None) -> dt.date | None:
     if value is None or value == "":
         return None
+    if not isinstance(value, str):
+        raise InvalidRecord(f"not a date: {shown(value)}")
     try:
         return dt.date.fromisoformat(value.strip()[:10])
     except ValueError as exc:
-        raise InvalidRecord(f"not a date: {value!r}") from exc
+        raise InvalidRecord(f"not a date: {shown(value)}") from exc
 
 
 def normalize(record: PaperRecord) -> PaperRecord:
     """Validate and clean a record in place (and return it). Raises InvalidRecord with the reason."""
     if not record.arxiv_id:
         raise InvalidRecord("no arXiv id")
+    check(record)  # types, sizes, characters, versions and dates: before anything is cleaned
     arxiv_id, id_version = split_arxiv_id(record.arxiv_id)
     record.arxiv_id = arxiv_id
     if record.version is None:
@@ -181,12 +186,14 @@ def normalize(record: PaperRecord) -> PaperRecord:
             author = Author(name, author.affiliations)
         if name:
             authors.append(author)
+    if not authors:
+        raise InvalidRecord(f"{arxiv_id}: no authors")
     record.authors = authors
     seen: set[str] = set()
     categories = []
     for cat in record.categories:
         cat = cat.strip()
-        if cat and cat not in seen and CATEGORY.match(cat):
+        if cat and cat not in seen and len(cat) <= MAX_CATEGORY and CATEGORY.match(cat):
             seen.add(cat)
             categories.append(cat)
     record.categories = categories

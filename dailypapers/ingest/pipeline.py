@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from queue import Empty, Full
 
-from ..errors import SourceError
+from ..errors import DailyPapersError, SourceError
 from ..sources.files import InputFile
 from ..store import daily as daily_store
 from ..store import hf_users as hf_user_store
@@ -218,7 +218,7 @@ def _produce(store_settings, input_file: InputFile, size: int, queue, parent: in
                 put(prepared)
         put(None)
     except BaseException as exc:  # noqa: BLE001 - reported to the parent as one line
-        put(f"{type(exc).__name__}: {exc}")
+        put(str(exc) if isinstance(exc, DailyPapersError) else f"{input_file.path}: {type(exc).__name__}: {exc}")
     finally:
         store.dispose()
 
@@ -257,8 +257,8 @@ def ingest_file(
                 continue
             if prepared is None:
                 break
-            if isinstance(prepared, str):
-                raise SourceError(f"{input_file.path}: {prepared}")
+            if isinstance(prepared, str):  # the reader's one-line error
+                raise SourceError(prepared)
             result = write_batch(store, prepared)
             report.add(result.report)
             if on_batch:

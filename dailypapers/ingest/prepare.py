@@ -8,12 +8,16 @@ which cross a process boundary several times faster than dataclass records.
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 from ..types import PaperRecord, RawRecord, Rejection
 from .merge import complete_new, record_to_row
 from .normalize import InvalidRecord, content_hash, normalize
+from .validate import shown
+
+log = logging.getLogger(__name__)
 
 Item = PaperRecord | RawRecord | Rejection
 
@@ -65,6 +69,13 @@ def fingerprints_of(batch: list[Item]) -> list[str]:
     return [item.fingerprint for item in batch if isinstance(item, RawRecord)]
 
 
+def unexpected(position: str, exc: Exception) -> Rejection:
+    """A record that broke the code rather than a rule: rejected alone, and logged as a bug to report."""
+    reason = f"unexpected error ({type(exc).__name__}: {shown(str(exc), 120)}); please report it"
+    log.warning("%s: %s", position, reason)
+    return Rejection(position, reason)
+
+
 def prepare(batch: list[Item], applied: set[str]) -> Prepared:
     """Turn a batch of source items into rows; `applied` holds fingerprints already in the store."""
     out = Prepared()
@@ -81,13 +92,19 @@ def prepare(batch: list[Item], applied: set[str]) -> Prepared:
             except InvalidRecord as exc:
                 out.rejections.append(Rejection(item.position, str(exc)))
                 continue
+            except Exception as exc:  # noqa: BLE001 - a reader's bug on one record must not cost the file
+                out.rejections.append(unexpected(item.position, exc))
+                continue
             record.fingerprint = item.fingerprint
         else:
             record = item
         try:
             normalize(record)
         except InvalidRecord as exc:
-            out.rejections.append(Rejection(record.position or record.arxiv_id or "record", str(exc)))
+            out.rejections.append(Rejection(record.position or str(record.arxiv_id) or "record", str(exc)))
+            continue
+        except Exception as exc:  # noqa: BLE001 - as above
+            out.rejections.append(unexpected(record.position or "record", exc))
             continue
         row = record_to_row(record)
         f = record.featured

@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, ProgressColumn, TaskProgressColumn, TextColumn, TimeRemainingColumn
 from rich.text import Text
 
-from ..errors import DailyPapersError
+from ..errors import DailyPapersError, SourceError
 from ..sources import harvest
 from ..sources.files import InputFile, detect
 from ..store.engine import Store
@@ -118,7 +118,11 @@ class IngestJob:
                 self._batch_done(result)
 
             parallel = self.parallel and input_file.size >= PARALLEL_MIN_BYTES
-            report = ingest_file(self.store, input_file, on_batch=on_batch, parallel=parallel)
+            try:
+                report = ingest_file(self.store, input_file, on_batch=on_batch, parallel=parallel)
+            except SourceError as exc:
+                kept = f"the {counted:,} records read before it are stored" if counted else "nothing from it was stored"
+                raise SourceError(f"{exc}; {kept}") from None
             progress.update(task, completed=input_file.size, papers=counted)
         return report
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import IO
 
@@ -12,6 +13,7 @@ from ..types import Author, PaperRecord, Rejection, VersionInfo
 from .common import Item, xml_text
 
 ATOM = "http://www.w3.org/2005/Atom"
+_COUNT = re.compile(r"[0-9]{1,15}")
 NS = {"a": ATOM, "arxiv": "http://arxiv.org/schemas/atom", "os": "http://a9.com/-/spec/opensearch/1.1/"}
 
 
@@ -26,7 +28,7 @@ class FeedInfo:
 def entry_record(entry) -> PaperRecord:
     raw_id = xml_text(entry, "a:id", NS) or ""
     if "/api/errors" in raw_id:
-        raise InvalidRecord(f"arXiv API error: {(xml_text(entry, 'a:summary', NS) or 'unknown').strip()}")
+        raise InvalidRecord(f"arXiv API error: {' '.join((xml_text(entry, 'a:summary', NS) or 'unknown').split())[:300]}")
     arxiv_id, version = split_arxiv_id(raw_id)
     authors = []
     for author in entry.findall("a:author", NS):
@@ -77,7 +79,10 @@ def parse(stream: IO[bytes], info: FeedInfo | None = None) -> Iterator[Item]:
                 element.clear()
             elif info is not None and tag.startswith(f"{{{NS['os']}}}") and element.text:
                 name = tag.split("}", 1)[1]
-                value = int(element.text.strip())
+                text = element.text.strip()
+                if not _COUNT.fullmatch(text):
+                    continue  # paging facts that are not numbers are left unknown
+                value = int(text)
                 if name == "totalResults":
                     info.total_results = value
                 elif name == "startIndex":
@@ -85,4 +90,4 @@ def parse(stream: IO[bytes], info: FeedInfo | None = None) -> Iterator[Item]:
                 elif name == "itemsPerPage":
                     info.items_per_page = value
     except etree.XMLSyntaxError as exc:
-        yield Rejection(f"line {exc.lineno}", f"XML syntax error, the rest of the file is unreadable: {exc.msg}")
+        yield Rejection(f"line {exc.lineno}", f"XML syntax error, the rest of the file is unreadable: {' '.join(exc.msg.split())}")

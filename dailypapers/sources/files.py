@@ -5,12 +5,13 @@ from __future__ import annotations
 import gzip
 import io
 import json
+import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-from ..errors import UnknownFormatError
+from ..errors import SourceError, UnknownFormatError
 from . import arxiv_api, hf_daily, jsonlines, oai_pmh
 from .common import Item
 
@@ -25,7 +26,7 @@ class InputFile:
 
     def open(self) -> "CountingReader":
         raw = open(self.path, "rb")  # noqa: SIM115 - closed by the caller through the reader
-        return CountingReader(raw, gzip.GzipFile(fileobj=raw) if self.compressed else raw)
+        return CountingReader(raw, gzip.GzipFile(fileobj=raw) if self.compressed else raw, self.path)
 
     @property
     def size(self) -> int:
@@ -36,25 +37,40 @@ class InputFile:
 
 
 class CountingReader(io.RawIOBase):
-    """A readable stream that reports how far into the file on disk it has read (for progress)."""
+    """A readable stream that reports how far into the file on disk it has read (for progress),
+    and turns a read that fails (a gzip file cut short or damaged, a disk error) into one
+    SourceError naming the file and the fault."""
 
-    def __init__(self, raw: IO[bytes], stream: IO[bytes]):
+    def __init__(self, raw: IO[bytes], stream: IO[bytes], path: Path | None = None):
         self._raw = raw
         self._stream = stream
+        self._path = path
 
     def readable(self) -> bool:
         return True
 
     def readinto(self, buffer) -> int:
-        data = self._stream.read(len(buffer))
+        try:
+            data = self._stream.read(len(buffer))
+        except (OSError, EOFError, zlib.error) as exc:
+            raise self._fault(exc) from None
         buffer[: len(data)] = data
         return len(data)
 
     def readline(self, size: int | None = -1) -> bytes:
-        return self._stream.readline(size)
+        try:
+            return self._stream.readline(size)
+        except (OSError, EOFError, zlib.error) as exc:
+            raise self._fault(exc) from None
 
-    def __iter__(self):
-        return iter(self._stream)
+    def _fault(self, exc: BaseException) -> SourceError:
+        if isinstance(exc, EOFError):
+            what = "the gzip file is cut short"
+        elif isinstance(exc, (zlib.error, gzip.BadGzipFile)):
+            what = "the gzip file is damaged"
+        else:
+            what = "could not be read"
+        return SourceError(f"{self._path}: {what} ({exc})")
 
     def position(self) -> int:
         return self._raw.tell()
@@ -74,6 +90,9 @@ PARSERS: dict[str, Callable[[IO[bytes]], Iterator[Item]]] = {
 }
 
 
+SNIFF_LINES = 20  # JSON lines looked at to tell a file's kind
+
+
 def sniff(head: bytes) -> str | None:
     """The format of a file from its first bytes (decompressed), or None."""
     text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
@@ -86,20 +105,31 @@ def sniff(head: bytes) -> str | None:
     if text.startswith(b"["):
         return "hf-daily" if b'"paper"' in text[:65536] or text[1:].lstrip().startswith(b"]") else None
     if text.startswith(b"{"):
-        first_line = text.split(b"\n", 1)[0]
-        try:
-            obj = json.loads(first_line)
-        except json.JSONDecodeError:
-            # A pretty-printed single object: an HF item, or nothing we know.
-            return "hf-daily" if b'"paper"' in text[:4096] else None
-        if not isinstance(obj, dict):
-            return None
-        if "paper" in obj:
-            return "hf-daily"
-        if "versions" in obj or "authors_parsed" in obj or "update_date" in obj:
-            return "snapshot"
-        if "id" in obj and "title" in obj and ("listed" in obj or "date" in obj):
-            return "listing"
+        # JSON lines: the first few lines that read as objects tell which kind, so that one bad
+        # line does not make the whole file unknown. (The head's last line may be cut short.)
+        lines = text.split(b"\n", SNIFF_LINES)[:SNIFF_LINES]
+        for line in lines:
+            kind = _json_line_kind(line)
+            if kind is not None:
+                return kind
+        # A pretty-printed single object: an HF item, or nothing we know.
+        return "hf-daily" if b'"paper"' in text[:4096] else None
+    return None
+
+
+def _json_line_kind(line: bytes) -> str | None:
+    try:
+        obj = json.loads(line)
+    except (ValueError, RecursionError):
+        return None
+    if not isinstance(obj, dict):
+        return None
+    if "paper" in obj:
+        return "hf-daily"
+    if "versions" in obj or "authors_parsed" in obj or "update_date" in obj:
+        return "snapshot"
+    if "id" in obj and "title" in obj and ("listed" in obj or "date" in obj):
+        return "listing"
     return None
 
 
@@ -116,8 +146,8 @@ def detect(path: str | Path) -> InputFile:
         compressed = magic == b"\x1f\x8b"
         try:
             head = (gzip.GzipFile(fileobj=raw) if compressed else raw).read(65536)
-        except (OSError, EOFError) as exc:
-            raise UnknownFormatError(f"{path}: damaged gzip file ({exc})") from exc
+        except (OSError, EOFError, zlib.error) as exc:
+            raise UnknownFormatError(f"{path}: damaged gzip file ({exc})") from None
     if not head.strip():
         raise UnknownFormatError(f"{path}: empty file")
     fmt = sniff(head)

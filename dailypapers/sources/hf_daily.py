@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from typing import IO
 
 from ..ingest.normalize import InvalidRecord, parse_datetime
 from ..types import Author, Featured, PaperRecord, Rejection
+from . import json_items
 from .common import Item
 from .hf_fields import hf_meta, submitter_profile
 
@@ -24,8 +24,11 @@ def item_record(item: dict) -> PaperRecord:
     if submitted is None:
         raise InvalidRecord("item has no submission time (publishedAt)")
     submitter, fullname, avatar = submitter_profile(item.get("submittedBy") or paper.get("submittedOnDailyBy"))
+    listed_authors = paper.get("authors") or []
+    if not isinstance(listed_authors, list):
+        raise InvalidRecord("'authors' must be a list")
     authors = [
-        Author(a["name"]) for a in paper.get("authors") or [] if isinstance(a, dict) and a.get("name") and not a.get("hidden")
+        Author(a["name"]) for a in listed_authors if isinstance(a, dict) and a.get("name") and not a.get("hidden")
     ]
     upvotes = paper.get("upvotes")
     comments = item.get("numComments")
@@ -51,15 +54,11 @@ def item_record(item: dict) -> PaperRecord:
 
 
 def parse(stream: IO[bytes]) -> Iterator[Item]:
-    try:
-        data = json.load(stream)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        yield Rejection("file", f"invalid JSON: {exc}")
-        return
-    if isinstance(data, dict):
-        data = [data]
-    for index, item in enumerate(data):
-        position = f"item {index}"
+    """One record per item of the list; an item that cannot be read is rejected alone."""
+    for position, item in json_items.items(stream.read()):
+        if isinstance(item, Rejection):
+            yield item
+            continue
         if not isinstance(item, dict):
             yield Rejection(position, "not a JSON object")
             continue

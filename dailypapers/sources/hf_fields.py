@@ -121,7 +121,8 @@ def submitter_profile(by) -> tuple[str | None, str | None, str | None]:
     """(name, full name, absolute avatar URL) of the submittedBy / submittedOnDailyBy object."""
     if not isinstance(by, dict):
         return None, None, None
-    name = _text(by.get("name"), 100) or _text(by.get("user"), 100) or _text(by.get("fullname"), 100)
+    # The name is kept whatever its length: ingest's checks reject an oversized one with the reason.
+    name = next((v.strip() for v in (by.get("name"), by.get("user"), by.get("fullname")) if isinstance(v, str) and v.strip()), None)
     if name is None:
         return None, None, None
     return name, _text(by.get("fullname"), 200), absolute_url(by.get("avatarUrl"))

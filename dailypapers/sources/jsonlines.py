@@ -9,23 +9,46 @@ from functools import partial
 from typing import IO
 
 from ..ingest.normalize import InvalidRecord, parse_date, parse_datetime
-from ..types import Author, Featured, PaperRecord, RawRecord, VersionInfo
+from ..ingest.validate import MAX_RECORD_BYTES, parse_version, shown
+from ..types import Author, Featured, PaperRecord, RawRecord, Rejection, VersionInfo
 from .common import decode_latex_name, split_author_string
 
 
-def _load(raw: bytes) -> dict:
+def load_object(raw: bytes | str) -> dict:
+    """One JSON object, or InvalidRecord saying why not (deep nesting included: the decoder
+    recurses, so a value nested thousands of levels deep raises RecursionError)."""
     try:
         obj = json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise InvalidRecord(f"invalid JSON: {exc}") from exc
+    except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError, an integer of over 4,300 digits
+        raise InvalidRecord(f"invalid JSON: {exc}") from None
+    except RecursionError:
+        raise InvalidRecord("invalid JSON: nested too deeply") from None
     if not isinstance(obj, dict):
         raise InvalidRecord("not a JSON object")
     return obj
 
 
-def _raw_records(stream: IO[bytes], build: Callable[[dict], PaperRecord], kind: str) -> Iterator[RawRecord]:
+def _lines(stream: IO[bytes], limit: int) -> Iterator[bytes | None]:
+    """The stream's lines, each read at most `limit` bytes at a time: a longer line is skipped
+    without ever being held whole, and comes out as None."""
+    while True:
+        line = stream.readline(limit)
+        if not line:
+            return
+        if len(line) >= limit and not line.endswith(b"\n"):
+            while line and not line.endswith(b"\n"):
+                line = stream.readline(1 << 20)
+            yield None
+        else:
+            yield line
+
+
+def _raw_records(stream: IO[bytes], build: Callable[[dict], PaperRecord], kind: str) -> Iterator[RawRecord | Rejection]:
     """One RawRecord per non-blank line; parsing waits until ingest knows the line is new."""
-    for lineno, raw in enumerate(stream, 1):
+    for lineno, raw in enumerate(_lines(stream, MAX_RECORD_BYTES), 1):
+        if raw is None:
+            yield Rejection(f"line {lineno}", f"longer than {MAX_RECORD_BYTES:,} bytes, the most a record may take")
+            continue
         if raw.isspace():
             continue
         fingerprint = hashlib.blake2b(raw.rstrip(b"\r\n"), digest_size=16, person=kind.encode()).hexdigest()
@@ -33,7 +56,7 @@ def _raw_records(stream: IO[bytes], build: Callable[[dict], PaperRecord], kind: 
 
 
 def _build(build: Callable[[dict], PaperRecord], raw: bytes, position: str) -> PaperRecord:
-    record = build(_load(raw))
+    record = build(load_object(raw))
     record.position = position
     return record
 
@@ -44,11 +67,12 @@ def _require(obj: dict, *names: str) -> None:
             raise InvalidRecord(f"missing field {name!r}")
 
 
-def _str_or_none(value) -> str | None:
+def _str_or_none(obj: dict, name: str) -> str | None:
+    value = obj.get(name)
     if value is None:
         return None
     if not isinstance(value, str):
-        raise InvalidRecord(f"expected text, got {type(value).__name__}")
+        raise InvalidRecord(f"{name!r} must be text, not {type(value).__name__}")
     return value
 
 
@@ -82,8 +106,8 @@ def listing_record(obj: dict, source: str = "listing") -> PaperRecord:
         title=title,
         abstract=abstract,
         authors=author_list,
-        categories=[str(c) for c in cats],
-        comment=_str_or_none(obj.get("comment")),
+        categories=cats,
+        comment=_str_or_none(obj, "comment"),
         featured=Featured(day=day, source="listing"),  # type: ignore[arg-type]
         source=source,
     )
@@ -100,31 +124,41 @@ def snapshot_record(obj: dict) -> PaperRecord:
     if isinstance(parsed, list) and parsed:
         authors = []
         for parts in parsed:
-            if not isinstance(parts, list):
+            if not isinstance(parts, list) or not all(isinstance(p, str) for p in parts):
                 raise InvalidRecord("'authors_parsed' must be a list of [keyname, forenames, suffix]")
             keyname, forenames, suffix = (list(parts) + ["", "", ""])[:3]
             name = " ".join(p for p in (forenames, keyname, suffix) if p)
             authors.append(Author(decode_latex_name(name)))
     else:
-        authors = split_author_string(obj.get("authors") or "")
+        names = obj.get("authors") or ""
+        if not isinstance(names, str):
+            raise InvalidRecord("'authors' must be text")
+        authors = split_author_string(names)
+    raw_versions = obj.get("versions") or []
+    if not isinstance(raw_versions, list):
+        raise InvalidRecord("'versions' must be a list")
     versions = []
-    for v in obj.get("versions") or []:
-        try:
-            number = int(str(v["version"]).lstrip("v"))
-        except (KeyError, TypeError, ValueError) as exc:
-            raise InvalidRecord(f"bad version entry {v!r}") from exc
-        versions.append(VersionInfo(number, parse_datetime(v.get("created"))))
+    for v in raw_versions:
+        label = v.get("version") if isinstance(v, dict) else None
+        if type(label) is int:
+            label = str(label)
+        if not isinstance(label, str):
+            raise InvalidRecord(f"bad version entry {shown(v)}")
+        versions.append(VersionInfo(parse_version(label), parse_datetime(v.get("created"))))
+    cats = obj.get("categories") or ""
+    if not isinstance(cats, str):
+        raise InvalidRecord("'categories' must be text")
     return PaperRecord(
         arxiv_id=str(obj["id"]),
         title=obj["title"],
         abstract=obj["abstract"],
         authors=authors,
-        categories=(obj.get("categories") or "").split(),
-        comment=_str_or_none(obj.get("comments")),
-        journal_ref=_str_or_none(obj.get("journal-ref")),
-        doi=_str_or_none(obj.get("doi")),
-        report_no=_str_or_none(obj.get("report-no")),
-        license=_str_or_none(obj.get("license")),
+        categories=cats.split(),
+        comment=_str_or_none(obj, "comments"),
+        journal_ref=_str_or_none(obj, "journal-ref"),
+        doi=_str_or_none(obj, "doi"),
+        report_no=_str_or_none(obj, "report-no"),
+        license=_str_or_none(obj, "license"),
         versions=versions,
         source="snapshot",
     )

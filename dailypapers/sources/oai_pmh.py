@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import IO
 
 from lxml import etree
 
 from ..ingest.normalize import InvalidRecord, parse_date, parse_datetime
+from ..ingest.validate import parse_version
 from ..types import Author, Featured, PaperRecord, Rejection, VersionInfo
 from .common import Item, decode_latex_name, split_author_string, xml_text
 
@@ -15,6 +17,7 @@ OAI = "http://www.openarchives.org/OAI/2.0/"
 ARXIV = "http://arxiv.org/OAI/arXiv/"
 ARXIV_RAW = "http://arxiv.org/OAI/arXivRaw/"
 NS = {"oai": OAI, "ax": ARXIV, "raw": ARXIV_RAW}
+_COUNT = re.compile(r"[0-9]{1,15}")
 
 
 class PageInfo:
@@ -61,10 +64,7 @@ def _arxiv_format(meta) -> PaperRecord:
 def _arxiv_raw_format(meta) -> PaperRecord:
     versions = []
     for v in meta.findall("raw:version", NS):
-        label = (v.get("version") or "").lstrip("v")
-        if not label.isdigit():
-            raise InvalidRecord(f"bad version label {v.get('version')!r}")
-        versions.append(VersionInfo(int(label), parse_datetime(xml_text(v, "raw:date", NS))))
+        versions.append(VersionInfo(parse_version(v.get("version") or ""), parse_datetime(xml_text(v, "raw:date", NS))))
     return PaperRecord(
         arxiv_id=(xml_text(meta, "raw:id", NS) or "").strip(),
         title=xml_text(meta, "raw:title", NS) or "",
@@ -126,12 +126,12 @@ def parse(stream: IO[bytes], info: PageInfo | None = None) -> Iterator[Item]:
             elif tag == f"{{{OAI}}}resumptionToken":
                 info.resumption_token = (element.text or "").strip() or None
                 size = element.get("completeListSize")
-                info.complete_list_size = int(size) if size and size.isdigit() else None
+                info.complete_list_size = int(size) if size and _COUNT.fullmatch(size) else None
             elif tag == f"{{{OAI}}}error":
                 info.error_code = element.get("code")
                 info.error_message = " ".join((element.text or "").split())
     except etree.XMLSyntaxError as exc:
-        yield Rejection(f"line {exc.lineno}", f"XML syntax error, the rest of the file is unreadable: {exc.msg}")
+        yield Rejection(f"line {exc.lineno}", f"XML syntax error, the rest of the file is unreadable: {' '.join(exc.msg.split())}")
         return
     if info.error_code and info.error_code != "noRecordsMatch":
         yield Rejection("response", f"OAI-PMH error {info.error_code}: {info.error_message}")

@@ -31,10 +31,10 @@ def count_stale(session: Session, model: str) -> int:
 
 
 def stale(session: Session, model: str, *, after_id: int = 0, limit: int = 256) -> list[dict]:
-    """The next papers needing a vector, by id after `after_id`: {id, title, abstract, content_hash}."""
+    """The next papers needing a vector, by id after `after_id`: {id, arxiv_id, title, abstract, content_hash}."""
     joined, cond = _stale_condition(model)
     stmt = (
-        select(papers.c.id, papers.c.title, papers.c.abstract, papers.c.content_hash)
+        select(papers.c.id, papers.c.arxiv_id, papers.c.title, papers.c.abstract, papers.c.content_hash)
         .select_from(joined)
         .where(cond, papers.c.id > after_id)
         .order_by(papers.c.id)
@@ -94,11 +94,12 @@ def get_many(session: Session, model: str, paper_ids: list[int]) -> dict[int, np
 
 
 def changed_since(
-    session: Session, model: str, after: dt.datetime | None, *, batch: int = 20000
-) -> Iterator[tuple[np.ndarray, np.ndarray, dt.datetime]]:
-    """Vectors stored after `after` (all when None), oldest first, in batches of
-    (paper ids, vectors, newest created_at in the batch). Keyed on (created_at, paper_id) so a batch
-    boundary inside one timestamp loses nothing."""
+    session: Session, model: str, after: dt.datetime | None, *, dim: int, batch: int = 20000
+) -> Iterator[tuple[np.ndarray, np.ndarray, dt.datetime, list[int]]]:
+    """Vectors stored after `after` (all when None), oldest first, in batches of (paper ids,
+    vectors, newest created_at in the batch, ids of papers whose vector is unusable). Unusable: not
+    `dim` numbers, or not finite; such vectors are left out. Keyed on (created_at, paper_id) so a
+    batch boundary inside one timestamp loses nothing."""
     last: tuple[dt.datetime, int] | None = None
     e = embeddings
     while True:
@@ -110,11 +111,15 @@ def changed_since(
         rows = session.execute(stmt.order_by(e.c.created_at, e.c.paper_id).limit(batch)).all()
         if not rows:
             return
-        dims = {r.dim for r in rows}
-        if len(dims) != 1:
-            raise ValueError(f"embeddings of model {model} have several sizes: {sorted(dims)}")
-        ids = np.fromiter((r.paper_id for r in rows), dtype=np.int64, count=len(rows))
-        yield ids, _decode([r.vector for r in rows], dims.pop()), rows[-1].created_at
+        sized = [r for r in rows if r.dim == dim and len(r.vector) == 4 * dim]
+        unusable = [r.paper_id for r in rows if not (r.dim == dim and len(r.vector) == 4 * dim)]
+        ids = np.fromiter((r.paper_id for r in sized), dtype=np.int64, count=len(sized))
+        vectors = _decode([r.vector for r in sized], dim)
+        finite = np.isfinite(vectors).all(axis=1)
+        if not finite.all():
+            unusable += ids[~finite].tolist()
+            ids, vectors = ids[finite], vectors[finite]
+        yield ids, vectors, rows[-1].created_at, unusable
         last = (rows[-1].created_at, rows[-1].paper_id)
 
 
