@@ -208,6 +208,9 @@ def test_boolean_operators_and_exclusions(store):
     # Lower-case and, or, not are words; so are operators with nothing to join.
     assert ids(store, "quokka and detection")[0] == "2601.00001"
     assert ids(store, "OR quokka AND")[0] in {"2601.00001", "2601.00003"}
+    # A dash excludes only at the start of a term, and not before a digit: these are all words.
+    for text in ("(H2A)-histone dimer", "state-of-the-art x)-y", "E2f-1, -2, -3 cells"):
+        assert all(occur == "should" for occur, _ in ft.parse(text).tree.clauses), text
     # Exclusions alone list everything else.
     everything = S.search(store, S.SearchQuery(text="cat:cs.CV")).total
     assert S.search(store, S.SearchQuery(text="cat:cs.CV -quokka")).total == everything - 2

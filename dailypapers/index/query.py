@@ -210,6 +210,14 @@ class _Tok:
     text: str = ""
 
 
+def _read_word(text: str, i: int) -> tuple[str, int]:
+    """The word starting at i (up to whitespace, a parenthesis or a quote) and where it ends."""
+    j = i
+    while j < len(text) and not text[j].isspace() and text[j] not in '()"':
+        j += 1
+    return text[i:j], j
+
+
 def _lex(text: str) -> list[_Tok]:
     out: list[_Tok] = []
     i, n = 0, len(text)
@@ -230,23 +238,25 @@ def _lex(text: str) -> list[_Tok]:
                 i = n
             else:  # a stray quote counts for nothing
                 i += 1
-        elif c == "-":
+        elif c == "-" and (i == 0 or text[i - 1].isspace() or text[i - 1] == "("):
+            # A dash excludes at the start of a term; "(H2A)-histone" is a compound, -2 a number.
             j = i
             while j < n and text[j] == "-":
                 j += 1
-            if j < n and not text[j].isspace():
+            if j == n or text[j].isspace():
+                i = j  # a lone dash
+            elif text[j].isdigit():
+                word, i = _read_word(text, i)
+                out.append(_Tok("word", word))
+            else:
                 out.append(_Tok("-"))
-            i = j
+                i = j
         elif m := _FIELD.match(text, i):
             out.append(_Tok("field", FIELDS[m.group(1).lower()]))
             i = m.end()
         else:
-            j = i
-            while j < n and not text[j].isspace() and text[j] not in '()"':
-                j += 1
-            word = text[i:j]
+            word, i = _read_word(text, i)
             out.append(_Tok("op" if word in OPERATORS else "word", word))
-            i = j
     return out
 
 
