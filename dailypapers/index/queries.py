@@ -60,8 +60,7 @@ SCOPES = {
 # --- words ---------------------------------------------------------------------------------------------
 
 
-def _field_query(schema: tantivy.Schema, field: str, text: str, boost: float) -> tantivy.Query | None:
-    tokens = ANALYZERS[field].analyze(text)
+def _field_query(schema: tantivy.Schema, field: str, tokens: list[str], boost: float) -> tantivy.Query | None:
     if not tokens:
         return None
     query = Q.term_query(schema, field, tokens[0]) if len(tokens) == 1 else Q.phrase_query(schema, field, tokens)
@@ -70,9 +69,19 @@ def _field_query(schema: tantivy.Schema, field: str, text: str, boost: float) ->
 
 def _text_clauses(schema: tantivy.Schema, leaf: Text, fields=None) -> list[tantivy.Query]:
     """One query per field for a phrase; one per word and field for plain words."""
-    units = [" ".join(leaf.words)] if leaf.phrase else list(leaf.words)
+    units = [" ".join(leaf.words)] if leaf.phrase else leaf.words
     fields = fields or SCOPES[leaf.scope]
-    return [q for unit in units for field, boost in fields if (q := _field_query(schema, field, unit, boost)) is not None]
+    out = []
+    for unit in units:
+        analysed: dict[int, list[str]] = {}  # title and abstract share an analysis: done once
+        for field, boost in fields:
+            analyzer = ANALYZERS[field]
+            tokens = analysed.get(id(analyzer))
+            if tokens is None:
+                tokens = analysed[id(analyzer)] = analyzer.analyze(unit)
+            if (query := _field_query(schema, field, tokens, boost)) is not None:
+                out.append(query)
+    return out
 
 
 def _any(clauses: list[tantivy.Query]) -> tantivy.Query:
@@ -86,7 +95,7 @@ def _any(clauses: list[tantivy.Query]) -> tantivy.Query:
 
 def words_query(schema: tantivy.Schema, words, fields: tuple[str, ...]) -> tantivy.Query | None:
     """BM25 over plain words in some fields (similar papers' full-text fallback), or None."""
-    clauses = [q for w in words for f in fields if (q := _field_query(schema, f, w, 1.0)) is not None]
+    clauses = _text_clauses(schema, Text("any", tuple(words)), tuple((f, 1.0) for f in fields))
     return _any(clauses) if clauses else None
 
 

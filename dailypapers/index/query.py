@@ -199,7 +199,6 @@ FIELDS = {
     "id": "id",
 }  # fmt: skip
 OPERATORS = ("AND", "OR", "ANDNOT", "NOT")
-_FIELD = re.compile(r"(" + "|".join(sorted(FIELDS, key=len, reverse=True)) + r"):", re.IGNORECASE)
 _WORD = re.compile(r"\w+")
 _INITIALS = re.compile(r"^(?:(?:[A-Z]\.-?)+|[A-Z])$")  # V. / V / V.M. / J.-F.
 
@@ -210,54 +209,45 @@ class _Tok:
     text: str = ""
 
 
-def _read_word(text: str, i: int) -> tuple[str, int]:
-    """The word starting at i (up to whitespace, a parenthesis or a quote) and where it ends."""
-    j = i
-    while j < len(text) and not text[j].isspace() and text[j] not in '()"':
-        j += 1
-    return text[i:j], j
+_SCAN = re.compile(
+    r'(?P<space>\s+)|(?P<paren>[()])|"(?P<phrase>[^"]*)"|(?P<quote>")'
+    r"|(?P<field>(?i:" + "|".join(sorted(FIELDS, key=len, reverse=True)) + r"):)"
+    r'|(?P<word>[^\s()"]+)'
+)
 
 
 def _lex(text: str) -> list[_Tok]:
     out: list[_Tok] = []
     i, n = 0, len(text)
     while i < n:
-        c = text[i]
-        if c.isspace():
-            i += 1
-        elif c in "()":
-            out.append(_Tok(c))
-            i += 1
-        elif c == '"':
-            end = text.find('"', i + 1)
-            if end >= 0:
-                out.append(_Tok("phrase", text[i + 1 : end]))
-                i = end + 1
-            elif out and out[-1].kind == "field":  # au:"First Last with no closing quote
-                out.append(_Tok("phrase", text[i + 1 :]))
-                i = n
-            else:  # a stray quote counts for nothing
-                i += 1
-        elif c == "-" and (i == 0 or text[i - 1].isspace() or text[i - 1] == "("):
+        m = _SCAN.match(text, i)
+        kind = m.lastgroup
+        if kind == "word" and text[i] == "-" and (i == 0 or text[i - 1].isspace() or text[i - 1] == "("):
             # A dash excludes at the start of a term; "(H2A)-histone" is a compound, -2 a number.
             j = i
             while j < n and text[j] == "-":
                 j += 1
             if j == n or text[j].isspace():
                 i = j  # a lone dash
-            elif text[j].isdigit():
-                word, i = _read_word(text, i)
-                out.append(_Tok("word", word))
-            else:
+                continue
+            if not text[j].isdigit():
                 out.append(_Tok("-"))
                 i = j
-        elif m := _FIELD.match(text, i):
-            out.append(_Tok("field", FIELDS[m.group(1).lower()]))
-            i = m.end()
-        else:
-            word, i = _read_word(text, i)
+                continue
+        i = m.end()
+        if kind == "paren":
+            out.append(_Tok(m.group()))
+        elif kind == "phrase":
+            out.append(_Tok("phrase", m.group("phrase")))
+        elif kind == "quote" and out and out[-1].kind == "field":  # au:"First Last with no closing quote
+            out.append(_Tok("phrase", text[i:]))
+            i = n
+        elif kind == "field":
+            out.append(_Tok("field", FIELDS[m.group()[:-1].lower()]))
+        elif kind == "word":
+            word = m.group()
             out.append(_Tok("op" if word in OPERATORS else "word", word))
-    return out
+    return out  # spaces and stray quotes count for nothing
 
 
 def words_of(text: str) -> tuple[str, ...]:
@@ -294,7 +284,7 @@ class _Reader:
             if item is None:
                 continue
             occur, node = item
-            if occur == "must" and isinstance(node, Bool) and node.kind == "seq" and _onlywords_of(node):
+            if occur == "must" and isinstance(node, Bool) and node.kind == "seq" and _only_words(node):
                 items.extend(node.clauses)  # (plain words in parentheses) are plain words
             else:
                 items.append(item)
@@ -405,7 +395,7 @@ EXAMPLES = {
 }  # fmt: skip
 
 
-def _onlywords_of(node: Bool) -> bool:
+def _only_words(node: Bool) -> bool:
     return all(occur == "should" and isinstance(n, Text) and n.scope == "any" for occur, n in node.clauses)
 
 
@@ -460,7 +450,10 @@ def parse(text: str, *, syntax: bool = True) -> ParsedQuery:
         name = " ".join(t.text for t in tokens)
         return ParsedQuery(Bool((("must", Author(name, guessed=True)),)))
     reader = _Reader(tokens)
-    items = reader.seq("any")
+    if all(t.kind == "word" for t in tokens):  # the common case, plain words (and ids): read at once
+        items = [item for t in tokens if (item := reader.value("any", t.text, quoted=False)) is not None]
+    else:
+        items = reader.seq("any")
     if reader.terms > MAX_TERMS:
         raise BadQuery(f"too many terms ({reader.terms}; at most {MAX_TERMS} phrases, fields and groups)")
     ids, categories, kept, words = [], [], [], 0
