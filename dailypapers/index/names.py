@@ -13,6 +13,7 @@ are read as such. A one-word name matches any word of any author's name.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import tantivy
@@ -52,9 +53,12 @@ def words(text: str) -> list[str]:
 
 def _spelled(word: str) -> str:
     """A word as keys spell it: [0-9a-z] as they are, anything else as _ and its code point."""
+    if word.isascii() and word.isalnum():
+        return word
     return "".join(c if c.isascii() and c.isalnum() else f"_{ord(c):x}" for c in word)
 
 
+@functools.lru_cache(maxsize=1 << 16)  # authors recur: 433,449 names in the corpus, 177,084 distinct
 def key(name: str) -> str | None:
     """The index key of an author's name ("Vishal M. Patel" -> "patel vishal m"), or None for a
     name without letters or digits."""
