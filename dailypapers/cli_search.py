@@ -95,7 +95,7 @@ def search_command(
     import re
 
     from .cli import open_store, out, parse_day
-    from .search import SearchQuery, hf_item, search
+    from .search import SearchQuery, hf_item, lone_arxiv_id, search
 
     page = search(
         open_store(),
@@ -129,6 +129,8 @@ def search_command(
         out.print(f"{number:>3}. {marked(hit.title_html)}")
         out.print(f"     arXiv:{p['arxiv_id']}  {day}  {' '.join(p['categories'][:3])}  score {hit.score:.3f} ({hit.found_by})", highlight=False, markup=False)
         out.print(f"     {marked(hit.snippet_html)}")
+    if not page.hits and (arxiv_id := lone_arxiv_id(query)):
+        out.print(f"arXiv:{arxiv_id} is not stored here; `dailypapers ingest arxiv:{arxiv_id}` fetches it", highlight=False, markup=False)
     shown = f"{page.query.offset + 1}-{page.query.offset + len(page.hits)}" if page.hits else "none"
     semantic = "" if page.semantic else " (full text only)"
     out.print(f"{shown} of {page.total} results in {page.took_ms:.0f} ms{semantic}", highlight=False)

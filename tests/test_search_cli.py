@@ -89,5 +89,7 @@ def test_search_reads_arxiv_ids_and_the_query_language(cli_env, tmp_path):
         assert found.returncode == 0, found.stderr
         assert found.stdout.startswith("  1. Graph neural networks for molecule property prediction"), found.stdout
         assert "(id)" in found.stdout.splitlines()[1]
+    unknown = dp(env, "search", "arXiv:2412.99999v2")
+    assert unknown.returncode == 0 and "dailypapers ingest arxiv:2412.99999" in unknown.stdout, unknown.stdout
     items = json.loads(dp(env, "search", "--json", 'au:"G. Hopper" OR ti:quokka ANDNOT au:turing').stdout)
     assert [i["paper"]["id"] for i in items] == ["2601.00002"]

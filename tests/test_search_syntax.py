@@ -254,6 +254,10 @@ def test_author_names_match_with_initials(store):
     assert ids(store, 'au:"M. Patel"') == ["2503.13730"]  # Maitreya: the first given name
     assert ids(store, 'au:"Q. V. Patel"') == [] and ids(store, 'au:"Patel Vishal"') == []
     assert ids(store, "A. Del Maestro") == ["2601.00003"] and ids(store, 'au:"Del Maestro, Adrian"') == ["2601.00003"]
+    # A facet link appends cat: to the name: still that author, in that category.
+    assert ids(store, "V. M. Patel cat:cs.GR") == ["2503.14485"]
+    graph = S.search(store, S.SearchQuery(text="Graph Networks cat:cs.LG", limit=50))
+    assert graph.hits and all("cs.LG" in h.paper["categories"] for h in graph.hits)
     # A name searched with other words is plain words; a capitalised phrase that is nobody's name too.
     assert ids(store, "super-resolution V. M. Patel")[0] == "2503.14503"
     assert ids(store, "Sparse Attention")[0] == "2601.00001"

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import tantivy
 
@@ -205,11 +205,11 @@ def resolve(searcher: tantivy.Searcher, schema: tantivy.Schema, parsed: ParsedQu
     words (Graph Networks, Sparse Attention)."""
     if not parsed.has_guess:
         return parsed
-    (_, author), = parsed.tree.clauses
+    (_, author), *rest = parsed.tree.clauses
     if searcher.search(author_query(schema, author.name), 1).hits:
         return parsed
     words = Text("any", words_of(author.name), False, author.name)
-    return ParsedQuery(Bool((("should", words),)), plain=author.name)
+    return replace(parsed, tree=Bool((("should", words), *rest)), plain=author.name)
 
 
 # --- the form's filters ---------------------------------------------------------------------------------

@@ -446,9 +446,7 @@ def parse(text: str, *, syntax: bool = True) -> ParsedQuery:
         words = words_of(text)[:MAX_WORDS]
         return ParsedQuery(Bool((("should", Text("any", words, False, text)),) if words else ()), plain=text.strip())
     tokens = _lex(text)
-    if _looks_like_name(tokens):
-        name = " ".join(t.text for t in tokens)
-        return ParsedQuery(Bool((("must", Author(name, guessed=True)),)))
+    name, tokens = _name_and_rest(tokens)
     reader = _Reader(tokens)
     if all(t.kind == "word" for t in tokens):  # the common case, plain words (and ids): read at once
         items = [item for t in tokens if (item := reader.value("any", t.text, quoted=False)) is not None]
@@ -469,8 +467,29 @@ def parse(text: str, *, syntax: bool = True) -> ParsedQuery:
                 words += min(len(node.words), room)
         else:
             kept.append((occur, node))
+    if name:
+        kept.insert(0, ("must", Author(name, guessed=True)))
     tree = Bool(tuple(kept), "seq")
     return ParsedQuery(tree, tuple(dict.fromkeys(ids)), tuple(dict.fromkeys(categories)), plain_text(tree))
+
+
+def _name_and_rest(tokens: list[_Tok]) -> tuple[str, list[_Tok]]:
+    """A person's name that is the whole query but for cat: filters (a facet link adds those),
+    and the tokens left to read; ("", tokens) when the query is not a name."""
+    words, rest, i = [], [], 0
+    while i < len(tokens):
+        tok = tokens[i]
+        if tok == _Tok("field", "cat") and i + 1 < len(tokens) and tokens[i + 1].kind in ("word", "phrase"):
+            rest += tokens[i : i + 2]
+            i += 2
+        elif tok.kind == "word":
+            words.append(tok)
+            i += 1
+        else:
+            return "", tokens
+    if not _looks_like_name(words):
+        return "", tokens
+    return " ".join(t.text for t in words), rest
 
 
 def plain_text(tree: Bool) -> str:
