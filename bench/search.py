@@ -1,10 +1,11 @@
 """Search latency, vector recall and the embedding runtimes, on the real 74,728 papers and 400 real queries.
 
-    python bench/search.py [--sections embed,latency,recall,tfidf,scale] [--scale 1000000]
+    python bench/search.py [--sections embed,latency,syntax,recall,tfidf,scale] [--scale 1000000] [--random-vectors]
 
 latency: the full search service (`dailypapers.search.search`: query parsing, the query's embedding
   with its cache emptied before each query, BM25 and dense candidates, fusion, facets, loading the
   page's 20 papers from SQLite, snippets), over the 400 paperlantern queries, after one warm-up pass.
+syntax: the search page's call for queries in arXiv's syntax (author names, ids, operators).
 recall: recall@10 of the IVF vector index against the exact scan, for several probe counts.
 tfidf: arxiv-sanity-lite's method on the same queries (its TfidfVectorizer settings, a sparse dot
   product against every paper), the baseline ratio.
@@ -14,7 +15,9 @@ scale: a synthetic 1,000,000-paper scale-up: the corpus repeated in tantivy, the
 embed: papers/s of each embedding runtime on 256 real papers, and cosine to sentence-transformers.
 
 Needs the title-to-abstract vectors cached by `dailypapers eval` (see bench/eval/title_abstract.py):
-they are the 74,728 abstracts' embeddings, stored here as each paper's vector.
+they are the 74,728 abstracts' embeddings, stored here as each paper's vector. `--random-vectors`
+stores seeded random vectors instead (for latency on a machine without that cache; recall and the
+scale-up need the real ones).
 """
 
 from __future__ import annotations
@@ -53,9 +56,10 @@ def settings():
     )
 
 
-def bench_store():
-    """The benchmark store: the corpus ingested once, the cached vectors stored as embeddings."""
-    return corpus_store(settings(), similar=False)
+def bench_store(random: bool = False):
+    """The benchmark store: the corpus ingested once, the cached vectors (or random ones) stored as
+    embeddings."""
+    return corpus_store(settings(), similar=False, random=random)
 
 
 def summarize(name: str, ms: list[float]) -> str:
@@ -106,6 +110,51 @@ def section_latency(store, texts) -> dict:
     print(summarize("  rank with the query's vector given (no embedding)", ranking))
     print(summarize("search page, hybrid, cat:cs.CL and sort by date", filtered))
     return {"p50": percentile(hybrid_ms, 50), "p99": percentile(hybrid_ms, 99)}
+
+
+def syntax_queries(texts: list[str]) -> dict[str, list[str]]:
+    """Queries in arXiv's syntax built from the real corpus and the 400 queries: author names in
+    three forms, arXiv ids alone and with words, and boolean queries."""
+    import re
+
+    names, ids = [], []
+    with gzip.open(CORPUS, "rt") as f:
+        for i, line in enumerate(f):
+            if i % 373 == 0:
+                record = json.loads(line)
+                ids.append(record["id"])
+                name = record["authors"][0]
+                parts = name.split()
+                if len(parts) >= 2:
+                    names.append((name, " ".join(p[0] + "." for p in parts[:-1]) + " " + parts[-1], parts[-1]))
+    words = [re.findall(r"[a-z]{4,}", t.lower()) for t in texts]
+    words = [w for w in words if len(w) >= 4]
+    return {
+        'au:"First Last"': [f'au:"{n}"' for n, _, _ in names[:200]],
+        "F. M. Last (a name alone)": [i for _, i, _ in names[:200]],
+        "au:Last plus two words": [f"au:{last} {w[0]} {w[1]}" for (_, _, last), w in zip(names[:200], words)],
+        "arXiv:id alone": [f"arXiv:{i}v1" for i in ids[:200]],
+        "id with the query's words": [f"https://arxiv.org/abs/{i} {t}" for i, t in zip(ids[:200], texts)],
+        "(a OR b) c ANDNOT ti:d -e": [f"({w[0]} OR {w[1]}) {w[2]} ANDNOT ti:{w[3]} -{w[-1]}" for w in words[:200]],
+    }
+
+
+def section_syntax(store, texts) -> None:
+    from dailypapers import search as S
+
+    engines = S.engines_for(store)
+    print("| query kind | p50 ms | p90 ms | p99 ms | queries |")
+    print("|---|---|---|---|---|")
+    for name, batch in syntax_queries(texts).items():
+        for text in batch:  # warm-up
+            S.search(store, S.SearchQuery(text=text, limit=20))
+        ms = []
+        for text in batch:
+            engines._query_cache.clear()
+            started = time.perf_counter()
+            S.search(store, S.SearchQuery(text=text, limit=20))
+            ms.append((time.perf_counter() - started) * 1000)
+        print(summarize(name, ms))
 
 
 def section_recall(store, texts) -> None:
@@ -287,16 +336,21 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sections", default="latency,recall,tfidf,scale,embed")
     parser.add_argument("--scale", type=int, default=1_000_000)
+    parser.add_argument("--random-vectors", action="store_true",
+                        help="seeded random vectors as the papers' embeddings, when the eval cache is absent (latency only)")
     args = parser.parse_args()
     sections = set(args.sections.split(","))
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     print(f"# search benchmark, {today()}, {machine()}")
     texts = queries()
-    store = bench_store() if sections & {"latency", "recall", "tfidf", "scale"} else None
+    store = bench_store(args.random_vectors) if sections & {"latency", "syntax", "recall", "tfidf", "scale"} else None
     result = None
     if "latency" in sections:
         print("\n## latency over 74,728 papers, 400 queries")
         result = section_latency(store, texts)
+    if "syntax" in sections:
+        print("\n## arXiv's query syntax: the search page's call")
+        section_syntax(store, texts)
     if "tfidf" in sections:
         print("\n## baseline: arxiv-sanity-lite TF-IDF scan")
         section_tfidf(texts, result["p50"] if result else None)

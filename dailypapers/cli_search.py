@@ -77,7 +77,10 @@ def index_command(
 
 
 def search_command(
-    query: Annotated[str, typer.Argument(help='Words, "phrases", author:Name, cat:cs.CL.')],
+    query: Annotated[
+        str,
+        typer.Argument(help='Words, "phrases", ti:/au:/abs:/co:/cat:/all: prefixes, AND/OR/ANDNOT, -word, or an arXiv id (see the README).'),
+    ],
     sort: Annotated[str, typer.Option(help="relevance, date or upvotes.")] = "relevance",
     since: Annotated[Optional[str], typer.Option(help="Papers of this day or later (YYYY-MM-DD).")] = None,
     until: Annotated[Optional[str], typer.Option(help="Papers of this day or earlier (YYYY-MM-DD).")] = None,
@@ -92,7 +95,7 @@ def search_command(
     import re
 
     from .cli import open_store, out, parse_day
-    from .search import SearchQuery, search
+    from .search import SearchQuery, lone_arxiv_id, search
 
     store = open_store()
     page = search(
@@ -130,6 +133,8 @@ def search_command(
         out.print(f"{number:>3}. {marked(hit.title_html)}")
         out.print(f"     arXiv:{p['arxiv_id']}  {day}  {' '.join(p['categories'][:3])}  score {hit.score:.3f} ({hit.found_by})", highlight=False, markup=False)
         out.print(f"     {marked(hit.snippet_html)}")
+    if not page.hits and (arxiv_id := lone_arxiv_id(query)):
+        out.print(f"arXiv:{arxiv_id} is not stored here; `dailypapers ingest arxiv:{arxiv_id}` fetches it", highlight=False, markup=False)
     shown = f"{page.query.offset + 1}-{page.query.offset + len(page.hits)}" if page.hits else "none"
     semantic = "" if page.semantic else " (full text only)"
     out.print(f"{shown} of {page.total} results in {page.took_ms:.0f} ms{semantic}", highlight=False)
@@ -313,9 +318,9 @@ def evaluate_beir(
             runs = {}
             started = time.perf_counter()
             for qid in qids:
-                # Benchmark queries are plain text: quotes and colons are not our query syntax there.
-                text = dataset.queries[qid].replace('"', " ").replace(":", " ")[:MAX_QUERY_CHARS]
-                ranking = rank(engines, parse(text), Filters(), mode=mode, depth=100, vector=query_vectors[row_of[qid]])
+                # Benchmark queries are prose, not our query language: read as plain words.
+                text = dataset.queries[qid][:MAX_QUERY_CHARS]
+                ranking = rank(engines, parse(text, syntax=False), Filters(), mode=mode, depth=100, vector=query_vectors[row_of[qid]])
                 runs[qid] = [dataset.doc_ids[pid] for pid, _ in ranking.ranked[:100]]
             took = (time.perf_counter() - started) * 1000 / max(len(qids), 1)
             results.append(EvalResult(label, evaluate(runs, {q: dataset.qrels[q] for q in qids}), len(qids), took))

@@ -4,11 +4,16 @@
     similar(store, "2410.17243", limit=6) -> list[SearchHit]
     index_new_papers(store) -> IndexReport            (the `dailypapers index` command and the job)
 
+The query language is arXiv's (`index/query.py`): words, "phrases", ti:/au:/abs:/co:/cat:/all:/id:
+prefixes, AND/OR/ANDNOT, -exclusions, grouping; author names match without accents and by initials;
+an arXiv id in any form puts that paper first.
+
 How a text query is answered: the BM25 top candidates (tantivy, `index/fulltext.py`) and the nearest
-papers to the query's embedding (`index/vectors.py`) are pooled; every candidate gets its exact BM25
-and its exact cosine; `ranking/hybrid.py` mixes the two. Filters (days, categories, code, authors,
-quoted phrases) restrict both sides. A query of filters alone lists the matching papers newest first.
-Any text is accepted: what cannot be searched raises `BadQuery`, which the web answers with a 400.
+papers to the embedding of the query's positive words (`index/vectors.py`) are pooled; every
+candidate gets its exact BM25 and its exact cosine; `ranking/hybrid.py` mixes the two. Everything but
+the plain words (phrases, fields, authors, operators, exclusions) and the form's filters restrict both
+sides. A query of filters alone lists the matching papers newest first. Any text is accepted: what
+cannot be searched raises `BadQuery`, which the web answers with a 400.
 
 SQLite and PostgreSQL deployments behave the same: both indexes are caches beside each node
 (data_dir/index/<store id>/), built from the store and kept in step with it by the index job and
@@ -31,12 +36,13 @@ import numpy as np
 from .errors import NotFoundError
 from .index import fulltext as ft
 from .index.fulltext import BadQuery, Facets, Filters, FullTextIndex, ParsedQuery
+from .index.query import lone_arxiv_id
 from .ranking import hybrid
 from .ranking import similar as similar_ranking
 from .store import papers as paper_store
 from .store.engine import Store
 
-__all__ = ["BadQuery", "SearchQuery", "SearchHit", "SearchPage", "search", "similar", "index_new_papers"]
+__all__ = ["BadQuery", "SearchQuery", "SearchHit", "SearchPage", "search", "similar", "index_new_papers", "lone_arxiv_id"]
 
 SORTS = ("relevance", "date", "upvotes")
 MODES = ("hybrid", "fulltext", "semantic")
@@ -47,10 +53,10 @@ EXACT_FILTER_LIMIT = 5000  # a filtered set this small is scored exactly by the 
 
 @dataclass(frozen=True)
 class SearchQuery:
-    """What the user asked. `text` may hold words, "quoted phrases" (required), author:Name or
-    author:"First Last" (required), cat:cs.CL (any of those given). The other fields are the search
-    form's filters; `categories` adds to the cat: of the text. `mode` exists for evaluation and
-    comparison; the site uses hybrid."""
+    """What the user asked. `text` is in the query language of `index/query.py` (words, "phrases",
+    ti:/au:/abs:/co:/cat:/all:/id: prefixes, AND/OR/ANDNOT, -exclusions, arXiv ids). The other fields
+    are the search form's filters; `categories` adds to the top-level cat: of the text (any of them).
+    `mode` exists for evaluation and comparison; the site uses hybrid."""
 
     text: str = ""
     since: dt.date | None = None
@@ -68,8 +74,9 @@ class SearchQuery:
 class SearchHit:
     """One result. `paper` is the paper's full store row (for shapes.paper_info and the card);
     `title_html` and `snippet_html` are safe HTML: the text escaped, matches in <mark>, so templates
-    render them with |safe. `score` is the fused relevance in [0, 1] (0 for filter-only queries);
-    `found_by` says which side found it: "both", "fulltext", "semantic" or "filter"."""
+    render them with |safe. `score` is the fused relevance in [0, 1] (0 for filter-only queries, 1
+    for a paper named by its id); `found_by` says how it was found: "id" (named in the query),
+    "both", "fulltext", "semantic" or "filter"."""
 
     paper: dict
     score: float
@@ -239,10 +246,12 @@ def rank(
     exact for every candidate, fused (or one side alone for mode "fulltext" / "semantic").
     `vector` is the query's embedding when the caller has it (evaluation); else it is computed."""
     fulltext = engines.fulltext
+    schema = fulltext.schema
     depth = depth or engines.candidates
     searcher = fulltext.searcher()
-    restrictions = ft.filter_queries(fulltext.schema, parsed, filters)
-    scoring = ft.text_query(fulltext.index, parsed)
+    parsed = ft.resolve(searcher, schema, parsed)
+    restrictions = ft.filter_queries(schema, filters)
+    scoring = ft.match_query(schema, parsed)
     words = ft.compose(scoring, restrictions)
     snap = engines.snapshot() if mode != "fulltext" else None
 
@@ -250,8 +259,9 @@ def rank(
         query_vector = vector if vector is not None else engines.query_vector(parsed.plain)
         if query_vector is None:
             return None, {}
-        # Phrases are required, so the dense side keeps to papers containing them too.
-        required = ft.compose(ft.text_query(fulltext.index, ParsedQuery(phrases=parsed.phrases)), restrictions)
+        # All but the plain words is required (phrases, fields, operators, exclusions), so the dense
+        # side keeps to the papers meeting it too.
+        required = ft.compose(ft.required_query(schema, parsed), restrictions)
         return query_vector, _dense_candidates(fulltext, snap, query_vector, required, depth, searcher)
 
     # The model, numpy's products and tantivy release the GIL: the embedding and the nearest
@@ -317,51 +327,82 @@ def _validate(query: SearchQuery) -> None:
 
 def search(store: Store, query: SearchQuery) -> SearchPage:
     """Answer a search: a page of hits with snippets, the total and the facets. Raises BadQuery
-    (and nothing else for any text) when the query cannot be answered."""
+    (and nothing else for any text) when the query cannot be answered. Papers the query names by
+    arXiv id come first, within the form's filters."""
     started = time.perf_counter()
     _validate(query)
     parsed = ft.parse(query.text)
     filters = Filters(
         since=query.since,
         until=query.until,
-        categories=tuple(ft.check_category(c) for c in query.categories),
+        categories=tuple(dict.fromkeys(tuple(ft.check_category(c) for c in query.categories) + parsed.categories)),
         has_code=query.has_code,
     )
-    if not parsed.has_text and not (parsed.authors or parsed.categories or filters.active):
-        raise BadQuery("the query is empty: type some words, or filter by author:, cat:, dates or code")
+    if parsed.is_empty and not filters.active:
+        raise BadQuery("the query is empty: type some words, or filter by au:, cat:, dates or code")
     engines = engines_for(store)
     fulltext = engines.fulltext
+    searcher = fulltext.searcher()
+    parsed = ft.resolve(searcher, fulltext.schema, parsed)
     page = SearchPage(query=query, parsed=parsed)
+    restrictions = ft.filter_queries(fulltext.schema, filters)
+    named = _named(fulltext, parsed.ids, restrictions, searcher)
+    counting = None
     if parsed.has_text:
         ranking = rank(engines, parsed, filters, mode=query.mode, depth=max(engines.candidates, query.offset + query.limit))
-        ids = [pid for pid, _ in ranking.ranked]
         scores = dict(ranking.ranked)
+        rest = [pid for pid, _ in ranking.ranked if pid not in named]
         page.semantic = ranking.semantic
-        page.total = len(ids)
+        page.total = len(named) + len(rest)
         # Counted on the pool while the page's papers are ordered, loaded and highlighted here.
-        counting = _pool.submit(ft.facets, fulltext, ft.ids_query(fulltext, ids)) if query.facets and ids else None
-        ids = _sorted(store, fulltext, ids, scores, query.sort)
+        counting = _pool.submit(ft.facets, fulltext, ft.ids_query(fulltext, named + rest)) if query.facets and page.total else None
+        ids = named + _sorted(store, fulltext, rest, scores, query.sort)
         page_ids = ids[query.offset : query.offset + query.limit]
-        normalized = hybrid.normalize(scores)
-        found_by = {pid: _found_by(pid, ranking) for pid in page_ids}
-    else:
-        restricted = ft.compose(None, ft.filter_queries(fulltext.schema, parsed, filters))
-        if query.sort == "upvotes":
-            newest, page.total = fulltext.newest(restricted, MAX_RESULTS)
-            ordered = _sorted(store, fulltext, newest, {}, "upvotes")
-            page_ids = ordered[query.offset : query.offset + query.limit]
-        else:
-            page_ids, page.total = fulltext.newest(restricted, query.limit, query.offset)
+        normalized = hybrid.normalize(scores) | {pid: 1.0 for pid in named}
+        found_by = {pid: "id" if pid in named else _found_by(pid, ranking) for pid in page_ids}
+    elif parsed.tree.clauses or parsed.categories or (filters.active and not parsed.ids):
+        restricted = ft.compose(ft.match_query(fulltext.schema, parsed), restrictions)
+        page_ids, page.total = _listing(store, fulltext, query, restricted, named, searcher)
         if query.facets:
-            page.facets = ft.facets(fulltext, restricted)
-        normalized = {}
-        found_by = {pid: "filter" for pid in page_ids}
-        counting = None
+            listed = ft.excluding(restricted)
+            page.facets = ft.facets(fulltext, ft.either(listed, ft.ids_query(fulltext, named)) if named else listed)
+        normalized = {pid: 1.0 for pid in named}
+        found_by = {pid: "id" if pid in named else "filter" for pid in page_ids}
+    else:  # arXiv ids alone
+        page_ids, page.total = named[query.offset : query.offset + query.limit], len(named)
+        if query.facets and named:
+            page.facets = ft.facets(fulltext, ft.ids_query(fulltext, named))
+        normalized = {pid: 1.0 for pid in named}
+        found_by = {pid: "id" for pid in page_ids}
     page.hits = _hits(store, fulltext, parsed, page_ids, normalized, found_by)
     if counting is not None:
         page.facets = counting.result()
     page.took_ms = (time.perf_counter() - started) * 1000
     return page
+
+
+def _named(fulltext: FullTextIndex, arxiv_ids, restrictions, searcher) -> list[int]:
+    """The papers named by arXiv id that the index holds and the form's filters let through, in the
+    order named."""
+    out: list[int] = []
+    for arxiv_id in arxiv_ids:
+        found = fulltext.top(ft.compose(ft.papers_query(fulltext.schema, [arxiv_id]), restrictions), 1, searcher=searcher)
+        out += [pid for pid, _ in found if pid not in out]
+    return out
+
+
+def _listing(store, fulltext: FullTextIndex, query: SearchQuery, restricted, named: list[int], searcher) -> tuple[list[int], int]:
+    """A page of a filter-only query, newest first (or most upvoted), after the papers it names;
+    and how many there are in all."""
+    head = named[query.offset : query.offset + query.limit]
+    skip, room = max(0, query.offset - len(named)), query.limit - len(head)
+    rest = ft.excluding(restricted, ft.ids_query(fulltext, named) if named else None)
+    if query.sort == "upvotes":
+        newest, total = fulltext.newest(rest, MAX_RESULTS, searcher=searcher)
+        tail = _sorted(store, fulltext, newest, {}, "upvotes")[skip : skip + room]
+    else:
+        tail, total = fulltext.newest(rest, room, skip, searcher=searcher)
+    return head + tail, len(named) + total
 
 
 def _found_by(pid: int, ranking: Ranking) -> str:

@@ -15,7 +15,7 @@ from sqlalchemy import update
 from conftest import make_settings
 from dailypapers import search as S
 from dailypapers.errors import NotFoundError
-from dailypapers.index.fulltext import FullTextIndex
+from dailypapers.index.fulltext import LAYOUT, FullTextIndex
 from dailypapers.index.vectors import VectorIndex
 from dailypapers.ingest.run import IngestJob
 from dailypapers.store import embeddings as embedding_store
@@ -294,16 +294,16 @@ def test_indexes_are_rebuilt_when_missing_or_damaged(search_store):
     page = S.search(store, query)
     assert ids_of(page) == expected and page.semantic  # both rebuilt from the store
     # Damage both: tantivy's meta.json and the vector state.
-    (folder / "fulltext-v2" / "meta.json").write_text("garbage")
+    (folder / LAYOUT / "meta.json").write_text("garbage")
     (folder / f"vectors-v1-{embedding_store_model()}" / "state.json").write_text("{")
     store = _restart(store)
     page = S.search(store, query)
     assert ids_of(page) == expected and page.semantic
     # The same index folder survives a restart untouched.
-    stamp = (folder / "fulltext-v2" / "meta.json").stat().st_mtime_ns
+    stamp = (folder / LAYOUT / "meta.json").stat().st_mtime_ns
     store = _restart(store)
     assert ids_of(S.search(store, query)) == expected
-    assert (folder / "fulltext-v2" / "meta.json").stat().st_mtime_ns == stamp
+    assert (folder / LAYOUT / "meta.json").stat().st_mtime_ns == stamp
     store.dispose()
 
 

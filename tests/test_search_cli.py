@@ -71,9 +71,25 @@ def test_search_errors_are_one_line(cli_env):
         (("search", "x", "--sort", "random"), "sort must be one of"),
         (("search", "x", "--since", "yesterday"), "YYYY-MM-DD"),
         (("search", "y" * 5000), "too long"),
+        (("search", "ti:"), "ti: needs"),
+        (("search", "id:quokka"), "not an arXiv id"),
         (("index", "--runtime", "tpu"), "runtime must be one of"),
     ):
         result = dp(cli_env, *args)
         assert result.returncode == 1, (args, result.stdout)
         line = result.stderr.strip()
         assert line.count("\n") == 0 and line.startswith("error: ") and message in line, (args, line)
+
+
+def test_search_reads_arxiv_ids_and_the_query_language(cli_env, tmp_path):
+    env = dict(cli_env, DAILYPAPERS_SEARCH_SEMANTIC="0")
+    assert dp(env, "ingest", str(write_jsonl(tmp_path / "p.jsonl", CRAFTED))).returncode == 0
+    for form in ("https://arxiv.org/abs/2601.00002v1", "arXiv:2601.00002", "2601.00002 quokka"):
+        found = dp(env, "search", form)
+        assert found.returncode == 0, found.stderr
+        assert found.stdout.startswith("  1. Graph neural networks for molecule property prediction"), found.stdout
+        assert "(id)" in found.stdout.splitlines()[1]
+    unknown = dp(env, "search", "arXiv:2412.99999v2")
+    assert unknown.returncode == 0 and "dailypapers ingest arxiv:2412.99999" in unknown.stdout, unknown.stdout
+    items = json.loads(dp(env, "search", "--json", 'au:"G. Hopper" OR ti:quokka ANDNOT au:turing').stdout)
+    assert [i["paper"]["id"] for i in items] == ["2601.00002"]

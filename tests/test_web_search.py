@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 
 import pytest
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
 
 from conftest import client_for, load_site_data, site_settings
 from webhelp import live_server
@@ -101,3 +103,72 @@ def test_huggingface_hub_list_papers(site):
         papers = list(HfApi(endpoint=base, token=False).list_papers(query="point cloud", limit=5))
     assert papers and all(p.id and p.title for p in papers)
     assert any("point" in (p.title + (p.summary or "")).lower() for p in papers)
+
+
+CARD = re.compile(r'<h3 class="card-title"><a href="/papers/([^"]+)">')
+
+
+@pytest.mark.parametrize(
+    "q, target",
+    [
+        ("2503.16655", "2503.16655"),
+        (" arXiv:2503.16655v2 ", "2503.16655"),
+        ("https://arxiv.org/abs/2503.16655", "2503.16655"),
+        ("arxiv.org/pdf/2503.16655v1", "2503.16655"),
+        ("https://arxiv.org/pdf/2503.16655.pdf", "2503.16655"),
+        ("id:2503.16655", "2503.16655"),
+        ("hep-th/9901001", "hep-th/9901001"),
+        ("math.GT/0309136v2", "math.GT/0309136"),
+        ("2412.99999", "2412.99999"),  # not stored: its page queues the fetch
+    ],
+)
+def test_a_query_that_is_an_arxiv_id_goes_to_its_page(client, q, target):
+    r = client.get("/search", params={"q": q, "sort": "date"})
+    assert r.status_code == 303 and r.headers["location"] == f"/papers/{target}"
+
+
+def test_an_arxiv_id_with_words_searches_with_that_paper_first(client):
+    r = client.get("/search", params={"q": "2503.16655 gaussian splatting"})
+    cards = CARD.findall(r.text)
+    assert r.status_code == 200 and cards[0] == "2503.16655" and len(cards) == 20 and cards.count("2503.16655") == 1
+    for q in ("arXiv:2503.16655", "https://arxiv.org/abs/2503.16655v1"):
+        items = client.get("/api/papers/search", params={"q": q}).json()
+        assert [i["paper"]["id"] for i in items] == ["2503.16655"]
+    items = client.get("/api/papers/search", params={"q": "https://arxiv.org/pdf/2503.16655.pdf segmentation"}).json()
+    assert items[0]["paper"]["id"] == "2503.16655" and len(items) > 1
+
+
+def test_author_names_on_the_page(client):
+    assert CARD.findall(client.get("/search", params={"q": "Andre Freitas"}).text) == ["2503.16655"]
+    assert CARD.findall(client.get("/search", params={"q": "au:andre freitas"}).text)[0] == "2503.16655"
+    assert set(CARD.findall(client.get("/search", params={"q": "V. M. Patel"}).text)) == {"2503.14485", "2503.14503"}
+    assert set(CARD.findall(client.get("/search", params={"q": 'au:"Patel, V."'}).text)) == {"2503.14485", "2503.14503"}
+    html = client.get("/search", params={"q": "Gaussian splatting -au:Niessner ANDNOT ti:(editable OR traversal)"}).text
+    cards = CARD.findall(html)
+    assert cards and not {"2503.12552", "2503.12284"} & set(cards)
+
+
+def test_the_search_page_documents_the_query_language(client):
+    html = client.get("/search").text
+    for example in ("ti:", "au:", "abs:", "cat:", "ANDNOT", "OR", "-word", "2503.11731"):
+        assert example in html, example
+
+
+SOUP = ["AND", "OR", "ANDNOT", "NOT", "(", ")", "-", '"', "ti:", "au:", "abs:", "cat:", "co:", "all:", "id:", "author:", "cs.CL",
+        "cs", "2503.16655", "arXiv:2503.16655v2", "hep-th/9901001", "V.", "Patel,", "André", "ß", "gaussian", "-splatting",
+        '-"neural field"', "-au:Patel", "*", ":", "\\", "%", "&", "#", "?", "/", "\x00", "🚀"]
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(q=st.one_of(
+    st.text(alphabet=st.characters(exclude_categories=("Cs",)), max_size=200),
+    st.lists(st.one_of(st.sampled_from(SOUP), st.text(max_size=3)), max_size=25).map(" ".join),
+))
+@example(q="a" * 50 + " _")  # words that cannot be indexed: a 500 before
+def test_any_query_gets_an_answer_never_a_server_error(client, q):
+    page = client.get("/search", params={"q": q})
+    assert page.status_code in (200, 303, 400), (q, page.status_code)
+    api = client.get("/api/papers/search", params={"q": q})
+    assert api.status_code in (200, 400), (q, api.status_code)
+    if api.status_code == 400:
+        assert api.json()["error"]

@@ -58,8 +58,7 @@ def compare(folder: Path, sample: int | None) -> None:
         engines = Engines(fulltext, vectors, None, weight=settings.search_dense_weight, candidates=100)
         ours, theirs = {}, {}
         for q in qids:
-            text = data.queries[q].replace('"', " ").replace(":", " ")
-            r = rank(engines, parse(text), Filters(), depth=100, vector=queries[row[q]])
+            r = rank(engines, parse(data.queries[q], syntax=False), Filters(), depth=100, vector=queries[row[q]])
             ours[q] = [data.doc_ids[p] for p, _ in r.ranked[:100]]
             by_words = sorted(r.from_words, key=lambda p: -r.bm25[p])
             by_meaning = sorted(r.from_meaning, key=lambda p: -r.dense[p])

@@ -8,10 +8,12 @@ own index and follows the store by `changed_at` (see `sync`), so the same code s
 The index is a cache of the store: it lives under data_dir/index/<store id>/ and is rebuilt from the
 store when it is missing, of an older layout, or unreadable.
 
-User text never reaches tantivy's query language as typed: `parse` reads it into words, "phrases",
-`author:Name` and `cat:cs.CL`, and `text_query` rebuilds a query from plain words alone, so no input
-can make the engine fail; anything unusable raises `BadQuery` (a 400 on the web). Snippets are built
-from tantivy's highlight ranges but escaped here, so stored text can never inject markup.
+User text never reaches tantivy's query parser: `query.parse` reads it into a tree (words, phrases,
+arXiv's field prefixes and operators, author names, arXiv ids), and the functions below build tantivy
+queries from that tree through tantivy's Query API, analysing each word as its field is indexed;
+anything unusable raises `BadQuery` (a 400 on the web). Author names are indexed folded to ASCII and
+as one key per author (`names.py`), so accents and initials match. Snippets are built from tantivy's
+highlight ranges but escaped here, so stored text can never inject markup.
 """
 
 from __future__ import annotations
@@ -32,15 +34,51 @@ from pathlib import Path
 
 import tantivy
 
-from ..errors import DailyPapersError, one_line
+from ..errors import one_line
 from ..store import kv
 from ..store import papers as paper_store
 from ..store.engine import Store
 from ..store.schema import utcnow
+from . import names
+
+# The query language is query.py and its tantivy queries queries.py; callers use them through here.
+from .queries import (  # noqa: F401
+    AUTHOR_BOOST,
+    TITLE_BOOST,
+    Filters,
+    compose,
+    either,
+    excluding,
+    filter_queries,
+    highlight_query,
+    match_query,
+    papers_query,
+    required_query,
+    resolve,
+    words_query,
+)
+from .query import (  # noqa: F401
+    MAX_QUERY_CHARS,
+    MAX_WORDS,
+    Author,
+    BadQuery,
+    Bool,
+    Category,
+    Paper,
+    ParsedQuery,
+    Text,
+    check_category,
+    normalize_category,
+    parse,
+    plain_text,
+    positive_leaves,
+)
 
 log = logging.getLogger(__name__)
 
-LAYOUT = "fulltext-v2"  # v2: day_num and month fast fields for date sorting and facets
+# v2: day_num and month fast fields for date sorting and facets; v3: authors folded to ASCII, a key
+# per author for names with initials (names.py), journal references and report numbers.
+LAYOUT = "fulltext-v3"
 # Changes are re-read this far behind the newest one seen, because transactions in other processes
 # may commit later than their timestamps say; papers already indexed at that timestamp are skipped.
 SYNC_MARGIN = dt.timedelta(minutes=5)
@@ -56,9 +94,12 @@ def build_schema() -> tantivy.Schema:
     sb.add_text_field("arxiv_id", stored=True, tokenizer_name="raw")
     sb.add_text_field("title", stored=True, tokenizer_name="en_stem")
     sb.add_text_field("abstract", stored=True, tokenizer_name="en_stem")
-    sb.add_text_field("authors", stored=False, tokenizer_name="default")
+    sb.add_text_field("authors", stored=False, tokenizer_name=names.ANALYZER_NAME)
+    sb.add_text_field("author_keys", stored=False, tokenizer_name="raw", index_option="basic")
     sb.add_text_field("categories", stored=False, tokenizer_name="raw", fast=True)
     sb.add_text_field("comment", stored=False, tokenizer_name="en_stem")
+    sb.add_text_field("journal_ref", stored=False, tokenizer_name="default")
+    sb.add_text_field("report_no", stored=False, tokenizer_name="default")
     sb.add_date_field("day", stored=False, indexed=True, fast=True)
     sb.add_integer_field("has_code", stored=False, indexed=True, fast=True)
     # Days since 1970-01-01 and yyyymm of the same day: sorting by date and month facets read these.
@@ -86,7 +127,20 @@ def document(row: dict) -> tantivy.Document:
         doc.add_date("day", dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC))
         doc.add_integer("day_num", (day - EPOCH).days)
         doc.add_integer("month", day.year * 100 + day.month)
+    _add_query_fields(doc, row)
     return doc
+
+
+def _add_query_fields(doc: tantivy.Document, row: dict) -> None:
+    """The fields only the query language reads: a key per author (names.py), the journal
+    reference and report number (jr:, rn:)."""
+    for author in row.get("authors") or []:
+        author_key = names.key(author["name"])
+        if author_key:
+            doc.add_text("author_keys", author_key)
+    for name in ("journal_ref", "report_no"):
+        if row.get(name):
+            doc.add_text(name, row[name])
 
 
 @dataclass
@@ -149,12 +203,15 @@ class FullTextIndex:
             if tantivy.Index.exists(str(self.path)):
                 index = tantivy.Index.open(str(self.path))
                 index.searcher()  # reads the segments: fails here when they are damaged
+                index.register_tokenizer(names.ANALYZER_NAME, names.analyzer())
                 return index
         except Exception as exc:  # noqa: BLE001 - any damage means: rebuild from the store
             log.warning("full-text index at %s is unreadable (%s); rebuilding it from the store", self.path, exc)
             shutil.rmtree(self.path, ignore_errors=True)
             self.path.mkdir(parents=True, exist_ok=True)
-        return tantivy.Index(self.schema, path=str(self.path), reuse=False)
+        index = tantivy.Index(self.schema, path=str(self.path), reuse=False)
+        index.register_tokenizer(names.ANALYZER_NAME, names.analyzer())
+        return index
 
     @contextmanager
     def _writer(self):
@@ -352,162 +409,12 @@ class FullTextIndex:
 
 
 
-# --- query syntax -----------------------------------------------------------------------------------
-
-MAX_QUERY_CHARS = 4000
-MAX_WORDS = 64  # words beyond these add little to BM25 and only cost time
-TITLE_BOOST = 1.0  # 2.0 lost 5 points of nDCG@10 on SciFact and 1 on CACM
-AUTHOR_BOOST = 0.5
-
-_TOKEN = re.compile(
-    r'(?P<field>(?i:author|authors|cat|category)):(?:"(?P<quoted>[^"]*)"?|(?P<value>\S*))'
-    r'|"(?P<phrase>[^"]*)"'
-    r"|(?P<word>\S+)"
-)
-_WORD = re.compile(r"\w+")
-_CATEGORY = re.compile(r"^[A-Za-z][A-Za-z-]*(\.[A-Za-z][A-Za-z-]*)?$")
+# --- queries ---------------------------------------------------------------------------------------
 
 
-class BadQuery(DailyPapersError):
-    """A search query that cannot be run; the message says why (the web answers 400 with it)."""
-
-
-@dataclass(frozen=True)
-class ParsedQuery:
-    """A user's query read into its parts. `plain` is the text without the filters, as typed (what
-    the embedding model reads); words and phrases are lower-cased \\w+ runs."""
-
-    words: tuple[str, ...] = ()
-    phrases: tuple[tuple[str, ...], ...] = ()
-    authors: tuple[tuple[str, ...], ...] = ()
-    categories: tuple[str, ...] = ()
-    plain: str = ""
-
-    @property
-    def has_text(self) -> bool:
-        return bool(self.words or self.phrases)
-
-
-def normalize_category(value: str) -> str:
-    """arXiv's spelling of a category: archive in lower case, a short subject class in upper case
-    (cs.cl -> cs.CL, math.ag -> math.AG; physics.acc-ph and hep-th stay as they are)."""
-    archive, _, subject = value.partition(".")
-    if not subject:
-        return archive.lower()
-    return f"{archive.lower()}.{subject.upper() if len(subject) <= 2 else subject.lower()}"
-
-
-def check_category(value: str) -> str:
-    """The category in arXiv's spelling, or BadQuery when it cannot be one."""
-    value = (value or "").strip()
-    if not _CATEGORY.match(value):
-        raise BadQuery(f"not an arXiv category: {value!r} (write cat:cs.CL)")
-    return normalize_category(value)
-
-
-def parse(text: str) -> ParsedQuery:
-    """Read a query: words, "quoted phrases", author:Name or author:"First Last", cat:cs.CL.
-
-    Unbalanced quotes count as plain words; other punctuation is ignored. Raises BadQuery for a
-    query too long to be a query, or a cat: value that cannot be a category."""
-    text = text or ""
-    if len(text) > MAX_QUERY_CHARS:
-        raise BadQuery(f"the query is too long ({len(text):,} characters; at most {MAX_QUERY_CHARS:,})")
-    words: list[str] = []
-    phrases: list[tuple[str, ...]] = []
-    authors: list[tuple[str, ...]] = []
-    categories: list[str] = []
-    plain: list[str] = []
-    for m in _TOKEN.finditer(text):
-        if m.group("field"):
-            value = m.group("quoted") if m.group("quoted") is not None else m.group("value")
-            if m.group("field").lower().startswith("cat"):
-                categories.append(check_category(value))
-            else:
-                name = tuple(w.lower() for w in _WORD.findall(value))
-                if not name:
-                    raise BadQuery("author: needs a name (write author:LeCun or author:\"Yann LeCun\")")
-                authors.append(name)
-        elif m.group("phrase") is not None:
-            phrase = tuple(w.lower() for w in _WORD.findall(m.group("phrase")))
-            if phrase:
-                phrases.append(phrase)
-                plain.append(m.group("phrase"))
-        else:
-            found = [w.lower() for w in _WORD.findall(m.group("word"))]
-            if found:
-                words.extend(found)
-                plain.append(m.group("word"))
-    return ParsedQuery(
-        words=tuple(words[:MAX_WORDS]),
-        phrases=tuple(phrases[:MAX_WORDS]),
-        authors=tuple(authors),
-        categories=tuple(dict.fromkeys(categories)),
-        plain=" ".join(plain),
-    )
-
-
-@dataclass(frozen=True)
-class Filters:
-    """Restrictions on which papers may match: a span of days (inclusive; a paper's day is the day
-    it was first featured, else its submission day), any of some categories, whether it links code."""
-
-    since: dt.date | None = None
-    until: dt.date | None = None
-    categories: tuple[str, ...] = ()
-    has_code: bool | None = None
-
-    @property
-    def active(self) -> bool:
-        return bool(self.since or self.until or self.categories or self.has_code is not None)
-
-
-def _safe_query_string(parsed: ParsedQuery) -> str:
-    """tantivy query syntax built only from \\w+ words, so nothing typed can be an operator
-    (words are lower case: AND, OR and NOT are operators only in upper case)."""
-    parts = list(parsed.words)
-    parts += [f'+"{" ".join(p)}"' if len(p) > 1 else f"+{p[0]}" for p in parsed.phrases]
-    return " ".join(parts)
-
-
-def text_query(index: tantivy.Index, parsed: ParsedQuery, *, fields: tuple[str, ...] = ("title", "abstract", "authors")) -> tantivy.Query | None:
-    """The BM25 query for the words and phrases (phrases required, words optional), or None."""
-    if not parsed.has_text:
-        return None
-    boosts = {"title": TITLE_BOOST, "authors": AUTHOR_BOOST}
-    return index.parse_query(
-        _safe_query_string(parsed), list(fields), field_boosts={f: boosts[f] for f in fields if f in boosts}
-    )
-
-
-def filter_queries(schema: tantivy.Schema, parsed: ParsedQuery, filters: Filters) -> list[tantivy.Query]:
-    """One query per restriction (categories, authors, days, code), each scoring nothing."""
-    Q = tantivy.Query
-    out: list[tantivy.Query] = []
-    cats = tuple(dict.fromkeys(filters.categories + parsed.categories))
-    if cats:
-        out.append(Q.term_set_query(schema, "categories", list(cats)))
-    for name in parsed.authors:
-        out.append(Q.phrase_query(schema, "authors", list(name)) if len(name) > 1 else Q.term_query(schema, "authors", name[0]))
-    if filters.since or filters.until:
-        lo = (filters.since - EPOCH).days if filters.since else None
-        hi = (filters.until - EPOCH).days if filters.until else None
-        if lo is not None and hi is not None and lo > hi:
-            raise BadQuery(f"the date range is empty: {filters.since} is after {filters.until}")
-        out.append(Q.range_query(schema, "day_num", tantivy.FieldType.Integer, lo, hi))
-    if filters.has_code is not None:
-        out.append(Q.term_query(schema, "has_code", 1 if filters.has_code else 0))
-    return [Q.const_score_query(q, 0.0) for q in out]
-
-
-def compose(text: tantivy.Query | None, restrictions: list[tantivy.Query]) -> tantivy.Query | None:
-    """The text query under every restriction; None when there is neither."""
-    parts = ([text] if text is not None else []) + restrictions
-    if not parts:
-        return None
-    if len(parts) == 1:
-        return parts[0]
-    return tantivy.Query.boolean_query([(tantivy.Occur.Must, q) for q in parts])
+def text_query(index: tantivy.Index, parsed: ParsedQuery) -> tantivy.Query | None:
+    """The BM25 query of a parsed query over an index (see queries.match_query)."""
+    return match_query(index.schema, parsed)
 
 
 # --- snippets and facets ------------------------------------------------------------------------------
@@ -524,7 +431,7 @@ class Highlighter:
         self.generators: dict[str, tantivy.SnippetGenerator] = {}
         searcher = fulltext.searcher()
         for field_name in ("title", "abstract"):
-            query = text_query(fulltext.index, parsed, fields=(field_name,))
+            query = highlight_query(fulltext.schema, parsed, field_name)
             if query is not None:
                 generator = tantivy.SnippetGenerator.create(searcher, query, fulltext.schema, field_name)
                 generator.set_max_num_chars(snippet_chars if field_name == "abstract" else 1000)

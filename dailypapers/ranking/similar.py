@@ -23,10 +23,9 @@ def pick(neighbours: list[tuple[int, float]], limit: int, *, exclude: int, min_s
     return out[:limit]
 
 
-def lexical_query(paper: dict) -> ft.ParsedQuery:
-    """A words-only query from the paper's title and the start of its abstract."""
-    words = _WORD.findall(f"{paper.get('title') or ''} {paper.get('abstract') or ''}".lower())
-    return ft.ParsedQuery(words=tuple(words[:LEXICAL_WORDS]))
+def lexical_words(paper: dict) -> list[str]:
+    """The words of the paper's title and the start of its abstract (the full-text fallback query)."""
+    return _WORD.findall(f"{paper.get('title') or ''} {paper.get('abstract') or ''}".lower())[:LEXICAL_WORDS]
 
 
 def similar_to(engines, store, paper: dict, limit: int) -> list[tuple[int, float]]:
@@ -51,7 +50,7 @@ def similar_to(engines, store, paper: dict, limit: int) -> list[tuple[int, float
             vector = engines.query_embedder().embed([paper_text(paper["title"], paper["abstract"])])[0]
         if vector is not None:
             return pick(snap.search(vector, limit + 1, exclude={pid}), limit, exclude=pid)
-    query = ft.text_query(engines.fulltext.index, lexical_query(paper), fields=("title", "abstract"))
+    query = ft.words_query(engines.fulltext.schema, lexical_words(paper), ("title", "abstract"))
     if query is None:
         return []
     found = engines.fulltext.top(query, limit + 1)

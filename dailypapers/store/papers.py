@@ -276,6 +276,8 @@ INDEX_COLUMNS = (
     papers.c.authors,
     papers.c.categories,
     papers.c.comment,
+    papers.c.journal_ref,  # jr: in search
+    papers.c.report_no,  # rn: in search
     papers.c.code_url,
     papers.c.first_featured,
     papers.c.published_at,

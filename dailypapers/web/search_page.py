@@ -1,4 +1,6 @@
-"""/search: hybrid search with highlighted snippets, category and month facets, and pagination."""
+"""/search: hybrid search with highlighted snippets, category and month facets, and pagination. A
+query that is only an arXiv id (in any form) goes to that paper's page, which fetches a paper the
+store does not hold yet."""
 
 from __future__ import annotations
 
@@ -6,10 +8,10 @@ import datetime as dt
 from urllib.parse import urlencode
 
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import RedirectResponse, Response
 
 from .. import periods
-from ..search import SORTS, BadQuery, SearchQuery, search
+from ..search import SORTS, BadQuery, SearchQuery, lone_arxiv_id, search
 from .pages import _voted
 from .site import site_of
 from .views import cached, render
@@ -57,6 +59,10 @@ def _link(request: Request, **changes) -> str:
 
 
 async def search_page(request: Request) -> Response:
+    arxiv_id = lone_arxiv_id(request.query_params.get("q", ""))
+    if arxiv_id is not None:
+        return RedirectResponse(f"/papers/{arxiv_id}", status_code=303)
+
     def build() -> Response:
         site = site_of(request)
         query = query_from(request)
