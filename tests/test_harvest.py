@@ -72,7 +72,9 @@ def test_oai_harvest_follows_tokens_filters_and_is_polite(db_url, tmp_path):
     assert [r.params.get("resumptionToken") for r in log].count("hepex-page-2") == 1
     assert log[1].at - log[0].at >= 0.99  # Retry-After: 1 after the 503
     gaps = [b.at - a.at for a, b in zip(log, log[1:])]
-    assert min(gaps) >= 0.19  # one request per interval
+    # One request per interval (0.2 s): the client paces the starts of its requests, the server sees
+    # their arrivals, which a busy machine's thread scheduling moves by some tens of milliseconds.
+    assert min(gaps) >= 0.15
     assert all("dailypapers/" in r.headers["user-agent"] and "ops@example.org" in r.headers["user-agent"] for r in log)
     with store.session() as session:
         p = paper_store.get(session, "1706.05371")
