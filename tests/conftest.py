@@ -78,6 +78,15 @@ def db_url(request, tmp_path):
 
 
 @pytest.fixture
+def smtp():
+    """A real SMTP server (aiosmtpd) on a spare port, recording what it receives."""
+    from digesthelp import SMTPServer
+
+    with SMTPServer() as server:
+        yield server
+
+
+@pytest.fixture
 def sqlite_url(tmp_path) -> str:
     return f"sqlite:///{tmp_path / 'dailypapers.db'}"
 

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import socket
 from collections import defaultdict
+
+import pytest
 
 from sqlalchemy import func, select
 
@@ -43,3 +47,18 @@ def consistency_problems(store) -> list[str]:
             if not p.authors or not all(a.get("name") for a in p.authors):
                 problems.append(f"{p.arxiv_id}: authors {p.authors!r}")
     return problems
+
+
+def need_redis() -> str:
+    """The URL of the Redis server on 127.0.0.1:6379, or a skip (a failure in CI, where
+    DAILYPAPERS_REQUIRE_POSTGRES=1 says the services must be there)."""
+    try:
+        with socket.create_connection(("127.0.0.1", 6379), timeout=1) as s:
+            s.sendall(b"PING\r\n")
+            if s.recv(16).startswith(b"+PONG"):
+                return "redis://127.0.0.1:6379/0"
+    except OSError:
+        pass
+    if os.environ.get("DAILYPAPERS_REQUIRE_POSTGRES") == "1":
+        pytest.fail("Redis is required on 127.0.0.1:6379")
+    pytest.skip("Redis not running on 127.0.0.1:6379")

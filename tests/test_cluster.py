@@ -29,19 +29,11 @@ from dailypapers.config import Settings
 from dailypapers.store.engine import Store
 from dailypapers.store.schema import DailyEntry, Delivery, Embedding, JobRun, Paper
 from digesthelp import SMTPServer
+from helpers import need_redis
 
 pytestmark = [pytest.mark.slow]
 
 PAPERS, FILES, SUBSCRIBERS = 2000, 4, 30
-
-
-def redis_available() -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", 6379), timeout=1) as s:
-            s.sendall(b"PING\r\n")
-            return s.recv(16).startswith(b"+PONG")
-    except OSError:
-        return False
 
 
 def free_port() -> int:
@@ -62,10 +54,7 @@ def wait_for(condition, timeout: float, what: str, every: float = 0.5):
 
 @pytest.fixture
 def cluster(request, tmp_path):
-    if not redis_available():
-        if os.environ.get("DAILYPAPERS_REQUIRE_POSTGRES") == "1":
-            pytest.fail("Redis is required on 127.0.0.1:6379 for the cluster test")
-        pytest.skip("Redis not running on 127.0.0.1:6379")
+    need_redis()
     corpus = DATA / "arxiv-daily" / "papers.jsonl.gz"
     if not corpus.exists():
         pytest.skip(f"test data not found: {corpus}")

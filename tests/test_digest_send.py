@@ -30,12 +30,6 @@ HF_DAY = periods.parse("daily", "2024-10-25")  # three papers with upvotes (the 
 LISTING_DAY = periods.parse("daily", "2025-03-18")  # a day of the arXiv listing, no upvotes
 
 
-@pytest.fixture
-def smtp():
-    with SMTPServer() as server:
-        yield server
-
-
 def settings_for(db_url, tmp_path, listing, **overrides):
     values = dict(base_url="https://testserver", smtp_backoff=0.01, smtp_retries=2, search_semantic=False, secret_key="k")
     values.update(overrides)

@@ -18,16 +18,10 @@ from dailypapers.digest.links import Links
 from dailypapers.digest.send import send_digests
 from dailypapers.store import subscriptions as sub_store
 from dailypapers.store.engine import Store
-from digesthelp import SMTPServer, links_in
+from digesthelp import links_in
 from webhelp import csrf_from, log_in, make_user
 
 BASE = "https://testserver"
-
-
-@pytest.fixture
-def smtp():
-    with SMTPServer() as server:
-        yield server
 
 
 @pytest.fixture

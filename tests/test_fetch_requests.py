@@ -25,6 +25,7 @@ from dailypapers.jobs.scheduler import Scheduler
 from dailypapers.store.engine import Store
 from upstream import Answer, Upstream
 from webhelp import log_in, make_user, token_of
+from helpers import need_redis
 
 FIXTURES = DATA / "fixtures" / "arxiv-api"
 RECORDED = {  # the recorded answer of arXiv's export API for each id
@@ -273,22 +274,10 @@ def test_fetch_job_from_the_shell(fresh_site):
         assert "fetch-papers" in listed.stdout and "when asked" in listed.stdout
 
 
-def redis_available() -> bool:
-    import socket
-
-    try:
-        with socket.create_connection(("127.0.0.1", 6379), timeout=1) as s:
-            s.sendall(b"PING\r\n")
-            return s.recv(16).startswith(b"+PONG")
-    except OSError:
-        return False
-
-
 def test_queue_workers_fetch_submissions(fresh_site, tmp_path):
     """With DAILYPAPERS_QUEUE_URL: `dailypapers scheduler` sees the request and hands the job to a
     `dailypapers worker`, which fetches the paper and features it."""
-    if not redis_available():
-        pytest.skip("Redis not running on 127.0.0.1:6379")
+    need_redis()
     with FakeArxiv(fresh=("1707.08567",)) as arxiv:
         settings = fresh_site.model_copy(update={"arxiv_api_url": f"{arxiv.upstream.url}/api/query"})
         make_user(settings)

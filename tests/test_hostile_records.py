@@ -15,7 +15,6 @@ import gzip
 import itertools
 import json
 
-import pytest
 from lxml import etree
 from sqlalchemy import select
 

@@ -13,14 +13,13 @@ import sys
 import time
 import uuid
 
-import pytest
-
 from conftest import MODELS, env_for, make_settings
 from dailypapers.jobs import runner
 from dailypapers.jobs.scheduler import Scheduler
 from dailypapers.store import jobruns
 from dailypapers.store.engine import Store
 from digesthelp import free_port
+from helpers import need_redis
 
 RETRIES = 2  # so each run makes three attempts
 
@@ -97,23 +96,11 @@ def test_jobs_with_nothing_to_do_log_nothing(settings, caplog):
         store.dispose()
 
 
-def redis_available() -> bool:
-    import socket
-
-    try:
-        with socket.create_connection(("127.0.0.1", 6379), timeout=1) as s:
-            s.sendall(b"PING\r\n")
-            return s.recv(16).startswith(b"+PONG")
-    except OSError:
-        return False
-
-
 def test_a_queue_worker_offline_logs_one_line_per_attempt(sqlite_url, tmp_path):
     """On a `dailypapers worker`, the queue retries a failed harvest: every attempt logs its
     upstream attempts and its failure, one line each, and neither our code nor Dramatiq prints a
     traceback."""
-    if not redis_available():
-        pytest.skip("Redis not running on 127.0.0.1:6379")
+    need_redis()
     url = closed_url()
     settings = make_settings(sqlite_url, tmp_path)
     env = dict(env_for(settings), DAILYPAPERS_ARXIV_OAI_URL=url, DAILYPAPERS_HTTP_RETRIES=str(RETRIES),

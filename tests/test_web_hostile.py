@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from conftest import client_for, make_settings, site_settings
+from conftest import client_for, site_settings
 from webhelp import csrf_from, live_server
 
 MB = 2**20

@@ -13,16 +13,10 @@ from starlette.testclient import TestClient
 from conftest import site_settings
 from dailypapers.store import users as user_store
 from dailypapers.store.engine import Store
-from digesthelp import SMTPServer, links_in
+from digesthelp import links_in
 from webhelp import csrf_from, make_user
 
 BASE = "https://testserver"
-
-
-@pytest.fixture
-def smtp():
-    with SMTPServer() as server:
-        yield server
 
 
 @pytest.fixture
