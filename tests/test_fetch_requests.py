@@ -246,6 +246,22 @@ def test_the_page_of_an_unknown_paper_queues_it_and_shows_it_when_it_arrives(fre
         assert request["state"] == "done" and request["reason"] == "lookup" and request["user_id"] is None
 
 
+def test_the_page_of_an_unknown_paper_says_when_arxiv_cannot_be_reached(fresh_site):
+    """Offline: after a failed try, every visitor of the paper's page reads why it is taking long
+    and when the next try is, and the page keeps reloading itself until the last try."""
+    settings = fresh_site.model_copy(update={
+        "arxiv_api_url": f"http://127.0.0.1:{_closed_port()}/api/query", "fetch_attempts": 3, "fetch_retry_seconds": 60,
+    })
+    with client_for(settings) as c:
+        first = c.get("/papers/1605.08386")
+        assert first.status_code == 202 and "could not connect" not in first.text
+        with pytest.raises(Exception, match="could not connect"):
+            run_fetch_job(settings)
+        page = c.get("/papers/1605.08386")
+        assert page.status_code == 202 and '<meta http-equiv="refresh"' in page.text
+        assert re.search(r"Try 1 of 3 failed \(arXiv could not be reached: [^<]*could not connect[^<]*\); next try at \d\d:\d\d UTC", page.text), page.text
+
+
 def test_lookups_are_rate_limited_per_address_and_deduplicated(fresh_site):
     settings = fresh_site.model_copy(update={"rate_limit_lookup": "2/hour", "arxiv_api_url": "http://127.0.0.1:9/api/query"})
     with client_for(settings) as c:

@@ -194,3 +194,4 @@ def test_counts_are_pluralized(db_url, tmp_path, listing_subset):
         stats = c.get("/stats").text
         assert "1 upvote," in stats and "1 upvotes" not in stats and "1 member." in stats
         assert ": 1 upvote<" in stats
+        assert "1,100 papers over" in stats  # counts of thousands are written as people read them

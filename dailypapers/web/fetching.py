@@ -65,9 +65,9 @@ async def not_here_yet(request: Request, arxiv_id: str) -> Response:
     def decide() -> tuple[str, dict | None, dict | None]:
         with site.store.session() as session:
             mine = fetches.latest(session, arxiv_id, user_id=user["id"]) if user else None
-            if fetches.any_open(session, arxiv_id):
-                return "waiting", mine, None
             last = fetches.latest(session, arxiv_id)
+            if fetches.any_open(session, arxiv_id):
+                return "waiting", mine, last if last and last["state"] in fetches.OPEN else None
         if last and last["state"] == "failed" and last["finished_at"] > utcnow() - ASK_AGAIN_AFTER:
             return "failed", mine, last
         site.limiter.hit(site.settings.rate_limit_lookup, f"lookup-ip:{client_address(request)}", what="look-ups of new papers")
@@ -81,8 +81,10 @@ async def not_here_yet(request: Request, arxiv_id: str) -> Response:
         response = render(request, "fetching.html", status=404, arxiv_id=arxiv_id, waiting=False,
                           message=last["outcome"] or "arXiv did not return it", mine=None)
     else:
+        # Said to every visitor once a try has failed (arXiv down, say), with when the next one is.
+        trying = last and last["attempts"] and last["last_error"] and describe(last, site.settings).split(". ", 1)[-1]
         response = render(request, "fetching.html", status=202, arxiv_id=arxiv_id, waiting=True, refresh=REFRESH_SECONDS,
-                          mine=mine_open and describe(mine_open, site.settings), message=None)
+                          mine=mine_open and describe(mine_open, site.settings), message=None, trying=trying or None)
     response.headers.update(_headers())
     return response
 

@@ -83,8 +83,8 @@ def served_day(day: dt.date | None) -> bool:
 
 
 def plural(n: int, singular: str, plural_form: str | None = None) -> str:
-    """ "1 upvote", "2 upvotes", "0 upvotes"."""
-    return f"{n} {singular if n == 1 else plural_form or singular + 's'}"
+    """ "1 upvote", "2 upvotes", "0 upvotes", "74,728 papers"."""
+    return f"{n:,} {singular if n == 1 else plural_form or singular + 's'}"
 
 
 def make_environment(globals_: dict | None = None) -> Environment:
