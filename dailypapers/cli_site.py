@@ -67,7 +67,9 @@ def _check_base_url(settings) -> None:
             log.warning("%s", problem)
 
 
-def _serve(settings, host: str | None, port: int | None, workers: int | None, log_level: str) -> None:
+def _serve(settings, host: str | None, port: int | None, workers: int | None, log_level: str, *, on_stop=None) -> None:
+    """Serve until stopped; `on_stop()` runs once the web server has shut down, before the process
+    ends (uvicorn re-raises the stopping signal when it is done, which would skip a `finally`)."""
     import uvicorn
     from uvicorn.supervisors import Multiprocess
 
@@ -93,9 +95,20 @@ def _serve(settings, host: str | None, port: int | None, workers: int | None, lo
     )
     if config.workers > 1:
         # uvicorn's supervisor: spawned processes, restarted if they die
-        Multiprocess(config, sockets=[config.bind_socket()]).run()
+        try:
+            Multiprocess(config, sockets=[config.bind_socket()]).run()
+        finally:
+            if on_stop:
+                on_stop()
         return
-    server = uvicorn.Server(config)
+
+    class Server(uvicorn.Server):
+        async def shutdown(self, sockets=None):
+            await super().shutdown(sockets)
+            if on_stop:
+                on_stop()  # blocking is fine now: nothing else is served
+
+    server = Server(config)
     try:
         server.run()
     except KeyboardInterrupt:
@@ -171,11 +184,19 @@ def register(app: typer.Typer) -> None:
         where = f"{current.host}:{current.port}"
         shown = current.base_url if current.base_url_derived else f"{where} as {current.base_url}"
         out.print(f"serving {current.site_name} at {shown}", highlight=False)
-        try:
-            _serve(current, host, port, workers, log_level)
-        finally:
-            if scheduler:
+        # In-process jobs end at their next safe point before the process does (an index run
+        # between two batches): a thread cut off inside the embedding model aborts the process.
+        stopped = []
+
+        def stop_jobs() -> None:
+            if scheduler and not stopped:
+                stopped.append(True)
                 scheduler.stop()
+
+        try:
+            _serve(current, host, port, workers, log_level, on_stop=stop_jobs)
+        finally:
+            stop_jobs()
 
     @users_app.command("create")
     def users_create(

@@ -482,10 +482,13 @@ class IndexReport:
     __str__ = summary
 
 
-def index_new_papers(store: Store, *, on_progress=None, limit: int | None = None, runtime: str | None = None) -> IndexReport:
+def index_new_papers(
+    store: Store, *, on_progress=None, limit: int | None = None, runtime: str | None = None, should_stop=None
+) -> IndexReport:
     """Bring every index up to date with the store: full text, then embeddings of new and changed
     papers (committed in batches: resumable), then the vector index. What the scheduled job and
-    `dailypapers index` run. `on_progress(done, total)` follows the embedding."""
+    `dailypapers index` run. `on_progress(done, total)` follows the embedding; `should_stop()` ends
+    the embedding early, between batches (a process shutting down)."""
     from .index.embeddings import DIM, MODEL_KEY, embed_papers, load_embedder
     from .index.vectors import VectorIndex
 
@@ -500,7 +503,7 @@ def index_new_papers(store: Store, *, on_progress=None, limit: int | None = None
         report.runtime = embedder.runtime
         report.embedded = embed_papers(
             store, embedder, batch=store.settings.embedding_batch_size, on_batch=on_progress, stop_after=limit,
-            on_skip=skipped.add,
+            on_skip=skipped.add, should_stop=should_stop,
         )
         report.vectors = VectorIndex.for_store(store, MODEL_KEY, DIM).sync(store, on_skip=skipped.add)
     report.skipped = len(skipped)

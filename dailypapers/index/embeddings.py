@@ -433,13 +433,16 @@ def embed_cached(
 
 
 def embed_papers(
-    store, embedder: Embedder, *, batch: int = 64, on_batch=None, stop_after: int | None = None, on_skip=None
+    store, embedder: Embedder, *, batch: int = 64, on_batch=None, stop_after: int | None = None, on_skip=None,
+    should_stop=None,
 ) -> int:
     """Embed every paper that has no vector from this model or whose text changed since, committing
     each batch (a killed run loses one batch at most and the next run resumes). `on_batch(done,
-    total)` reports progress; `stop_after` embeds at most that many (tests, partial runs). A paper
-    that cannot be embedded is skipped with one log line and `on_skip(paper id)`; it is tried again
-    by the next run. Returns how many papers were embedded."""
+    total)` reports progress; `stop_after` embeds at most that many (tests, partial runs);
+    `should_stop()`, asked before each batch, ends the run early (a process shutting down: its
+    batches so far stay, the next run resumes). A paper that cannot be embedded is skipped with one
+    log line and `on_skip(paper id)`; it is tried again by the next run. Returns how many papers
+    were embedded."""
     from ..store import embeddings as embedding_store
 
     with store.session() as session:
@@ -447,7 +450,7 @@ def embed_papers(
     if stop_after is not None:
         total = min(total, stop_after)
     done, seen, after = 0, 0, 0
-    while seen < total:
+    while seen < total and not (should_stop is not None and should_stop()):
         with store.session() as session:
             rows = embedding_store.stale(session, embedder.model, after_id=after, limit=min(batch, total - seen))
         if not rows:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import threading
 from pathlib import Path
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -16,6 +17,11 @@ from zoneinfo import ZoneInfo
 from ..store.engine import Store
 
 log = logging.getLogger(__name__)
+
+
+# Set when the process running jobs in its threads is shutting down (Scheduler.stop): long jobs
+# end at their next safe point instead of being cut off mid-step by the interpreter's exit.
+SHUTTING_DOWN = threading.Event()
 
 
 class Quiet(str):
@@ -143,7 +149,9 @@ def index_papers(store: Store) -> str:
     from ..index import neighbours
     from ..search import index_new_papers
 
-    report = index_new_papers(store, limit=store.settings.index_job_limit or None)
+    report = index_new_papers(store, limit=store.settings.index_job_limit or None, should_stop=SHUTTING_DOWN.is_set)
+    if SHUTTING_DOWN.is_set():
+        return f"{report.summary()}; stopped early: the process is shutting down (the next run continues)"
     similar = neighbours.refresh(store) if store.settings.search_semantic else 0
     summary = f"{report.summary()}; similar papers of {similar} papers computed"
     idle = not (report.fulltext or report.embedded or report.vectors or similar)

@@ -16,7 +16,7 @@ from ..errors import expected, one_line
 from ..store import jobruns
 from ..store.engine import Store
 from . import runner
-from .registry import JOBS, Job
+from .registry import JOBS, SHUTTING_DOWN, Job
 
 log = logging.getLogger(__name__)
 
@@ -81,8 +81,20 @@ class Scheduler:
         return self
 
     def stop(self, timeout: float = 10) -> None:
+        """Stop scheduling, ask the jobs running here to end at their next safe point (an index
+        run between two batches) and wait for them, up to `timeout` seconds each: a job thread
+        still inside the embedding model when the interpreter exits takes the process down with
+        an abort instead of a clean exit."""
         self._stop.set()
-        self._thread.join(timeout)
+        busy = any(thread.is_alive() for thread in self._running.values())
+        if busy:
+            SHUTTING_DOWN.set()
+        try:
+            self._thread.join(timeout)
+            self.wait(timeout)
+        finally:
+            if busy:
+                SHUTTING_DOWN.clear()  # a process that goes on (tests) runs its later jobs in full
 
     def run_pending(self) -> list[str]:
         """Claim and start (or enqueue) every due job, and every job asked for that has work;
