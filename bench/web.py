@@ -156,6 +156,34 @@ def http_targets(base: str) -> list[tuple[str, str, dict]]:
     return targets
 
 
+def migrations_head(code: Path) -> str:
+    """The newest Alembic revision of a checkout's migrations (the one no other revises)."""
+    found = re.compile(r'^(down_revision|revision) = "([^"]+)"', re.M)
+    revisions, revised = set(), set()
+    for path in (code / "dailypapers" / "store" / "migrations" / "versions").glob("*.py"):
+        for kind, value in found.findall(path.read_text()):
+            (revisions if kind == "revision" else revised).add(value)
+    [head] = revisions - revised
+    return head
+
+
+def store_for(code: Path, db: Path) -> Path:
+    """The benchmark store as another checkout's code can open it: a copy stamped with that code's
+    newest migration when this code's is newer (Alembic refuses a revision it does not know; the
+    tables and columns the other code lacks are left there and go unread)."""
+    head = migrations_head(code)
+    if head == migrations_head(ROOT):
+        return db
+    import sqlite3
+
+    copy = db.with_name(f"{db.stem}-at-{head}{db.suffix}")
+    if not copy.exists() or copy.stat().st_mtime < db.stat().st_mtime:
+        with sqlite3.connect(db) as source, sqlite3.connect(copy) as target:
+            source.backup(target)
+            target.execute("UPDATE alembic_version SET version_num = ?", (head,))
+    return copy
+
+
 def compare_http(args, db: Path, data: Path) -> None:
     """--http [--compare PATH]: this checkout's server against another's, runs alternated."""
     codes = [("this", ROOT)] + ([("other", Path(args.compare).resolve())] if args.compare else [])
@@ -163,7 +191,7 @@ def compare_http(args, db: Path, data: Path) -> None:
     try:
         for label, code in codes:
             # Each server keeps its own search indexes: two processes never write one index folder.
-            servers[label] = Server(code, db, data if label == "this" else data.with_name(data.name + "-compare"),
+            servers[label] = Server(code, store_for(code, db), data if label == "this" else data.with_name(data.name + "-compare"),
                                     args.workers, args.papers_only)
         for server in servers.values():
             wait_up(server.base, timeout=900)

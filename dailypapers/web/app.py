@@ -9,7 +9,6 @@ from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
-from starlette.middleware.gzip import GZipMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
@@ -119,7 +118,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None, *, 
     # already (cached answers, web/httpcache.py; fonts and images: Starlette's default exclusions);
     # CSRF protection.
     csrf = with_csrf(app, site.secret, secure=secure)
-    compressed = GZipMiddleware(csrf, minimum_size=httpcache.GZIP_MIN_BYTES, compresslevel=httpcache.GZIP_LEVEL)
+    compressed = httpcache.GzipWhenAccepted(csrf)
     # Outermost of all: the size and type of a request's body are settled before anything reads it.
     wrapped = RequestLimits(SecurityHeaders(ReadOnlyAccess(compressed)), max_body=settings.max_body_kb * 1024)
     if settings.base_url_per_request:

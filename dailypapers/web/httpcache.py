@@ -17,12 +17,14 @@ answers 304 when the client holds it already, and keeps a gzipped copy of each c
 from __future__ import annotations
 
 import email.utils
+import functools
 import hashlib
 import re
 import time
 import zlib
 from dataclasses import dataclass
 
+from starlette.middleware.gzip import GZipMiddleware
 from starlette.responses import Response
 
 _TAG = re.compile(r'(?:W/)?"[^"]*"')
@@ -35,7 +37,8 @@ GZIP_LEVEL = 6  # zlib's default: within 1% of level 9's size, 4 to 18% faster (
 @dataclass(slots=True)
 class Stored:
     """An answer as the page cache keeps it: both bodies, the headers a 200 carries (not its
-    length or type), the tag, and when the content last changed."""
+    length or type), the tag, and when the content last changed. The raw header lists of its
+    answers are built once (`_raw`), not on every request."""
 
     body: bytes
     gzipped: bytes | None
@@ -43,10 +46,51 @@ class Stored:
     headers: dict[str, str]
     etag: str
     changed: float
+    _raw: dict | None = None  # (kind, Last-Modified) -> raw header list, see raw_headers
 
     @property
     def size(self) -> int:
         return len(self.body) + len(self.gzipped or b"")
+
+    def raw_headers(self, kind: str, modified: str | None) -> list[tuple[bytes, bytes]]:
+        """The raw headers of its "identity", "gzip" or "304" answer (with Last-Modified when given)."""
+        key = (kind, modified)
+        if self._raw is None:
+            self._raw = {}
+        found = self._raw.get(key)
+        if found is None:
+            headers = dict(self.headers)
+            if modified:
+                headers["last-modified"] = modified
+            if self.gzipped is not None:  # two encodings: every answer says so
+                headers["vary"] = headers["vary"] + ", Accept-Encoding" if headers.get("vary") else "Accept-Encoding"
+            if kind == "304":
+                headers = kept_on_304(headers)
+            else:
+                body = self.gzipped if kind == "gzip" else self.body
+                headers["content-length"] = str(len(body))
+                headers["content-type"] = _content_type(self.media_type)
+                if kind == "gzip":
+                    headers["content-encoding"] = "gzip"
+            found = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
+            self._raw[key] = found
+        return found
+
+
+def _content_type(media_type: str) -> str:
+    if media_type.startswith("text/") and "charset=" not in media_type:
+        return media_type + "; charset=utf-8"
+    return media_type
+
+
+class Ready(Response):
+    """A response whose body and raw headers are built already (a stored answer)."""
+
+    def __init__(self, body: bytes, raw_headers: list, status_code: int = 200):
+        self.body = body
+        self.status_code = status_code
+        self.background = None
+        self.raw_headers = list(raw_headers)  # middleware may append to them
 
 
 def compress(body: bytes) -> bytes | None:
@@ -63,20 +107,12 @@ def accepts_gzip(request_headers) -> bool:
 
 def answer(stored: Stored, request_headers) -> Response:
     """The 304, the gzipped or the identity answer for a stored one."""
-    headers = stored.headers
     modified = last_modified(stored.changed)
-    if modified:
-        headers = {**headers, "last-modified": modified}
-    if stored.gzipped is not None:
-        # Two encodings: the 304 and the gzipped answer say so (GZipMiddleware says it on the identity one).
-        varied = {**headers, "vary": headers["vary"] + ", Accept-Encoding"}
-        if not_modified(request_headers, stored.etag, modified):
-            return Response(status_code=304, headers=kept_on_304(varied))
-        if accepts_gzip(request_headers):
-            return Response(stored.gzipped, media_type=stored.media_type, headers={**varied, "content-encoding": "gzip"})
-    elif not_modified(request_headers, stored.etag, modified):
-        return Response(status_code=304, headers=kept_on_304(headers))
-    return Response(stored.body, media_type=stored.media_type, headers=headers)
+    if not_modified(request_headers, stored.etag, modified):
+        return Ready(b"", stored.raw_headers("304", modified), 304)
+    if stored.gzipped is not None and accepts_gzip(request_headers):
+        return Ready(stored.gzipped, stored.raw_headers("gzip", modified))
+    return Ready(stored.body, stored.raw_headers("identity", modified))
 
 
 def etag_of(body: bytes) -> str:
@@ -91,7 +127,31 @@ def last_modified(changed: float | None, now: float | None = None) -> str | None
     now = time.time() if now is None else now
     if int(changed) >= int(now):
         return None
-    return email.utils.formatdate(int(changed), usegmt=True)
+    return _http_date(int(changed))
+
+
+@functools.lru_cache(maxsize=64)
+def _http_date(seconds: int) -> str:
+    return email.utils.formatdate(seconds, usegmt=True)
+
+
+class GzipWhenAccepted:
+    """Starlette's GZipMiddleware for the requests that accept gzip; the others skip it (its
+    identity path costs as much as a cached answer's whole render). Pure ASGI."""
+
+    def __init__(self, app):
+        self.app = app
+        self.gzip = GZipMiddleware(app, minimum_size=GZIP_MIN_BYTES, compresslevel=GZIP_LEVEL)
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] == "http":
+            for name, value in scope["headers"]:
+                if name == b"accept-encoding":
+                    if b"gzip" in value:
+                        await self.gzip(scope, receive, send)
+                        return
+                    break
+        await self.app(scope, receive, send)
 
 
 def etag_matches(header: str, etag: str) -> bool:

@@ -63,8 +63,11 @@ class RequestLimits:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        if scope["method"] not in WITH_BODY:  # a body sent with a GET is never read
+            await self.app(scope, receive, send)
+            return
         headers = dict(scope.get("headers") or [])
-        if scope["method"] in WITH_BODY and not _acceptable(_content_type(headers), scope["path"]):
+        if not _acceptable(_content_type(headers), scope["path"]):
             await refuse(scope, send, 415, "This address takes a form (application/x-www-form-urlencoded) or JSON.")
             return
         declared = headers.get(b"content-length")

@@ -115,6 +115,7 @@ class Site:
         )
         self._static_versions: dict[str, str] = {}
         self.indexes_ready = lambda: True  # the app's index follower replaces it (web/app.py)
+        self.base_url_per_request = settings.base_url_per_request  # read on every cached answer
 
     def static_url(self, path: str) -> str:
         """/static/... with a content hash, so browsers may cache static files for a year."""

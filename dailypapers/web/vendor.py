@@ -53,7 +53,27 @@ class CachedStatic(StaticFiles):
         etag = response.headers.get("etag")
         if etag and not etag.startswith("W/"):
             response.headers["etag"] = "W/" + etag
+        if response.status_code in (200, 304) and not _accepts_gzip(scope) and _compressible(response):
+            # Gzipped for clients that take it (the gzip layer says so on those answers itself).
+            response.headers.add_vary_header("Accept-Encoding")
         return response
+
+
+def _accepts_gzip(scope) -> bool:
+    return any(name == b"accept-encoding" and b"gzip" in value for name, value in scope["headers"])
+
+
+def _compressible(response) -> bool:
+    """Whether web/httpcache.py's gzip layer compresses this file for clients that take it (so
+    every answer of it, identity ones included, says that it varies with Accept-Encoding)."""
+    from starlette.middleware.gzip import DEFAULT_EXCLUDED_CONTENT_TYPES
+
+    from .httpcache import GZIP_MIN_BYTES
+
+    media = response.headers.get("content-type", "").partition(";")[0].strip().lower()
+    excluded = media in DEFAULT_EXCLUDED_CONTENT_TYPES or f"{media.partition('/')[0]}/*" in DEFAULT_EXCLUDED_CONTENT_TYPES
+    size = response.headers.get("content-length")
+    return not excluded and (size is None or int(size) >= GZIP_MIN_BYTES)
 
 
 class VendorFiles(CachedStatic):

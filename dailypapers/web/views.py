@@ -45,7 +45,7 @@ async def cached(request: Request, build: Callable[[], Response]) -> Response:
     anonymous = not request.cookies.get("dp_session")
     key = request.url.path + "?" + request.url.query
     if anonymous:
-        if site.settings.base_url_per_request:  # answers link to the address asked for: keep them apart
+        if site.base_url_per_request:  # answers link to the address asked for: keep them apart
             key = site.base_url + key
         hit = site.cache.get(key)
         if hit is not None:
