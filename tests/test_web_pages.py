@@ -35,7 +35,7 @@ def test_home_is_the_latest_day_with_previous_link(client, listing_papers):
     assert 'href="/date/2025-03-21"' in r.text and 'rel="prev"' in r.text
     assert 'rel="next"' not in r.text.split("period-nav", 1)[1].split("</div>", 1)[0]
     on_latest = {p["id"] for p in listing_papers if p["listed"] == latest}
-    assert f"{len(on_latest)} papers" in r.text
+    assert f"{len(on_latest):,} papers" in r.text
     assert set(titles(r.text)) <= on_latest and len(titles(r.text)) == 50  # first page
 
 
@@ -60,10 +60,10 @@ def test_week_and_month_views(client, listing_papers):
     week = client.get("/week/2025-W12")
     assert week.status_code == 200
     in_week = [p for p in listing_papers if "2025-03-17" <= p["listed"] <= "2025-03-23"]
-    assert f"{len(in_week)} papers" in week.text
+    assert f"{len(in_week):,} papers" in week.text
     month = client.get("/month/2025-03")
     in_month = [p for p in listing_papers if p["listed"].startswith("2025-03")]
-    assert f"{len(in_month)} papers" in month.text
+    assert f"{len(in_month):,} papers" in month.text
     assert client.get("/month/2024-10").text.count('class="card"') == 3  # the HF day
 
 
