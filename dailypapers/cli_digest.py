@@ -89,10 +89,13 @@ def register(app: typer.Typer) -> None:
         cadence: Annotated[str, typer.Option(help="daily or weekly.")] = "daily",
         period: Annotated[Optional[str], typer.Option(help="A day or week (default: the latest due).")] = None,
     ) -> None:
-        """Subscriptions by status, and the deliveries of a period by status."""
+        """Subscriptions by status; the confirmation and account emails of the outbox by status
+        (pending: not tried yet; retrying: failed, with the next try's time; sent; failed), with the
+        latest error; and the digests of a period by status."""
         from .digest import period as periods
         from .digest.send import due_period
         from .store import deliveries as delivery_store
+        from .store import outbox as outbox_store
         from .store import subscriptions as sub_store
 
         if cadence not in periods.CADENCES:
@@ -101,6 +104,20 @@ def register(app: typer.Typer) -> None:
         chosen = periods.parse(cadence, period) if period else due_period(store, cadence)
         with store.session() as session:
             subs = sub_store.count_by_status(session)
+            mails = outbox_store.summary(session)
             sent = delivery_store.counts(session, "digest", chosen.key)
-        out.print("subscriptions: " + (", ".join(f"{k} {v}" for k, v in sorted(subs.items())) or "none"), highlight=False)
-        out.print(f"{chosen.key}: " + (", ".join(f"{k} {v}" for k, v in sorted(sent.items())) or "nothing yet"), highlight=False)
+
+        def say(text: str) -> None:
+            out.print(text, highlight=False, markup=False)
+
+        say("subscriptions: " + (", ".join(f"{k} {v}" for k, v in sorted(subs.items())) or "none"))
+        say("emails (confirmations, account emails): " + ("" if mails else "none yet"))
+        order = ("pending", "sending", "retrying", "sent", "failed", "skipped", "unknown")
+        for kind in mails:
+            parts = [f"{name} {kind.counts[name]}" for name in order if kind.counts.get(name)]
+            if kind.next_try is not None:
+                parts[[p.split()[0] for p in parts].index("retrying")] += f" (next try {kind.next_try:%Y-%m-%d %H:%M} UTC)"
+            say(f"  {kind.kind}: " + ", ".join(parts))
+            if kind.last_error:
+                say(f"    latest error: {kind.last_error}")
+        say(f"{chosen.key}: " + (", ".join(f"{k} {v}" for k, v in sorted(sent.items())) or "nothing yet"))

@@ -244,7 +244,15 @@ class Settings(BaseSettings):
         3, ge=1, description="Consecutive permanent failures (5xx) after which an address is suspended."
     )
     digest_lease_seconds: int = Field(
-        600, ge=10, description="A digest marked 'sending' this long ago by a sender on another host is taken as interrupted."
+        600, ge=10, description="A digest or email marked 'sending' this long ago by a sender on another host is taken as interrupted."
+    )
+    mail_retry_minutes: int = Field(
+        1, ge=1, description="A confirmation or account email that failed temporarily is tried again this many minutes "
+        "later, doubling each time (by the mail-outbox job, every minute).",
+    )
+    mail_max_attempts: int = Field(
+        10, ge=1, description="Tries of a confirmation or account email before it is marked failed (10 tries, from 1 "
+        "minute doubling: about 8.5 hours of retries).",
     )
     rate_limit_subscribe: str = Field("10/hour", description="Subscription requests allowed per client address.")
     rate_limit_subscribe_email: str = Field("5/day", description="Subscription requests allowed per email address.")

@@ -2,8 +2,8 @@
 address's owner that someone tried to sign up with it.
 
 Sign-up never tells the visitor whether an address has an account here (web/accounts.py answers the
-same either way, and calls `after_signup` only once the answer is sent); the difference goes by
-email to the address itself:
+same either way, and records the email with the account, in the outbox, before answering; it is
+sent after the answer, see outbox.py); the difference goes by email to the address itself:
 - an address no account has gets a signed link, valid `email_confirm_hours`, that attaches it to
   the new account; until its owner follows it, the account has no address;
 - an address that belongs to an account gets a notice naming that account (so its owner can log
@@ -12,18 +12,15 @@ Nothing is attached on the visitor's word, so no one can claim another person's 
 
 from __future__ import annotations
 
-import logging
-import secrets
-
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from sqlalchemy.orm import Session
 
+from ..store import outbox as outbox_store
 from ..store import users as user_store
 from ..store.engine import Store
+from ..store.outbox import Mail
 from .links import BadLink
 from .mailer import Mailer, site_secret
-from .transport import PermanentFailure, TemporaryFailure, TransportError
-
-log = logging.getLogger(__name__)
 
 PATH = "/account/email/"
 
@@ -60,26 +57,24 @@ def links_for(store: Store) -> AddressLinks:
     return AddressLinks(site_secret(store), settings.base_url, hours=settings.email_confirm_hours)
 
 
-def after_signup(store: Store, user_id: int, username: str, email: str) -> bool:
-    """Send the one email a sign-up with an address causes; True when it went out."""
-    with store.session() as session:
-        owner = user_store.by_email(session, email)
-    mailer = Mailer(store)
-    try:
+def queue_after_signup(session: Session, user_id: int, email: str) -> int:
+    """Record, in the sign-up's transaction, the one email a sign-up with an address causes: the
+    link to attach it, or, when an account has it, the notice to its owner. Its outbox id."""
+    kind = "address" if user_store.by_email(session, email) is None else "signup-attempt"
+    return outbox_store.add(session, kind, email, user_id=user_id)
+
+
+def message(store: Store, session: Session, mailer: Mailer, mail: Mail, msg_id: str) -> bytes | str:
+    """The account email `mail` names, as things stand now; a str, saying why, when it is no longer wanted."""
+    account = user_store.by_id(session, mail.user_id) if mail.user_id is not None else None
+    if account is None:
+        return "not sent: the new account no longer exists"
+    if mail.kind == "address":
+        url = links_for(store).url(account["id"], mail.recipient)
+        content = mailer.renderer.address_confirmation(account["username"], url, store.settings.email_confirm_hours)
+    else:
+        owner = user_store.by_email(session, mail.recipient)
         if owner is None:
-            kind = "address"
-            content = mailer.renderer.address_confirmation(
-                username, links_for(store).url(user_id, email), store.settings.email_confirm_hours
-            )
-        else:
-            kind = "signup-attempt"
-            content = mailer.renderer.signup_attempt(owner["username"], username, mailer.renderer.base_url + "/login")
-        msg_id = f"<account.{kind}.{user_id}.{secrets.token_hex(6)}@{mailer.domain}>"
-        message = mailer.message(content, email, msg_id, parts=content.encoded(email, "", ""), list_headers=[])
-        mailer.deliver(email, message, msg_id)
-        return True
-    except (TemporaryFailure, PermanentFailure, TransportError) as exc:
-        log.warning("could not send the %s email for account %s: %s", kind, username, exc)
-        return False
-    finally:
-        mailer.close()
+            return "not sent: no account has this address any more"
+        content = mailer.renderer.signup_attempt(owner["username"], account["username"], mailer.renderer.base_url + "/login")
+    return mailer.message(content, mail.recipient, msg_id, parts=content.encoded(mail.recipient, "", ""), list_headers=[])

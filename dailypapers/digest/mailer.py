@@ -26,9 +26,36 @@ def site_secret(store: Store) -> str:
     return store.settings.secret_key or kv.get_or_create(store, "secret_key", lambda: secrets.token_urlsafe(48))
 
 
+ACTIVE_RUNS: set[str] = set()  # the sending runs going on in this process (see `sender_gone`)
+
+
 def run_id() -> str:
     """Names one sending run: host:pid:random (see send.py for how it is used after a crash)."""
     return f"{local_hostname()}:{os.getpid()}:{secrets.token_hex(4)}"
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def sender_gone(sender: str | None, lease_until: dt.datetime | None, now: dt.datetime) -> bool:
+    """Whether the sender of a row marked 'sending' is gone: a process of this host that no longer
+    exists, a finished run of this process, or, from another host, a lease that ran out."""
+    host, _, rest = (sender or "").partition(":")
+    pid_text, _, _ = rest.partition(":")
+    if host == local_hostname() and pid_text.isdigit():
+        pid = int(pid_text)
+        if pid == os.getpid():
+            return sender not in ACTIVE_RUNS
+        if not _pid_alive(pid):
+            return True
+    return lease_until is None or lease_until <= now
 
 
 def message_id(kind: str, period: str, subscription_id: int, domain: str) -> str:
@@ -76,9 +103,9 @@ class Mailer:
             ("Precedence", "bulk"),
         ]
 
-    def deliver(self, to: str, message: bytes, msg_id: str) -> None:
-        """Send with in-run retries of temporary failures; raises the last failure."""
-        retries = self.settings.smtp_retries
+    def deliver(self, to: str, message: bytes, msg_id: str, *, retries: int | None = None) -> None:
+        """Send with in-run retries of temporary failures (default `smtp_retries`); raises the last failure."""
+        retries = self.settings.smtp_retries if retries is None else retries
         for attempt in range(retries + 1):
             try:
                 self.transport.send(self.from_addr, to, message, msg_id)

@@ -7,7 +7,10 @@ the one-click unsubscribe.
   goes by email to the address itself: a pending or returning address gets (again) a confirmation
   link, an active one its preferences link; the preferences of an active subscription are never
   changed by a request from someone who only knows the address.
-- No flooding: one address gets at most one such email per `digest_resend_minutes`.
+- No flooding: one address gets at most one such email per `digest_resend_minutes` (counting the
+  emails actually sent: after a failed one, subscribing again sends again).
+- Never lost: the email is recorded in the outbox with the request, before the answer, and sent
+  and retried from there (outbox.py).
 - Links are signed and bound to the subscription's secret (links.py)."""
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from ..errors import DailyPapersError
+from ..store import outbox as outbox_store
 from ..store import subscriptions as sub_store
 from ..store.engine import Store
 from ..store.schema import utcnow
@@ -36,11 +40,13 @@ class InvalidRequest(DailyPapersError):
 
 
 @dataclass(frozen=True)
-class Outreach:
-    """The one email a subscription request causes: 'confirm' or 'manage' (already active)."""
+class Recorded:
+    """What a subscription request recorded: the outbox id of the email to try at once (None when
+    the address got one within `digest_resend_minutes`, or one is being sent), and whether mail is
+    waiting for the server (an email failed and waits for its retry), for an honest answer."""
 
-    kind: str
-    subscriber: Subscriber
+    mail_id: int | None
+    mail_delayed: bool
 
 
 def normalize_email(value: str | None) -> str:
@@ -101,9 +107,12 @@ def parse_preferences(values: Mapping, *, signed_in: bool, default_trending: int
 
 def request_subscription(
     store: Store, email: str, prefs: Preferences, *, user_id: int | None = None, now: dt.datetime | None = None
-) -> Outreach | None:
-    """Record a subscription request; the email to send for it, or None when the address got one
-    within `digest_resend_minutes` (the caller answers the same either way)."""
+) -> Recorded:
+    """Record a subscription request and, in the same transaction, the email it causes (in the
+    outbox, sent after the answer): a confirmation link, or an active address's preferences link.
+    No new email when one was sent within `digest_resend_minutes`; an email still waiting (not
+    sent yet, or failed and waiting for its retry) is made due at once instead of doubled. Raises
+    the database's error (a full disk) when it cannot be recorded: then nothing was."""
     now = now or utcnow()
     quiet_since = now - dt.timedelta(minutes=store.settings.digest_resend_minutes)
     with store.writing() as session:  # reads the address's state, then writes what it decides
@@ -119,10 +128,23 @@ def request_subscription(
             kind = "confirm"
         else:
             kind = "manage"
-        sub = sub_store.by_email(session, email)
-        if sub is None or not sub_store.mark_confirm_sent(session, sub.id, now, not_since=quiet_since):
-            return None
-    return Outreach(kind, sub)
+        sub = sub_store.by_email(session, email, lock=True)  # concurrent requests for one address queue here
+        mail_id = None if sub is None else _queue(session, sub, kind, now, quiet_since)
+        delayed = outbox_store.retrying(session)
+    return Recorded(mail_id, delayed)
+
+
+def _queue(session, sub: Subscriber, kind: str, now: dt.datetime, quiet_since: dt.datetime) -> int | None:
+    """The outbox id of the email to try now for this request, or None. Only emails actually sent
+    count for the quiet time: a failed one never stops the next request from sending."""
+    waiting = outbox_store.open_for(session, sub.id)
+    if waiting is not None:
+        if waiting.status == "pending" and outbox_store.renew(session, waiting.id, kind, now):
+            return waiting.id
+        return None  # being sent right now
+    if sub.confirm_sent_at is not None and sub.confirm_sent_at > quiet_since:
+        return None
+    return outbox_store.add(session, kind, sub.email, subscription_id=sub.id, now=now)
 
 
 def resolve(store: Store, links: Links, purpose: str, token: str) -> Subscriber:

@@ -1,7 +1,7 @@
-"""Sending digests exactly once, and the confirmation emails.
+"""Sending digests exactly once (the one-off emails, confirmations and account emails, go through
+the outbox: outbox.py, which handles a crash the same way).
 
     send_digests(store, "daily") -> SendReport        (`dailypapers digest send`, the scheduled jobs)
-    send_confirmation(store, subscriber) / send_manage_link(store, subscriber)   (the subscribe page)
 
 Exactly once. Each (subscription, period) digest has one row in `deliveries`, unique on
 (subscription, kind, period). A sender inserts it with status 'sending', naming itself
@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -46,14 +45,13 @@ from ..store.engine import Store
 from ..store.schema import utcnow
 from ..store.subscriptions import Subscriber
 from .compose import Composer, Digest
-from .mailer import Mailer, message_id, run_id
+from .mailer import ACTIVE_RUNS, Mailer, message_id, run_id, sender_gone
 from .period import DigestPeriod, latest_due
-from .transport import PermanentFailure, TemporaryFailure, TransportError, local_hostname
+from .transport import PermanentFailure, TemporaryFailure, TransportError
 
 log = logging.getLogger(__name__)
 
 BATCH = 250  # subscribers composed, then sent, at a time
-_ACTIVE_RUNS: set[str] = set()  # the runs going on in this process (see `_abandoned`)
 
 
 @dataclass
@@ -90,30 +88,6 @@ class SendReport:
 
 
 # --- digests ------------------------------------------------------------------------------------
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def _abandoned(state: delivery_store.DeliveryState, now: dt.datetime) -> bool:
-    """Whether a 'sending' row's sender is gone: a process of this host that no longer exists, a
-    finished run of this process, or, from another host, a lease that ran out."""
-    host, _, rest = (state.sender or "").partition(":")
-    pid_text, _, _ = rest.partition(":")
-    if host == local_hostname() and pid_text.isdigit():
-        pid = int(pid_text)
-        if pid == os.getpid():
-            return state.sender not in _ACTIVE_RUNS
-        if not _pid_alive(pid):
-            return True
-    return state.next_attempt_at is None or state.next_attempt_at <= now
 
 
 def due_period(store: Store, cadence: str, now: dt.datetime | None = None) -> DigestPeriod:
@@ -155,7 +129,7 @@ def send_digests(
         states = delivery_store.states(session, "digest", period.key)
     report.subscribers = len(subscribers)
     run = run_id()
-    _ACTIVE_RUNS.add(run)
+    ACTIVE_RUNS.add(run)
     own_mailer = mailer is None
     mailer = mailer or Mailer(store)
     report.where = mailer.transport.description
@@ -179,7 +153,7 @@ def send_digests(
                 break
         report.rendered = mailer.renderer.rendered
     finally:
-        _ACTIVE_RUNS.discard(run)
+        ACTIVE_RUNS.discard(run)
         if own_mailer:
             mailer.close()
     report.seconds = time.perf_counter() - started
@@ -196,7 +170,7 @@ def _work_list(store, subscribers, states, now, report: SendReport, dry_run: boo
             work.append(_Work(sub))
             continue
         if state.status == "sending":
-            if not _abandoned(state, now):
+            if not sender_gone(state.sender, state.next_attempt_at, now):
                 report.busy += 1
                 continue
             give_up = state.interrupted >= 1

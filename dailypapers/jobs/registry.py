@@ -216,6 +216,15 @@ def digest_weekly(store: Store) -> str:
     return _send_digests(store, ("weekly",))
 
 
+@job("mail-outbox", every_minutes=1)
+def mail_outbox(store: Store) -> str:
+    """Send the confirmation and account emails waiting in the outbox: retries with backoff, and interrupted sends."""
+    from ..digest.outbox import send_due
+
+    report = send_due(store)
+    return Quiet(report.summary()) if report.idle else report.summary()
+
+
 @job("digest-retry", every_minutes=15)
 def digest_retry(store: Store) -> str:
     """Retry deferred digests and finish runs that were interrupted (each digest still goes out once)."""

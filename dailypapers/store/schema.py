@@ -258,6 +258,34 @@ class Delivery(Base):
     __table_args__ = (UniqueConstraint("subscription_id", "kind", "period", name="uq_deliveries_sub_kind_period"),)
 
 
+class OutboxMail(Base):
+    """A one-off email (a subscription's confirmation or preferences link, an account email),
+    recorded in the same transaction as the request that causes it, before the answer; then sent,
+    and retried with backoff until sent or failed. Rendered when sent, from the rows it names.
+    See dailypapers/digest/outbox.py."""
+
+    __tablename__ = "outbox"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))  # confirm | manage | address | signup-attempt
+    recipient: Mapped[str] = mapped_column(String(320))
+    subscription_id: Mapped[int | None] = mapped_column(ForeignKey("subscriptions.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    status: Mapped[str] = mapped_column(String(12), default="pending")
+    # pending (due at next_attempt_at) | sending (held by `sender` until next_attempt_at, its lease)
+    # | sent | failed | skipped (no longer needed) | unknown (a sender died holding it twice)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    sender: Mapped[str | None] = mapped_column(String(120))
+    interrupted: Mapped[int] = mapped_column(Integer, default=0)
+    message_id: Mapped[str | None] = mapped_column(String(255))
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    sent_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+    __table_args__ = (Index("ix_outbox_status_next", "status", "next_attempt_at"),)
+
+
 class Embedding(Base):
     """A paper's vector from one model, float32 little-endian bytes."""
 

@@ -94,8 +94,11 @@ def get(session: Session, subscription_id: int) -> Subscriber | None:
     return _subscriber(row) if row else None
 
 
-def by_email(session: Session, email: str) -> Subscriber | None:
-    row = session.execute(select(subscriptions).where(subscriptions.c.email == email)).mappings().first()
+def by_email(session: Session, email: str, *, lock: bool = False) -> Subscriber | None:
+    """The subscription of an address; with `lock`, its row is locked until the transaction ends
+    (PostgreSQL; SQLite's write transactions hold the whole database)."""
+    stmt = select(subscriptions).where(subscriptions.c.email == email)
+    row = session.execute(stmt.with_for_update() if lock else stmt).mappings().first()
     return _subscriber(row) if row else None
 
 
@@ -133,19 +136,9 @@ def set_preferences(session: Session, subscription_id: int, prefs: Preferences, 
     session.execute(update(subscriptions).where(subscriptions.c.id == subscription_id).values(**values))
 
 
-def mark_confirm_sent(session: Session, subscription_id: int, at: dt.datetime, *, not_since: dt.datetime) -> bool:
-    """Note that an email goes to the address now, unless one went after `not_since`: True for the
-    one caller allowed to send (the check and the write are one statement, so two concurrent
-    requests cannot both send)."""
-    result = session.execute(
-        update(subscriptions)
-        .where(
-            subscriptions.c.id == subscription_id,
-            (subscriptions.c.confirm_sent_at.is_(None)) | (subscriptions.c.confirm_sent_at <= not_since),
-        )
-        .values(confirm_sent_at=at)
-    )
-    return bool(result.rowcount)
+def note_sent(session: Session, subscription_id: int, at: dt.datetime) -> None:
+    """An email (confirmation or preferences link) was handed to the mail server for this address."""
+    session.execute(update(subscriptions).where(subscriptions.c.id == subscription_id).values(confirm_sent_at=at))
 
 
 def confirm(session: Session, subscription_id: int, at: dt.datetime) -> bool:

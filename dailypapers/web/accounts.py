@@ -2,8 +2,8 @@
 client address (and per account for log-in).
 
 Sign-up answers the same whether or not the email address given has an account here: the account is
-made without it, and the address's owner is told by email (digest/account_mail.py), after the answer
-is sent. The address is attached when its owner follows the signed link in that email."""
+made without it, and the address's owner is told by email (digest/account_mail.py): the email is
+recorded in the outbox with the account, and sent after the answer (retried by the mail-outbox job). The address is attached when its owner follows the signed link in that email."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from ..digest import account_mail, optin
+from ..digest import account_mail, optin, outbox
 from ..store import users as user_store
 from .auth import client_address, current_user, end_session, safe_next, start_session, validate_signup
 from .security import DUMMY_HASH, RateLimited, hash_password, needs_rehash, verify_password
@@ -77,32 +77,36 @@ async def signup(request: Request) -> Response:
         except optin.InvalidRequest as exc:
             problem = str(exc)
 
-    def create() -> int:
+    mail = problem is None and email is not None and _may_email(site, email)
+
+    def create() -> tuple[int, int | None]:
+        """The account and, in the same transaction, the email it causes (the address comes once confirmed)."""
         with site.store.session() as session, session.begin():
-            return user_store.create(session, username, hash_password(password))  # the address comes once confirmed
+            user_id = user_store.create(session, username, hash_password(password))
+            return user_id, account_mail.queue_after_signup(session, user_id, email) if mail else None
 
     if problem is None:
         try:
-            user_id = await run_in_threadpool(create)
+            user_id, mail_id = await run_in_threadpool(create)
         except user_store.UserExists as exc:  # names are public: saying one is taken reveals nothing
             problem = f"Sorry, {exc}."
     if problem is not None:
         return render(request, "signup.html", status=400, next=target, error=problem, username=username, email=raw_email)
     response = RedirectResponse(target, status_code=303)
     await run_in_threadpool(start_session, site, response, user_id)
-    if email:
-        response.background = _address_email(site, user_id, username, email)
+    if mail_id is not None:
+        response.background = BackgroundTask(outbox.send_now, site.store, mail_id)  # sent after the answer
     return response
 
 
-def _address_email(site: Site, user_id: int, username: str, email: str) -> BackgroundTask | None:
-    """The email a sign-up with an address causes, sent after the answer; none beyond the
-    per-address limit (the sign-up itself still goes through, and answers the same)."""
+def _may_email(site: Site, email: str) -> bool:
+    """Whether a sign-up with this address may cause an email: none beyond the per-address limit
+    (the sign-up itself still goes through, and answers the same)."""
     try:
         site.limiter.hit(site.settings.rate_limit_account_email, f"account-email:{email}", what="account emails")
     except RateLimited:
-        return None
-    return BackgroundTask(account_mail.after_signup, site.store, user_id, username, email)
+        return False
+    return True
 
 
 async def _address_link(request: Request) -> tuple[Site, dict, str]:

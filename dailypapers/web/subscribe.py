@@ -2,12 +2,18 @@
 through signed links, and RFC 8058 one-click unsubscribe. The rules live in digest/optin.py.
 
 Every subscription request gets the same answer whatever the state of the address, and the email
-it causes is sent after the response (so its timing tells nothing either). Pages reached through a
+it causes is recorded with the request (in the outbox) and sent after the response (so its timing
+tells nothing either); the mail-outbox job retries it until it goes through. When the request
+cannot be recorded (the database's disk is full) the answer says so, with a 503: nothing is
+claimed that was not recorded. Pages reached through a
 signed link change nothing on GET: they show a button that POSTs (with the CSRF token); only the
 one-click endpoint, which mail clients POST without cookies, acts directly."""
 
 from __future__ import annotations
 
+import logging
+
+from sqlalchemy.exc import OperationalError
 from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -16,12 +22,21 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from ..digest import optin
 from ..digest.links import Links
 from ..digest.optin import InvalidRequest
+from ..errors import one_line
 from ..store.subscriptions import Subscriber
 from .auth import client_address, current_user
 from .site import Site, site_of
 from .views import render
 
+log = logging.getLogger(__name__)
+
 SENT = "Check your inbox. If the address can receive mail, a message with a link is on its way; nothing else will be sent until you follow it."
+DELAYED = (
+    "Your request is recorded. Our mail server is not taking mail right now, so the message with the link will be "
+    "sent shortly, as soon as it does; nothing else will be sent until you follow it."
+)
+NOT_RECORDED = "We could not record your subscription just now. Nothing was saved and no email will come: please try again later."
+RETRY_AFTER = "120"
 NO_STORE = {"Cache-Control": "no-store"}
 
 
@@ -29,14 +44,24 @@ def _links(site: Site) -> Links:
     return Links(site.secret, site.settings.base_url, confirm_hours=site.settings.digest_confirm_hours)
 
 
-def _send(site: Site, outreach: optin.Outreach | None) -> BackgroundTask | None:
-    """The email a request causes, as a task run after the response is sent."""
-    if outreach is None:
+def _send(site: Site, recorded: optin.Recorded) -> BackgroundTask | None:
+    """The first try of the email the request recorded, run after the response is sent."""
+    if recorded.mail_id is None:
         return None
-    from ..digest.confirm import send_confirmation, send_manage_link
+    from ..digest.outbox import send_now
 
-    send = send_confirmation if outreach.kind == "confirm" else send_manage_link
-    return BackgroundTask(send, site.store, outreach.subscriber)
+    return BackgroundTask(send_now, site.store, recorded.mail_id)
+
+
+async def _record(site: Site, request: Request, email: str, prefs, user: dict | None) -> optin.Recorded | None:
+    """Rate limits, then the request and its email recorded; None (logged in one line) when the
+    database cannot take them."""
+    try:
+        _limit(site, request, email)
+        return await run_in_threadpool(optin.request_subscription, site.store, email, prefs, user_id=(user or {}).get("id"))
+    except OperationalError as exc:
+        log.error("could not record a subscription request: %s", one_line(exc))
+        return None
 
 
 def _limit(site: Site, request: Request, email: str) -> None:
@@ -88,10 +113,14 @@ async def subscribe(request: Request) -> Response:
         prefs = optin.parse_preferences(values, signed_in=user is not None, default_trending=0)
     except InvalidRequest as exc:
         return _subscribe_page(request, values, str(exc), status=400)
-    _limit(site, request, email)
-    outreach = await run_in_threadpool(optin.request_subscription, site.store, email, prefs, user_id=(user or {}).get("id"))
-    response = render(request, "subscribe_notice.html", title="Almost there", message=SENT)
-    response.background = _send(site, outreach)
+    recorded = await _record(site, request, email, prefs, user)
+    if recorded is None:
+        response = render(request, "subscribe_notice.html", status=503, title="Please try again later", message=NOT_RECORDED)
+        response.headers.update({"Retry-After": RETRY_AFTER, **NO_STORE})
+        return response
+    message = DELAYED if recorded.mail_delayed else SENT
+    response = render(request, "subscribe_notice.html", title="Almost there", message=message)
+    response.background = _send(site, recorded)
     return response
 
 
@@ -111,9 +140,11 @@ async def api_subscribe(request: Request) -> Response:
         prefs = optin.parse_preferences(body, signed_in=user is not None, default_trending=site.settings.digest_trending_count)
     except InvalidRequest as exc:
         return JSONResponse({"error": str(exc)}, status_code=400)
-    _limit(site, request, email)
-    outreach = await run_in_threadpool(optin.request_subscription, site.store, email, prefs, user_id=(user or {}).get("id"))
-    return JSONResponse({"status": "check-your-inbox", "message": SENT}, status_code=202, background=_send(site, outreach))
+    recorded = await _record(site, request, email, prefs, user)
+    if recorded is None:
+        return JSONResponse({"error": NOT_RECORDED}, status_code=503, headers={"Retry-After": RETRY_AFTER})
+    message = DELAYED if recorded.mail_delayed else SENT
+    return JSONResponse({"status": "check-your-inbox", "message": message}, status_code=202, background=_send(site, recorded))
 
 
 async def _resolve(request: Request, purpose: str) -> tuple[Site, Subscriber, str]:
