@@ -237,6 +237,8 @@ async def paper(request: Request, arxiv_id: str = ARXIV_ID) -> Response:
         **m.BAD_REQUEST,
         **m.CSRF,
         429: m.error("Too many subscription requests from this address or for this email; see Retry-After."),
+        503: m.error("The request could not be recorded (the database cannot write just now); nothing was saved, "
+                     "no email will come: try again after Retry-After."),
     },
     openapi_extra={
         "requestBody": {"required": True, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/SubscriptionRequest"}}}}
