@@ -83,14 +83,16 @@ def holder(store: Store, name: str, period: str, lease: dt.timedelta) -> dict | 
         return dict(row) if row else None
 
 
-def touch(store: Store, name: str, period: str) -> None:
-    """A queued run's message is alive (waiting for another run of its job): not a lost claim."""
+def _set_heartbeat(store: Store, name: str, period: str, status: str, value: dt.datetime | None) -> None:
     with store.session() as session, session.begin():
         session.execute(
-            update(runs)
-            .where(runs.c.name == name, runs.c.period == period, runs.c.status == "queued")
-            .values(heartbeat_at=utcnow())
+            update(runs).where(runs.c.name == name, runs.c.period == period, runs.c.status == status).values(heartbeat_at=value)
         )
+
+
+def touch(store: Store, name: str, period: str) -> None:
+    """A queued run's message is alive (waiting for another run of its job): not a lost claim."""
+    _set_heartbeat(store, name, period, "queued", utcnow())
 
 
 def _seen():
@@ -150,10 +152,7 @@ def requeue(store: Store, name: str, period: str, claim: dt.timedelta, lease: dt
 
 def unseen(store: Store, name: str, period: str) -> None:
     """Undo `requeue`'s "seen now" when handing the run over failed (the queue unreachable)."""
-    with store.session() as session, session.begin():
-        session.execute(
-            update(runs).where(runs.c.name == name, runs.c.period == period, runs.c.status == "queued").values(heartbeat_at=None)
-        )
+    _set_heartbeat(store, name, period, "queued", None)
 
 
 def latest(store: Store) -> dict[str, dict]:
@@ -171,12 +170,7 @@ def has_run(store: Store, name: str, since: dt.datetime) -> bool:
 
 
 def heartbeat(store: Store, name: str, period: str) -> None:
-    with store.session() as session, session.begin():
-        session.execute(
-            update(runs)
-            .where(runs.c.name == name, runs.c.period == period, runs.c.status == "running")
-            .values(heartbeat_at=utcnow())
-        )
+    _set_heartbeat(store, name, period, "running", utcnow())
 
 
 def finished(store: Store, name: str, period: str, status: str, detail: str | None) -> None:
