@@ -174,6 +174,14 @@ class Settings(BaseSettings):
     job_lease_seconds: int = Field(
         120, ge=10, description="A running job's heartbeat older than this means its worker died; another may take it over."
     )
+    job_claim_seconds: int = Field(
+        900,
+        ge=60,
+        description="A job run should start within this long. A run queued this long and never seen by a worker (Redis "
+        "lost its message) is stuck: the scheduler hands it to the queue again (`up` runs it). A scheduled job whose "
+        "run has not started this long after its time is late. `dailypapers jobs list` shows both. Keep it above 5 "
+        "minutes, the longest wait of a message retried by the queue.",
+    )
     job_retry_seconds: float = Field(
         120.0,
         gt=0,

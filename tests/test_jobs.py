@@ -35,8 +35,12 @@ def test_periods():
     every = Job("x", lambda s: "", every_minutes=15)
     assert every.period(dt.datetime(2026, 11, 27, 10, 44, tzinfo=dt.UTC), tz) == "2026-11-27T11:30"
     daily = Job("y", lambda s: "", daily_at="06:30")
-    assert daily.period(dt.datetime(2026, 11, 27, 5, 0, tzinfo=dt.UTC), tz) is None  # 06:00 in Berlin
+    # Before its time (06:00 in Berlin) the day before is still due: a run missed while everything
+    # was down until after midnight is caught up.
+    assert daily.period(dt.datetime(2026, 11, 27, 5, 0, tzinfo=dt.UTC), tz) == "2026-11-26"
     assert daily.period(dt.datetime(2026, 11, 27, 5, 31, tzinfo=dt.UTC), tz) == "2026-11-27"
+    assert daily.due_at("2026-11-27", tz) == dt.datetime(2026, 11, 27, 6, 30, tzinfo=tz)
+    assert every.due_at("2026-11-27T11:30", tz) == dt.datetime(2026, 11, 27, 11, 30, tzinfo=tz)
 
 
 def test_each_period_is_claimed_once_however_many_schedulers(store, counting_job):

@@ -18,7 +18,7 @@ import dramatiq
 from dramatiq.brokers.redis import RedisBroker
 
 from ..config import Settings
-from ..errors import expected, one_line
+from ..errors import DailyPapersError, expected, one_line
 from . import runner
 
 log = logging.getLogger(__name__)
@@ -27,7 +27,9 @@ QUEUE = "dailypapers"
 
 
 class Busy(dramatiq.Retry):
-    """Another worker holds a live run of this job; Dramatiq retries the message later."""
+    """Another worker holds a live run of this job (this period's, or another period's: runs of a
+    job do not overlap); Dramatiq retries the message later, for as long as that run lives. Logged
+    by us in one INFO line: it is expected contention, not a failure."""
 
 
 class Failed(dramatiq.Retry):
@@ -75,7 +77,9 @@ def _get_store():
     min_backoff=2_000,
     max_backoff=300_000,
     time_limit=6 * 3600 * 1000,  # a backfill's embedding run is long; the store's lease guards it
-    retry_when=lambda retries, exc: isinstance(exc, Exception) and retries < 20,
+    # A Busy message waits as long as the run it waits for lives (each try 5 minutes apart at most);
+    # failures are tried 20 times. A message given up leaves its run to the scheduler (stuck runs).
+    retry_when=lambda retries, exc: isinstance(exc, Busy) or (isinstance(exc, Exception) and retries < 20),
 )
 def run_job(name: str, period: str) -> None:
     try:
@@ -85,11 +89,33 @@ def run_job(name: str, period: str) -> None:
             raise Failed(one_line(exc)) from None
         raise  # a bug: Dramatiq logs it with its traceback, and retries
     if outcome == runner.BUSY:
+        log.info("job %s; retried later", summary)
         raise Busy(summary)
     if outcome == runner.DONE:
         log.info("%s: %s", outcome, summary)
 
 
-def enqueue(name: str, period: str) -> None:
-    """Hand a claimed run to the workers."""
-    run_job.send(name, period)
+class QueueUnavailable(DailyPapersError):
+    """The queue (Redis) could not take a message."""
+
+
+def enqueue(name: str, period: str, broker: dramatiq.Broker | None = None) -> None:
+    """Hand a claimed run to the workers (through `broker`; default: the one of the settings).
+    Raises QueueUnavailable, in one line, when the queue cannot be reached: the caller releases
+    the claim or leaves it to be handed over again."""
+    import redis
+
+    try:
+        if broker is None:
+            run_job.send(name, period)
+        else:
+            broker.enqueue(run_job.message(name, period))
+    except (redis.RedisError, dramatiq.errors.BrokerError, OSError) as exc:
+        raise QueueUnavailable(f"the job queue is unreachable: {one_line(exc)}") from None
+
+
+def enqueuer(settings: Settings):
+    """An enqueue function for the queue named by `settings` (a scheduler of its own, tests)."""
+    broker = make_broker(settings)
+    broker.declare_queue(QUEUE)
+    return lambda name, period: enqueue(name, period, broker)

@@ -2,7 +2,15 @@
 
 `dailypapers up` runs them in-process on their schedule; `dailypapers jobs run NAME` runs one once.
 A job's run for a period is claimed in the store (job_runs, unique on name and period) before it
-starts, so however many schedulers run, each period's run happens once."""
+starts, so however many schedulers run, each period's run happens once.
+
+Runs of one job never overlap: a run starts only while no other run of the same job (another
+period, or one started by hand) is running with a fresh heartbeat (see jobruns.take); the second
+waits (a queue message is retried later, `jobs run` says so and stops). The exception, marked
+`concurrent`: ingest-inbox, whose runs share the inbox and take each file as a run of its own
+(ingest-file, keyed by the file's content), so several workers import different files at once.
+Different jobs do run side by side (digest-daily and digest-retry: each digest is still sent once,
+see digest/send.py)."""
 
 from __future__ import annotations
 
@@ -39,18 +47,35 @@ class Job:
     help: str = ""
     # ...or when asked: run as soon as this cheap check says there is work (polled by the scheduler)
     pending: Callable[[Store], bool] | None = None
+    concurrent: bool = False  # runs of this job may overlap (see the module's docstring)
 
     def period(self, now: dt.datetime, tz: ZoneInfo, daily_at: str | None = None) -> str | None:
-        """The period `now` (aware) falls in, or None when a daily job's time has not come today."""
+        """The latest period due at `now` (aware): the one `now` falls in for a job run every N
+        minutes; for a daily job today once its time has come, else yesterday. So a daily run
+        missed while the scheduler, the database or the queue was away (say from 07:00 to past
+        midnight) is still claimed, once, when they are back, until the next day's time comes.
+        None for a job run when asked."""
         local = now.astimezone(tz)
         if self.every_minutes:
             minute = (local.hour * 60 + local.minute) // self.every_minutes * self.every_minutes
             return f"{local:%Y-%m-%d}T{minute // 60:02d}:{minute % 60:02d}"
-        at = daily_at or self.daily_at or "00:00"
-        hour, minute = (int(x) for x in at.split(":"))
-        if (local.hour, local.minute) < (hour, minute):
+        if self.pending is not None:
             return None
-        return local.strftime("%Y-%m-%d")
+        hour, minute = _hhmm(daily_at or self.daily_at or "00:00")
+        day = local.date() if (local.hour, local.minute) >= (hour, minute) else local.date() - dt.timedelta(days=1)
+        return day.isoformat()
+
+    def due_at(self, period: str, tz: ZoneInfo, daily_at: str | None = None) -> dt.datetime:
+        """When the run of `period` (one of `period`'s answers) became due (aware)."""
+        if self.every_minutes:
+            return dt.datetime.fromisoformat(period).replace(tzinfo=tz)
+        hour, minute = _hhmm(daily_at or self.daily_at or "00:00")
+        return dt.datetime.combine(dt.date.fromisoformat(period), dt.time(hour, minute), tzinfo=tz)
+
+
+def _hhmm(at: str) -> tuple[int, int]:
+    hour, minute = (int(x) for x in at.split(":"))
+    return hour, minute
 
 
 JOBS: dict[str, Job] = {}
@@ -63,10 +88,11 @@ def job(
     daily_at: str | None = None,
     setting: str | None = None,
     pending: Callable[[Store], bool] | None = None,
+    concurrent: bool = False,
 ):
     def register(fn: Callable[[Store], str]) -> Callable[[Store], str]:
         help_text = ((fn.__doc__ or "").strip().splitlines() or [""])[0]
-        JOBS[name] = Job(name, fn, every_minutes, daily_at, setting, help_text, pending)
+        JOBS[name] = Job(name, fn, every_minutes, daily_at, setting, help_text, pending, concurrent)
         return fn
 
     return register
@@ -107,7 +133,7 @@ def fetch_papers(store: Store) -> str:
     return report.summary()
 
 
-@job("ingest-inbox", every_minutes=1)
+@job("ingest-inbox", every_minutes=1, concurrent=True)
 def ingest_inbox(store: Store) -> str:
     """Ingest the files dropped into the inbox folder, each by one worker, then move them to done/."""
     import hashlib

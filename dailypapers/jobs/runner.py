@@ -10,6 +10,7 @@ import threading
 from ..errors import expected, one_line
 from ..store import jobruns
 from ..store.engine import Store
+from ..store.schema import utcnow
 from .registry import JOBS, Quiet
 
 log = logging.getLogger(__name__)
@@ -50,9 +51,8 @@ def execute(store: Store, name: str, period: str, *, log_failure: bool = True) -
     job = JOBS[name]
     lease = dt.timedelta(seconds=store.settings.job_lease_seconds)
     jobruns.claim(store, name, period)  # a run started from the shell or a queue message it has not seen
-    if not jobruns.take(store, name, period, lease):
-        current = jobruns.status(store, name, period)
-        return (DONE if current == "done" else BUSY), f"{name} ({period}) is {current}"
+    if not jobruns.take(store, name, period, lease, exclusive=not job.concurrent):
+        return _not_taken(store, name, period, lease)
     try:
         with Heartbeat(store, name, period, every=max(1.0, lease.total_seconds() / 4)):
             summary = job.run(store)
@@ -66,3 +66,24 @@ def execute(store: Store, name: str, period: str, *, log_failure: bool = True) -
     jobruns.finished(store, name, period, "done", summary)
     log.log(logging.DEBUG if isinstance(summary, Quiet) else logging.INFO, "job %s (%s): %s", name, period, summary)
     return RAN, summary
+
+
+def _not_taken(store: Store, name: str, period: str, lease: dt.timedelta) -> tuple[str, str]:
+    current = jobruns.status(store, name, period)
+    if current == "done":
+        return DONE, f"{name} ({period}) is done"
+    if current == "running":
+        return BUSY, f"{name} ({period}) is running elsewhere"
+    other = jobruns.holder(store, name, period, lease)
+    if current == "queued":
+        jobruns.touch(store, name, period)  # waiting, not lost: the scheduler leaves it be
+    if other is None:  # it ended between the two reads: the next try starts
+        return BUSY, f"{name} ({period}) waits: another run of the job was just ending"
+    return BUSY, f"{name} ({period}) waits: another run of the job is in progress ({other['period']}, {_since(other['started_at'])})"
+
+
+def _since(when: dt.datetime | None) -> str:
+    if when is None:
+        return "just started"
+    seconds = max(0, int((utcnow() - when).total_seconds()))
+    return f"started {seconds // 60} min {seconds % 60} s ago" if seconds >= 60 else f"started {seconds} s ago"

@@ -2,7 +2,16 @@
 `dailypapers up`), or by enqueueing them for `dailypapers worker` processes (DAILYPAPERS_QUEUE_URL).
 
 Any number of schedulers may run (say one per web host): a period is claimed in the store before
-it is run or enqueued, so each job runs once per period."""
+it is run or enqueued, so each job runs once per period.
+
+Nothing stays queued or running for good. A claim whose enqueue failed (the queue unreachable) is
+released at once, and claimed again at a later pass. A run that is stuck (queued but not seen by a
+worker for `job_claim_seconds`: Redis lost its message; or running with a heartbeat older than
+`job_lease_seconds`: its worker died, or its end could not be recorded while the database was
+away) is taken over at the next pass: handed to the queue again, or run here. A daily job's
+period stays due until the next day's time (see Job.period), so a run missed while everything was
+down is claimed when it is back. A new period of a job is not claimed while a run of that job is
+still live (runs of a job do not overlap; see jobs/registry.py)."""
 
 from __future__ import annotations
 
@@ -97,20 +106,50 @@ class Scheduler:
                 SHUTTING_DOWN.clear()  # a process that goes on (tests) runs its later jobs in full
 
     def run_pending(self) -> list[str]:
-        """Claim and start (or enqueue) every due job, and every job asked for that has work;
-        returns "name:period" of each started."""
-        started = []
+        """Take over stuck runs, then claim and start (or enqueue) every due job, and every job
+        asked for that has work; returns "name:period" of each started."""
+        started = self.take_over_stuck()
         for name in self.names:
             if JOBS[name].pending is not None:
                 continue
             if self.enqueue is None and self.running(name):
                 continue
+            if jobruns.live(self.store, name, self._lease, self._claim):
+                continue  # its next period is claimed once that run has ended
             period = due(self.store, JOBS[name], dt.datetime.now(dt.UTC), retry_failed=self.enqueue is None)
             if period is None:
                 continue
+            self._start(name, period, claimed_now=True)
             started.append(f"{name}:{period}")
-            self._start(name, period)
         return started + self.run_asked()
+
+    @property
+    def _lease(self) -> dt.timedelta:
+        return dt.timedelta(seconds=self.store.settings.job_lease_seconds)
+
+    @property
+    def _claim(self) -> dt.timedelta:
+        return dt.timedelta(seconds=self.store.settings.job_claim_seconds)
+
+    def take_over_stuck(self) -> list[str]:
+        """Hand each stuck run of these jobs to the queue again (or run it here, one per job at a
+        time); returns "name:period" of each."""
+        started = []
+        for run in jobruns.stuck(self.store, self._claim, self._lease, names=[n for n in self.names if n in JOBS]):
+            name, period = run["name"], run["period"]
+            if self.enqueue is None and self.running(name):
+                continue
+            if not jobruns.requeue(self.store, name, period, self._claim, self._lease):
+                continue  # another scheduler took it over
+            if run["status"] == "queued":
+                why = f"queued since {run['created_at']:%Y-%m-%d %H:%M} UTC and never started (its message was lost)"
+            else:
+                why = "running with a stale heartbeat (its worker died, or its end was not recorded)"
+            log.info("job %s (%s) was stuck, %s: %s", name, period, why,
+                     "handed to the queue again" if self.enqueue else "running it again here")
+            self._start(name, period)
+            started.append(f"{name}:{period}")
+        return started
 
     def run_asked(self) -> list[str]:
         """Start (or enqueue) each job run when asked whose check finds work, unless a run of it
@@ -123,20 +162,29 @@ class Scheduler:
                 continue
             if self.enqueue is None and self.running(name):
                 continue
-            if self.enqueue is not None and jobruns.live(self.store, name, lease):
+            if self.enqueue is not None and jobruns.live(self.store, name, lease, self._claim):
                 continue
             if not job.pending(self.store):
                 continue
             period = "asked:" + dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")
             if not jobruns.claim(self.store, name, period):
                 continue
+            self._start(name, period, claimed_now=True)
             started.append(f"{name}:{period}")
-            self._start(name, period)
         return started
 
-    def _start(self, name: str, period: str) -> None:
+    def _start(self, name: str, period: str, *, claimed_now: bool = False) -> None:
         if self.enqueue is not None:
-            self.enqueue(name, period)
+            try:
+                self.enqueue(name, period)
+            except Exception:
+                # A claim made now is released, so a later pass claims the period again; a run
+                # taken over is left as not seen since its claim, so a later pass takes it over again.
+                if claimed_now:
+                    jobruns.release(self.store, name, period)
+                else:
+                    jobruns.unseen(self.store, name, period)
+                raise
             return
         thread = threading.Thread(target=self._execute, args=(name, period), name=f"dailypapers-job-{name}", daemon=True)
         self._running[name] = thread
