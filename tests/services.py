@@ -10,6 +10,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -52,32 +53,28 @@ def _port_open(port: int) -> bool:
 
 class PrivatePostgres:
     """A PostgreSQL cluster of the test's own. As root (PostgreSQL refuses to run as root) the
-    server runs as the `postgres` user; the folder is made theirs."""
+    server runs as the `postgres` user, in a temporary folder of theirs."""
 
     def __init__(self, root: Path):
         bin_dir = _pg_bin()
         if bin_dir is None:
             pytest.skip("PostgreSQL server binaries (initdb) not found")
         self.bin = bin_dir
-        self.root = root
-        self.data = root / "pgdata"
-        self.port = free_port()
-        self.log = root / "postgres.log"
         self._as: list[str] = []
         if os.geteuid() == 0:
             if shutil.which("runuser") is None:
                 pytest.skip("running as root without runuser: cannot start a private PostgreSQL")
             self._as = ["runuser", "-u", "postgres", "--"]
-        root.mkdir(parents=True, exist_ok=True)
-        if self._as:
+            # Not under pytest's base temporary folder: every pytest session that starts (another
+            # test run on this machine) makes that folder 0700 again, and postgres loses its way in.
+            root = Path(tempfile.mkdtemp(prefix="dailypapers-postgres-"))
             shutil.chown(root, "postgres", "postgres")
             os.chmod(root, 0o755)
-            parent = root.parent
-            while parent != parent.parent:  # postgres must be able to reach its folder
-                mode = parent.stat().st_mode
-                if not mode & 0o001:
-                    os.chmod(parent, mode | 0o001)
-                parent = parent.parent
+        self.root = root
+        self.data = root / "pgdata"
+        self.port = free_port()
+        self.log = root / "postgres.log"
+        root.mkdir(parents=True, exist_ok=True)
 
     def _run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
         result = subprocess.run([*self._as, *args], capture_output=True, text=True, timeout=120)
