@@ -26,7 +26,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )
-db_app = typer.Typer(help="Database migrations and backups.", no_args_is_help=True)
+db_app = typer.Typer(help="Database migrations, backups and checks.", no_args_is_help=True)
 papers_app = typer.Typer(help="Look at stored papers.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(papers_app, name="papers")
@@ -135,6 +135,44 @@ def db_current() -> None:
 
     engine = make_engine(settings())
     out.print(f"current {current_revision(engine) or 'none'}, latest {head_revision(engine)}", highlight=False)
+
+
+@db_app.command("check")
+def db_check(
+    repair: Annotated[bool, typer.Option("--repair", help="Set every drifted count to its rows, in one transaction.")] = False,
+) -> None:
+    """Check that each paper's stored counts (upvotes, comments) equal their rows: older versions
+    lost updates when members voted at the same moment. Prints one line per drifted count and a
+    summary; exits 1 when drift is found (0 when --repair fixed it). Safe while the site runs."""
+    from .store import integrity
+
+    store = open_store()
+    try:
+        if repair:
+            with store.writing() as session:
+                found = integrity.repair(session)
+        else:
+            with store.session() as session:
+                found = integrity.drift(session)
+        with store.session() as session:
+            checked = integrity.papers_checked(session)
+    finally:
+        store.dispose()
+    for d in found:
+        out.print(("repaired " if repair else "") + d.describe(), highlight=False, markup=False)
+    papers = len({d.paper_id for d in found})
+    if not found:
+        out.print(f"counts match their rows in all {checked} papers", highlight=False)
+    elif repair:
+        out.print(f"repaired {len(found)} counts in {papers} of {checked} papers", highlight=False)
+    else:
+        out.print(
+            f"drift: {len(found)} counts in {papers} of {checked} papers differ from their rows"
+            " (`dailypapers db check --repair` sets them to their rows)",
+            highlight=False,
+            markup=False,
+        )
+        raise typer.Exit(1)
 
 
 @db_app.command("backup")
@@ -293,7 +331,10 @@ def main() -> None:
     """Entry point: run the app, turning known errors into one line and an exit status."""
     debug = os.environ.get("DAILYPAPERS_DEBUG") == "1"
     try:
-        app(standalone_mode=False)
+        # Without standalone mode click returns a command's typer.Exit status instead of exiting.
+        status = app(standalone_mode=False)
+        if isinstance(status, int) and status:
+            sys.exit(status)
     except DailyPapersError as exc:
         if debug:
             raise

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from .schema import Comment, Paper, User, utcnow
@@ -18,13 +18,9 @@ def add(session: Session, paper_id: int, user_id: int, body: str, body_html: str
         .values(paper_id=paper_id, user_id=user_id, parent_id=parent_id, body=body, body_html=body_html, created_at=utcnow())
         .returning(comments.c.id)
     ).scalar_one()
-    n = (
-        select(func.count())
-        .select_from(comments)
-        .where(comments.c.paper_id == paper_id, comments.c.is_deleted.is_(False))
-        .scalar_subquery()
-    )
-    session.execute(update(papers).where(papers.c.id == paper_id).values(comment_count=n))
+    # Counted in the UPDATE itself: its row lock orders racing comments on PostgreSQL, where a
+    # recount by subquery at READ COMMITTED lost updates.
+    session.execute(update(papers).where(papers.c.id == paper_id).values(comment_count=papers.c.comment_count + 1))
     return cid
 
 

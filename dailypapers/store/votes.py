@@ -12,23 +12,39 @@ upvotes = Upvote.__table__
 papers = Paper.__table__
 
 
-def _recount(session: Session, paper_id: int) -> int:
-    n = select(func.count()).select_from(upvotes).where(upvotes.c.paper_id == paper_id).scalar_subquery()
-    session.execute(update(papers).where(papers.c.id == paper_id).values(upvote_count=n))
+def _total(session: Session, paper_id: int) -> int:
     return session.execute(select(papers.c.upvotes_imported + papers.c.upvote_count).where(papers.c.id == paper_id)).scalar_one()
 
 
+def _move(session: Session, paper_id: int, by: int) -> int:
+    """Move the stored count by one vote in one UPDATE: the row lock it takes orders racing votes
+    on PostgreSQL (a recount by subquery at READ COMMITTED lost updates); returns the new total."""
+    stmt = (
+        update(papers)
+        .where(papers.c.id == paper_id)
+        .values(upvote_count=papers.c.upvote_count + by)
+        .returning(papers.c.upvotes_imported + papers.c.upvote_count)
+    )
+    return session.execute(stmt).scalar_one()
+
+
 def add(session: Session, user_id: int, paper_id: int) -> int:
-    """Upvote (idempotent); returns the paper's total upvotes."""
+    """Upvote (idempotent); returns the paper's total upvotes. The count moves only when this
+    statement inserted the row (RETURNING, not rowcount: see jobruns.claim)."""
     stmt = insert_for(session, upvotes).values(user_id=user_id, paper_id=paper_id, created_at=utcnow())
-    session.execute(stmt.on_conflict_do_nothing(index_elements=["user_id", "paper_id"]))
-    return _recount(session, paper_id)
+    stmt = stmt.on_conflict_do_nothing(index_elements=["user_id", "paper_id"]).returning(upvotes.c.paper_id)
+    if session.execute(stmt).first() is not None:
+        return _move(session, paper_id, 1)
+    return _total(session, paper_id)
 
 
 def remove(session: Session, user_id: int, paper_id: int) -> int:
-    """Withdraw an upvote (idempotent); returns the paper's total upvotes."""
-    session.execute(delete(upvotes).where(upvotes.c.user_id == user_id, upvotes.c.paper_id == paper_id))
-    return _recount(session, paper_id)
+    """Withdraw an upvote (idempotent); returns the paper's total upvotes. The count moves only
+    when this statement deleted the row."""
+    stmt = delete(upvotes).where(upvotes.c.user_id == user_id, upvotes.c.paper_id == paper_id).returning(upvotes.c.paper_id)
+    if session.execute(stmt).first() is not None:
+        return _move(session, paper_id, -1)
+    return _total(session, paper_id)
 
 
 def voted(session: Session, user_id: int, paper_ids: list[int]) -> set[int]:
