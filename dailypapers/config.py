@@ -37,6 +37,12 @@ class Settings(BaseSettings):
     sqlite_busy_timeout: float = Field(
         30.0, description="Seconds a SQLite writer waits for another writer's lock before failing."
     )
+    database_outage_log_seconds: float = Field(
+        30.0,
+        gt=0,
+        description="While the database is unreachable, how often each web process logs a summary (for how long, how many "
+        "requests were answered 503); it logs one line when the database goes away and one when it is back.",
+    )
 
     # --- ingest ----------------------------------------------------------------------------------
     ingest_batch_size: int = Field(

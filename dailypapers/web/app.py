@@ -9,15 +9,16 @@ from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from .. import __version__
 from ..config import Settings
-from ..errors import DailyPapersError, NotFoundError
+from ..errors import DailyPapersError, NotFoundError, database_away
 from ..periods import BadPeriod
 from ..store.engine import Store
-from . import api, httpcache
+from . import api, httpcache, outage
 from .limits import BodyTooLarge, RequestLimits
 from .routes import ROUTES
 from .readonly import ReadOnlyAccess
@@ -30,16 +31,17 @@ STATIC = Path(__file__).parent / "static"
 log = logging.getLogger(__name__)
 
 
-def _error(request: Request, status: int, message: str, headers: dict | None = None) -> Response:
+def _error(request: Request, status: int, message: str, headers: dict | None = None, **context) -> Response:
     if wants_json(request):
         return JSONResponse({"error": message}, status_code=status, headers=headers)
-    return error_page(request, status, message, headers)
+    return error_page(request, status, message, headers, **context)
 
 
 def create_app(settings: Settings | None = None, store: Store | None = None, *, follow_indexes: bool = True) -> FastAPI:
     """The ASGI app for one process. `dailypapers serve` calls it as a factory. Unless told not
     to, the process keeps its search indexes in step with the store (index/follow.py)."""
     settings = settings or Settings()
+    _logging_in_worker()
     site = Site(settings, store)
 
     @asynccontextmanager
@@ -63,6 +65,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None, *, 
         openapi_url="/openapi.json",
     )
     app.state.site = site
+    away = outage.Outage(site.store.engine, settings.database_outage_log_seconds)
     app.include_router(api.router)
     app.openapi = lambda: api.openapi_document(app)
     for method, path, handler in ROUTES:
@@ -92,6 +95,19 @@ def create_app(settings: Settings | None = None, store: Store | None = None, *, 
     @app.exception_handler(DailyPapersError)
     async def bad_request(request: Request, exc: DailyPapersError):
         return _error(request, 400, str(exc))
+
+    @app.exception_handler(SQLAlchemyError)
+    async def database_unusable(request: Request, exc: SQLAlchemyError):
+        # Here, not in the catch-all below: Starlette re-raises what reaches that one (uvicorn
+        # then logs its traceback) and a page for it would look up the visitor in the database.
+        kind = database_away(exc)
+        if kind is None:
+            raise exc  # a bug: the catch-all below answers 500 and logs it
+        away.refused(kind, exc)
+        headers = {"Retry-After": str(outage.RETRY_AFTER), "Cache-Control": "no-store"}
+        if request.url.path == "/healthz":  # its own JSON shape, which load balancers may read
+            return JSONResponse({"ok": False, "ready": False, "error": outage.MESSAGE}, status_code=503, headers=headers)
+        return _error(request, 503, outage.MESSAGE, headers, user=None)
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError):
@@ -124,6 +140,18 @@ def create_app(settings: Settings | None = None, store: Store | None = None, *, 
     if settings.base_url_per_request:
         wrapped = RequestBaseURL(wrapped)
     return _Outer(wrapped, app)
+
+
+def _logging_in_worker() -> None:
+    """The site's own log lines in a web process that uvicorn spawned (`serve`/`up` with several
+    workers): uvicorn configures its own loggers there, not the root one, so without this the
+    site's warnings would print bare and its INFO lines (the database back, indexes caught up)
+    not at all. Same format as the commands' (cli_site.py), at the level uvicorn was given."""
+    root = logging.getLogger()
+    if not root.handlers:
+        logging.basicConfig(level=logging.getLogger("uvicorn.error").getEffectiveLevel(),
+                            format="%(levelname)s %(name)s: %(message)s")
+        logging.getLogger("alembic").setLevel(logging.WARNING)
 
 
 class _Outer:

@@ -9,7 +9,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
 
 from .. import periods
-from ..errors import NotFoundError
+from ..errors import NotFoundError, database_away
 from ..ingest.normalize import InvalidRecord, split_arxiv_id
 from ..store import comments as comment_store
 from ..store import daily as daily_store
@@ -219,7 +219,9 @@ def _similar(site, paper_id: int, arxiv_id: str, limit: int = 6) -> list[dict]:
         from .. import search
 
         hits = search.similar(site.store, arxiv_id, limit=limit)
-    except Exception:  # noqa: BLE001 - a missing or rebuilding index must not break the paper page
+    except Exception as exc:  # noqa: BLE001 - a missing or rebuilding index must not break the paper page
+        if database_away(exc):
+            raise  # answered 503 (web/outage.py)
         log.warning("similar papers of %s unavailable", arxiv_id, exc_info=True)
         return []
     return [{"paper": {k: h.paper[k] for k in ("arxiv_id", "title", "authors")}} for h in hits]

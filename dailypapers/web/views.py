@@ -18,7 +18,8 @@ def render(request: Request, template: str, status: int = 200, **context) -> HTM
     """A page from a template; the context always has the user, the path and `csrf()`, which
     issues the CSRF token (and its cookie) only for pages that contain a form."""
     site = site_of(request)
-    context.setdefault("user", current_user(request))
+    if "user" not in context:
+        context["user"] = current_user(request)
 
     def csrf() -> str:
         request.state.issued_csrf = True  # such a page is personal: never cached
@@ -75,9 +76,12 @@ async def cached(request: Request, build: Callable[[], Response]) -> Response:
     return response
 
 
-def error_page(request: Request, status: int, message: str, headers: dict | None = None) -> Response:
-    titles = {400: "Bad request", 403: "Not allowed", 404: "Not found", 413: "Too large", 429: "Slow down", 500: "Something broke"}
-    response = render(request, "error.html", status=status, title=titles.get(status, "Error"), message=message)
+def error_page(request: Request, status: int, message: str, headers: dict | None = None, **context) -> Response:
+    """An error as a page; `context` may set the template's variables (user=None: the page must not
+    look up the visitor, the database being away)."""
+    titles = {400: "Bad request", 403: "Not allowed", 404: "Not found", 413: "Too large", 429: "Slow down",
+              500: "Something broke", 503: "Back in a moment"}
+    response = render(request, "error.html", status=status, title=titles.get(status, "Error"), message=message, **context)
     for k, v in (headers or {}).items():
         response.headers[k] = v
     return response
