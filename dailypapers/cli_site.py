@@ -121,9 +121,9 @@ def _enqueuer(settings):
     """Where due jobs go: the queue when one is configured, else None (run in-process)."""
     if not settings.queue_url:
         return None
-    from .jobs.queue import enqueue
+    from .jobs.queue import enqueuer
 
-    return enqueue
+    return enqueuer()
 
 
 def register(app: typer.Typer) -> None:

@@ -156,6 +156,7 @@ def test_redis_stopped_while_jobs_due(site):
     """Redis goes away; the scheduler starts then (every due job claimed, none can be enqueued)
     and a `jobs enqueue` fails; when Redis is back every due job runs, once, and no claim stays."""
     with case(site, "redis-stopped") as c:
+        site.procs["scheduler"].kill_all()  # started by case(): it starts again during the outage
         site.redis.stop()
         site.procs["scheduler"].start()  # its first pass finds today's jobs due
         failed = site.cli("jobs", "enqueue", "index", check=False)

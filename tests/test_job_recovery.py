@@ -302,3 +302,56 @@ def test_busy_is_one_info_line_on_a_worker(queue_site):
     assert jobruns.status(store, "cleanup", "p2") == "queued"
     jobruns.finished(store, "cleanup", "p1", "done", "by the other worker")  # now p2 may start
     wait_for(lambda: jobruns.status(store, "cleanup", "p2") == "done", 60, "the waiting run to run")
+
+
+def test_a_message_redis_lost_is_sent_again_before_its_claim_expires(queue_site, monkeypatch):
+    """Redis restarted without its memory: the scheduler sees the queue no longer holds a queued
+    run's message and hands it over again at once (not after job_claim_seconds), once."""
+    from dailypapers.jobs import scheduler as scheduler_module
+
+    monkeypatch.setattr(scheduler_module, "LOST_CHECK_SECONDS", 0.3)
+    store = queue_site["store"]
+    scheduler = Scheduler(store, names=["cleanup"], enqueue=queue_site["send"])
+    (started,) = scheduler.run_pending()
+    period = started.split(":", 1)[1]
+    time.sleep(0.4)
+    assert scheduler.resend_lost() == []  # the queue holds its message
+    _redis_flush(queue_site["redis"].url)
+    time.sleep(0.4)
+    assert scheduler.resend_lost() == [f"cleanup:{period}"]
+    time.sleep(0.4)
+    assert scheduler.resend_lost() == []  # held again: sent once
+    queue_site["worker"]()
+    wait_for(lambda: jobruns.status(store, "cleanup", period) == "done", 60, "the worker to run it")
+    assert [r["attempts"] for r in rows(store, "cleanup")] == [1]
+
+
+def test_a_queue_outage_is_logged_once_by_a_worker(queue_site):
+    """Dramatiq's consumers log a CRITICAL line and a restart line every 3 s while Redis is away;
+    the worker says it once, and once when work goes on."""
+    store, redis_server = queue_site["store"], queue_site["redis"]
+    log = queue_site["tmp"] / "worker.log"
+    queue_site["worker"]()
+    queue_site["send"]("cleanup", "before")
+    jobruns.claim(store, "cleanup", "before")
+    wait_for(lambda: jobruns.status(store, "cleanup", "before") == "done", 60, "a first run")
+    redis_server.stop()
+    time.sleep(10)  # three or four restarts of each consumer
+    redis_server.start()
+    jobruns.claim(store, "cleanup", "after")
+    wait_for(lambda: _try_send(queue_site["send"], "cleanup", "after"), 20, "Redis to take a message")
+    wait_for(lambda: jobruns.status(store, "cleanup", "after") == "done", 60, "a run after the outage")
+    wait_for(lambda: "reachable again" in log.read_text(), 10, "the line saying the queue is back")
+    text = log.read_text()
+    assert text.count("the job queue is unreachable") == 1, text
+    assert "CRITICAL" not in text and "Restarting consumer" not in text and "Traceback" not in text, text
+
+
+def _try_send(send, name: str, period: str) -> bool:
+    from dailypapers.jobs.queue import QueueUnavailable
+
+    try:
+        send(name, period)
+    except QueueUnavailable:
+        return False
+    return True

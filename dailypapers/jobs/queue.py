@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 
 import dramatiq
 from dramatiq.brokers.redis import RedisBroker
@@ -42,6 +43,68 @@ class Failed(dramatiq.Retry):
 logging.getLogger("dramatiq.middleware.retries.Retries").setLevel(logging.WARNING)
 
 
+class QueueOutageLog(logging.Filter):
+    """While Redis is away, each Dramatiq consumer logs a CRITICAL line and a restart line every
+    few seconds, and a three-line warning for each message it cannot acknowledge: about 20 KB a
+    minute per worker process. This says it once (a WARNING with the reason), then a summary a
+    minute while it lasts, and once (INFO) when a message is processed again."""
+
+    SUMMARY_SECONDS = 60.0
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._lock = threading.Lock()
+        self.down_since: float | None = None
+        self._said = 0.0
+        self._hidden = 0
+
+    @staticmethod
+    def _reason(record: logging.LogRecord) -> str | None:
+        text = str(record.msg)
+        if "connection error" not in text:
+            return None
+        args = record.args if isinstance(record.args, tuple) else ()
+        errors = [a for a in args if isinstance(a, BaseException)]
+        return one_line(errors[0]) if errors else record.getMessage().splitlines()[0]
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        reason = self._reason(record)
+        now = time.monotonic()
+        with self._lock:
+            if reason is None:
+                # "Restarting consumer in 3.00 seconds." belongs to the outage already said
+                return not (self.down_since is not None and str(record.msg).startswith("Restarting consumer"))
+            if self.down_since is None:
+                self.down_since, self._said, self._hidden = now, now, 0
+                message = f"the job queue is unreachable: {reason} (said once; a summary each minute until it is back)"
+            elif now - self._said >= self.SUMMARY_SECONDS:
+                message = f"the job queue is still unreachable after {now - self.down_since:.0f} s: {reason}"
+                self._said, self._hidden = now, 0
+            else:
+                self._hidden += 1
+                return False
+        record.msg, record.args, record.exc_info = message, (), None
+        record.levelno, record.levelname = logging.WARNING, "WARNING"
+        return True
+
+    def back(self) -> None:
+        with self._lock:
+            if self.down_since is None:
+                return
+            away, self.down_since = time.monotonic() - self.down_since, None
+        log.info("the job queue is reachable again after %.0f s", away)
+
+
+class _SayQueueBack(dramatiq.Middleware):
+    def before_process_message(self, broker, message) -> None:
+        OUTAGE_LOG.back()
+
+
+OUTAGE_LOG = QueueOutageLog()
+for _queue in (QUEUE, f"{QUEUE}.DQ"):
+    logging.getLogger(f"dramatiq.worker.ConsumerThread({_queue})").addFilter(OUTAGE_LOG)
+
+
 def make_broker(settings: Settings) -> RedisBroker:
     return RedisBroker(
         url=settings.queue_url or "redis://127.0.0.1:6379/0",
@@ -55,6 +118,7 @@ def make_broker(settings: Settings) -> RedisBroker:
 
 _settings = Settings()
 broker = make_broker(_settings)
+broker.add_middleware(_SayQueueBack())
 dramatiq.set_broker(broker)
 
 _store = None
@@ -114,8 +178,43 @@ def enqueue(name: str, period: str, broker: dramatiq.Broker | None = None) -> No
         raise QueueUnavailable(f"the job queue is unreachable: {one_line(exc)}") from None
 
 
-def enqueuer(settings: Settings):
-    """An enqueue function for the queue named by `settings` (a scheduler of its own, tests)."""
-    broker = make_broker(settings)
-    broker.declare_queue(QUEUE)
-    return lambda name, period: enqueue(name, period, broker)
+class Enqueuer:
+    """Hands claimed runs to the queue named by the settings, and says which runs the queue holds."""
+
+    def __init__(self, broker: RedisBroker):
+        self.broker = broker
+
+    def __call__(self, name: str, period: str) -> None:
+        enqueue(name, period, self.broker)
+
+    def waiting(self) -> set[tuple[str, str]]:
+        """(name, period) of each run whose message the queue holds: waiting, delayed (a retry),
+        or taken by a worker and not yet acknowledged (Dramatiq's Redis broker keeps a message in
+        its queue's hash until the worker acknowledges it, after the job's end is recorded). A
+        queued run missing here was lost with Redis's memory. Raises QueueUnavailable."""
+        import redis
+        from dramatiq.common import dq_name
+
+        found: set[tuple[str, str]] = set()
+        try:
+            for queue in (QUEUE, dq_name(QUEUE)):
+                for raw in self.broker.client.hvals(f"{self.broker.namespace}:{queue}.msgs"):
+                    try:
+                        message = dramatiq.Message.decode(raw)
+                    except Exception:  # noqa: BLE001 - not one of ours
+                        continue
+                    if message.actor_name == run_job.actor_name and len(message.args) == 2:
+                        found.add((str(message.args[0]), str(message.args[1])))
+        except (redis.RedisError, OSError) as exc:
+            raise QueueUnavailable(f"the job queue is unreachable: {one_line(exc)}") from None
+        return found
+
+
+def enqueuer(settings: Settings | None = None) -> Enqueuer:
+    """An enqueuer for the queue named by `settings` (default: this process's, whose broker the
+    actor is bound to)."""
+    if settings is None:
+        return Enqueuer(broker)
+    own = make_broker(settings)
+    own.declare_queue(QUEUE)
+    return Enqueuer(own)

@@ -31,6 +31,9 @@ log = logging.getLogger(__name__)
 
 
 MAX_RETRY_WAIT = 3600.0
+# How often a scheduler in queue mode checks that the queue still holds the messages of queued
+# runs, and how long after a run was handed over it may be missing there before it counts as lost.
+LOST_CHECK_SECONDS = 10.0
 
 
 def retry_wait(settings, attempts: int) -> float:
@@ -84,6 +87,7 @@ class Scheduler:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="dailypapers-scheduler", daemon=True)
         self._running: dict[str, threading.Thread] = {}
+        self._next_lost_check = 0.0
 
     def start(self) -> "Scheduler":
         self._thread.start()
@@ -108,7 +112,7 @@ class Scheduler:
     def run_pending(self) -> list[str]:
         """Take over stuck runs, then claim and start (or enqueue) every due job, and every job
         asked for that has work; returns "name:period" of each started."""
-        started = self.take_over_stuck()
+        started = self.take_over_stuck() + self.resend_lost()
         for name in self.names:
             if JOBS[name].pending is not None:
                 continue
@@ -147,6 +151,30 @@ class Scheduler:
                 why = "running with a stale heartbeat (its worker died, or its end was not recorded)"
             log.info("job %s (%s) was stuck, %s: %s", name, period, why,
                      "handed to the queue again" if self.enqueue else "running it again here")
+            self._start(name, period)
+            started.append(f"{name}:{period}")
+        return started
+
+    def resend_lost(self) -> list[str]:
+        """Hand to the queue again each queued run whose message the queue no longer holds (Redis
+        restarted and lost its memory), without waiting for its claim to expire; checked at most
+        every LOST_CHECK_SECONDS, for runs handed over at least that long ago. Queue mode only."""
+        waiting = getattr(self.enqueue, "waiting", None)
+        if waiting is None or time.monotonic() < self._next_lost_check:
+            return []
+        self._next_lost_check = time.monotonic() + LOST_CHECK_SECONDS
+        before = dt.datetime.now(dt.UTC).replace(tzinfo=None) - dt.timedelta(seconds=LOST_CHECK_SECONDS)
+        candidates = jobruns.queued_since(self.store, before, names=[n for n in self.names if n in JOBS])
+        if not candidates:
+            return []
+        held = waiting()
+        started = []
+        for run in candidates:
+            name, period = run["name"], run["period"]
+            if (name, period) in held or not jobruns.resend(self.store, name, period, run["seen"]):
+                continue
+            log.info("job %s (%s) was queued but the queue no longer holds its message (Redis lost it): handed to "
+                     "the queue again", name, period)
             self._start(name, period)
             started.append(f"{name}:{period}")
         return started

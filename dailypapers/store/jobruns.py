@@ -150,6 +150,29 @@ def requeue(store: Store, name: str, period: str, claim: dt.timedelta, lease: dt
         return bool(result.rowcount)
 
 
+def queued_since(store: Store, before: dt.datetime, names: list[str] | None = None) -> list[dict]:
+    """Queued runs last handed to the queue (or seen waiting there) before `before` (naive UTC),
+    with `seen`, that moment."""
+    with store.session() as session:
+        stmt = select(runs, _seen().label("seen")).where(runs.c.status == "queued", _seen() < before).order_by(runs.c.id)
+        if names is not None:
+            stmt = stmt.where(runs.c.name.in_(names))
+        return [dict(r) for r in session.execute(stmt).mappings()]
+
+
+def resend(store: Store, name: str, period: str, seen: dt.datetime) -> bool:
+    """A queued run whose message the queue no longer holds is handed to it again now: true for the
+    one caller that marks it so, if nothing touched the run since `seen` (a worker took it, or
+    another scheduler handed it over first)."""
+    with store.session() as session, session.begin():
+        result = session.execute(
+            update(runs)
+            .where(runs.c.name == name, runs.c.period == period, runs.c.status == "queued", _seen() <= seen)
+            .values(heartbeat_at=utcnow())
+        )
+        return bool(result.rowcount)
+
+
 def unseen(store: Store, name: str, period: str) -> None:
     """Undo `requeue`'s "seen now" when handing the run over failed (the queue unreachable)."""
     _set_heartbeat(store, name, period, "queued", None)
