@@ -43,8 +43,8 @@ def database_away(exc: BaseException) -> str | None:
     """Whether `exc` says the database cannot be used right now rather than that the code is wrong:
     "unreachable" (PostgreSQL stopped, restarting, out of connections or the connection lost; a
     SQLite file that cannot be opened), "busy" (a SQLite lock held beyond the busy timeout; no
-    pooled connection free in time), or None (a bug, a constraint: a 500). The web app answers the
-    first two with 503 (web/outage.py)."""
+    pooled connection free in time), "full" (its disk is full: reads work, writes fail), or None
+    (a bug, a constraint: a 500). The web app answers the others with 503 (web/outage.py)."""
     from sqlalchemy.exc import DBAPIError
     from sqlalchemy.exc import TimeoutError as PoolTimeout
 
@@ -60,6 +60,8 @@ def database_away(exc: BaseException) -> str | None:
         if name != "OperationalError":
             return None
         text = str(exc).lower()
+        if text.startswith("database or disk is full"):
+            return "full"
         if not text.startswith(_SQLITE_AWAY):
             return None
         return "busy" if "locked" in text else "unreachable"
@@ -69,6 +71,8 @@ def database_away(exc: BaseException) -> str | None:
         state = getattr(exc, "sqlstate", None)
         if state is None:  # raised by the client, not the server: no connection, or it broke
             return "unreachable" if name == "OperationalError" else None
+        if state == "53100":  # disk_full
+            return "full"
         return "unreachable" if state.startswith(_PG_AWAY) else None
     return None
 

@@ -104,10 +104,10 @@ def create_app(settings: Settings | None = None, store: Store | None = None, *, 
         if kind is None:
             raise exc  # a bug: the catch-all below answers 500 and logs it
         away.refused(kind, exc)
-        headers = {"Retry-After": str(outage.RETRY_AFTER), "Cache-Control": "no-store"}
+        headers = {"Retry-After": str(outage.retry_after(kind)), "Cache-Control": "no-store"}
         if request.url.path == "/healthz":  # its own JSON shape, which load balancers may read
-            return JSONResponse({"ok": False, "ready": False, "error": outage.MESSAGE}, status_code=503, headers=headers)
-        return _error(request, 503, outage.MESSAGE, headers, user=None)
+            return JSONResponse({"ok": False, "ready": False, "error": outage.message(kind)}, status_code=503, headers=headers)
+        return _error(request, 503, outage.message(kind), headers, user=None)
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError):

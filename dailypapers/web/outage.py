@@ -23,6 +23,19 @@ from ..errors import one_line
 
 RETRY_AFTER = 10  # seconds: about what a PostgreSQL restart takes
 MESSAGE = "The database is unreachable for a moment; please try again in a few seconds."
+FULL_MESSAGE = "The site cannot save anything right now (its storage is full); nothing was changed. Please try again later."
+# What a failure of each kind is called in the log, for the kinds that come and go between
+# successful requests (logged at most once per interval, with a count).
+INTERMITTENT = {"busy": "database busy", "full": "database cannot write (disk full)"}
+
+
+def message(kind: str) -> str:
+    """What a visitor is told when the database is `kind` (errors.database_away)."""
+    return FULL_MESSAGE if kind == "full" else MESSAGE
+
+
+def retry_after(kind: str) -> int:
+    return 60 if kind == "full" else RETRY_AFTER
 log = logging.getLogger(__name__)
 
 
@@ -35,26 +48,27 @@ class Outage:
         self.since: float | None = None  # when the database went away; None while it answers
         self.turned_away = 0  # requests answered 503 since then
         self._reported = 0.0  # when the last summary was written
-        self._busy = 0  # busy answers not yet logged
-        self._busy_logged: float | None = None
+        self._pending = {kind: 0 for kind in INTERMITTENT}  # such answers not yet logged
+        self._logged: dict[str, float | None] = {kind: None for kind in INTERMITTENT}
         self._reason = ""  # the failure that began the outage
         self._lock = threading.Lock()
         event.listen(engine, "after_cursor_execute", self._answered)
 
     def refused(self, kind: str, exc: BaseException) -> None:
-        """A request is answered 503 because the database is `kind` ("unreachable" or "busy")."""
+        """A request is answered 503 because the database is `kind` ("unreachable", "busy" or "full")."""
         now = self.clock()
         with self._lock:
-            if kind == "busy":
-                self._busy += 1
-                last = self._busy_logged
+            if kind in INTERMITTENT:
+                self._pending[kind] += 1
+                last = self._logged[kind]
                 if last is None or now - last >= self.every:
                     if last is None or now - last >= 2 * self.every:  # the first in a while
-                        log.warning("database busy: %s; answering 503 (said at most every %.0f s)", one_line(exc), self.every)
+                        log.warning("%s: %s; answering 503 (said at most every %.0f s)", INTERMITTENT[kind], one_line(exc),
+                                    self.every)
                     else:
-                        log.warning("database busy: %s; %s answered 503 in the last %.0f s", one_line(exc),
-                                    _requests(self._busy), now - last)
-                    self._busy, self._busy_logged = 0, now
+                        log.warning("%s: %s; %s answered 503 in the last %.0f s", INTERMITTENT[kind], one_line(exc),
+                                    _requests(self._pending[kind]), now - last)
+                    self._pending[kind], self._logged[kind] = 0, now
                 return
             if self.since is None:
                 self.since, self.turned_away, self._reported, self._reason = now, 0, now, one_line(exc)
