@@ -315,10 +315,14 @@ def register(app: typer.Typer) -> None:
                       highlight=False, markup=False)
         open_store().dispose()  # migrations first
         from .index.embeddings import prepare_query_model
-        from .jobs.supervise import supervise
 
         prepare_query_model(current)  # the int8 export the index job embeds with on a CPU host
-        raise SystemExit(supervise(processes, threads, stop_timeout, log_level))
+        # The supervisor runs in this process (same pid, for the service manager), in a fresh
+        # interpreter without the CLI's imports: about 30 MB instead of 70.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os.execv(sys.executable, [sys.executable, "-m", "dailypapers.jobs.supervise", "--processes", str(processes),
+                                  "--threads", str(threads), "--stop-timeout", str(stop_timeout), "--log-level", log_level])
 
     @app.command()
     def scheduler(tick: Annotated[float, typer.Option(help="Seconds between checks.")] = 20.0) -> None:

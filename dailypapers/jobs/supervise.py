@@ -196,12 +196,17 @@ def child(number: int, threads: int, stop_timeout: float) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m dailypapers.jobs.supervise", description="One worker process.")
+    """`--processes N`: the supervisor (what `dailypapers worker` execs into, a small interpreter
+    without the CLI's imports); otherwise one worker process, number `--number`."""
+    parser = argparse.ArgumentParser(prog="python -m dailypapers.jobs.supervise", description="Queue worker processes.")
+    parser.add_argument("--processes", type=int, default=0)
     parser.add_argument("--number", type=int, default=1)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--stop-timeout", type=float, default=120.0)
     parser.add_argument("--log-level", default="INFO")
     args = parser.parse_args(argv)
+    if args.processes:
+        return supervise(args.processes, args.threads, args.stop_timeout, args.log_level)
     _logging(args.log_level)
     return child(args.number, args.threads, args.stop_timeout)
 
