@@ -318,7 +318,7 @@ def register(app: typer.Typer) -> None:
 
         prepare_query_model(current)  # the int8 export the index job embeds with on a CPU host
         # The supervisor runs in this process (same pid, for the service manager), in a fresh
-        # interpreter without the CLI's imports: about 30 MB instead of 70.
+        # interpreter without the CLI's imports: about 15 MB instead of 70.
         sys.stdout.flush()
         sys.stderr.flush()
         os.execv(sys.executable, [sys.executable, "-m", "dailypapers.jobs.supervise", "--processes", str(processes),
