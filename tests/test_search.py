@@ -77,7 +77,7 @@ def memo_embedder():
     from dailypapers.index import embeddings as E
 
     memo = Memo(shared_embedder())
-    keys = [E.EmbedderKey("onnx-int8", str(MODELS.resolve()), threads) for threads in (0, 1)]  # papers, queries
+    keys = [E.EmbedderKey("onnx-int8", str(MODELS.resolve()), threads, queries) for threads, queries in ((0, False), (1, True))]
     for key in keys:
         E._embedders[key] = memo
     yield

@@ -37,6 +37,7 @@ log = logging.getLogger(__name__)
 MODEL_KEY = "all-MiniLM-L6-v2"  # the `model` column of the embeddings table
 DIM = 384
 MAX_TOKENS = 256  # the model's own max_seq_length (sentence_bert_config.json)
+BATCH_TOKENS = 2048  # tokens (rows x width) per onnxruntime batch: bounds a batch's memory
 RUNTIMES = ("auto", "onnx-int8", "onnx", "torch")
 _WHITESPACE = re.compile(r"\s+")
 
@@ -269,13 +270,18 @@ class OnnxEmbedder:
     model = MODEL_KEY
     dim = DIM
 
-    def __init__(self, models_dir: Path, *, quantized: bool = True, threads: int = 0):
+    def __init__(self, models_dir: Path, *, quantized: bool = True, threads: int = 0, arena: bool = True):
         import onnxruntime as ort
         from tokenizers import Tokenizer
 
         path = export_onnx(models_dir, quantized=quantized)
         self.runtime = "onnx-int8" if quantized else "onnx"
         options = ort.SessionOptions()
+        if not arena:
+            # onnxruntime's CPU arena keeps the largest batch's buffers for good and grows in
+            # powers of two: hundreds of MB after a run over long abstracts (BENCHMARKS.md, issue 12).
+            # Paper batches allocate and free per run instead; queries (short, one at a time) keep it.
+            options.enable_cpu_mem_arena = False
         if threads:
             options.intra_op_num_threads = threads
             options.inter_op_num_threads = 1
@@ -298,8 +304,14 @@ class OnnxEmbedder:
         encodings = self.tokenizer.encode_batch([t or "" for t in texts])
         # Batches of similar length waste little on padding: sort, embed, put back in order.
         order = sorted(range(len(texts)), key=lambda i: len(encodings[i].ids))
-        for start in range(0, len(order), batch_size):
-            chunk = order[start : start + batch_size]
+        start = 0
+        while start < len(order):
+            # At most BATCH_TOKENS tokens a batch: attention's buffers grow with rows x width^2, so
+            # long texts go fewer at a time and memory stays bounded whatever the batch size.
+            width = len(encodings[order[min(len(order), start + batch_size) - 1]].ids)
+            rows = max(1, min(batch_size, BATCH_TOKENS // max(width, 1)))
+            chunk = order[start : start + rows]
+            start += rows
             width = max(len(encodings[i].ids) for i in chunk)
             ids = np.zeros((len(chunk), width), dtype=np.int64)
             mask = np.zeros((len(chunk), width), dtype=np.int64)
@@ -345,10 +357,15 @@ class TorchEmbedder:
 
 
 def cuda_available() -> bool:
-    """True when torch is installed and sees a CUDA device (never imports torch when it is absent)."""
+    """True when torch is installed and sees a CUDA device. Imports torch only where a GPU may be:
+    on Linux, when the NVIDIA (or ROCm) driver's device files exist; importing it costs a process
+    about 250 MB for good, which a CPU worker embedding with onnxruntime must not carry."""
     import importlib.util
+    import sys
 
     if importlib.util.find_spec("torch") is None:
+        return False
+    if sys.platform.startswith("linux") and not any(os.path.exists(p) for p in ("/dev/nvidiactl", "/dev/nvidia0", "/dev/kfd")):
         return False
     import torch
 
@@ -360,6 +377,7 @@ class EmbedderKey:
     runtime: str
     models_dir: str
     threads: int
+    for_queries: bool
 
 
 _embedders: dict[EmbedderKey, Embedder] = {}
@@ -381,13 +399,14 @@ def load_embedder(settings, *, runtime: str | None = None, threads: int | None =
         runtime = "torch" if not for_queries and cuda_available() else "onnx-int8"
     if threads is None:
         threads = 1 if for_queries else settings.embedding_threads
-    key = EmbedderKey(runtime, str(models_dir_of(settings)), threads)
+    key = EmbedderKey(runtime, str(models_dir_of(settings)), threads, for_queries)
     with _embedders_lock:
         if key not in _embedders:
             if runtime == "torch":
                 _embedders[key] = TorchEmbedder()
             else:
-                _embedders[key] = OnnxEmbedder(Path(key.models_dir), quantized=runtime == "onnx-int8", threads=threads)
+                _embedders[key] = OnnxEmbedder(Path(key.models_dir), quantized=runtime == "onnx-int8", threads=threads,
+                                               arena=key.for_queries)
         return _embedders[key]
 
 
