@@ -38,10 +38,6 @@ WARMUP_S = 2.0  # load before the fault
 RESULTS: dict[str, dict] = {}
 
 
-def needs(part: str, point: int):
-    return pytest.mark.xfail(reason=f"needs {part} (issue 12 point {point})", strict=False)
-
-
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
     if not fh.CORPUS.exists():
@@ -203,7 +199,6 @@ def test_web_process_killed(site):
         c.expect(c.ledger.results(killed, port=web_b.port)["200"] > 0, "web-b answered nothing after the kill")
 
 
-@needs("worker supervision (point 4) and runs taken over once their claim expires", 3)
 def test_worker_killed_during_ingest(site):
     """SIGKILL the worker process ingesting an inbox file: the other worker takes the run over
     once its lease expires, every paper of the file is stored once, and the killed worker's
