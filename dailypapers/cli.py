@@ -209,7 +209,8 @@ def papers_show(
 ) -> None:
     """Show one paper: metadata, links, versions and the days it was featured."""
     from .errors import NotFoundError
-    from .ingest.normalize import InvalidRecord, split_arxiv_id
+    from .arxiv import split_arxiv_id
+    from .errors import InvalidRecord
     from .store import papers as paper_store
 
     try:

@@ -2,16 +2,10 @@ import datetime as dt
 
 import pytest
 
+from dailypapers.arxiv import parse_datetime, split_arxiv_id
+from dailypapers.errors import InvalidRecord
 from dailypapers.ingest.merge import complete_new, merge, record_to_row
-from dailypapers.ingest.normalize import (
-    InvalidRecord,
-    clean_abstract,
-    clean_title,
-    find_links,
-    normalize,
-    parse_datetime,
-    split_arxiv_id,
-)
+from dailypapers.ingest.normalize import clean_abstract, clean_title, find_links, normalize
 from dailypapers.types import Author, PaperRecord
 
 

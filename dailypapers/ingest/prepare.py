@@ -12,10 +12,10 @@ import logging
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
+from ..errors import InvalidRecord, shown
 from ..types import PaperRecord, RawRecord, Rejection
 from .merge import complete_new, record_to_row
-from .normalize import InvalidRecord, content_hash, normalize
-from .validate import shown
+from .normalize import content_hash, normalize
 
 log = logging.getLogger(__name__)
 

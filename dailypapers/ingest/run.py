@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections.abc import Callable
+from functools import partial
 
 from rich.console import Console
 from rich.progress import BarColumn, Progress, ProgressColumn, TaskProgressColumn, TextColumn, TimeRemainingColumn
@@ -14,6 +15,7 @@ from rich.text import Text
 from ..errors import DailyPapersError, SourceError
 from ..sources import harvest
 from ..sources.files import InputFile, detect
+from ..store import runs as run_store
 from ..store.engine import Store
 from ..types import IngestReport
 from .pipeline import BatchResult, ingest, ingest_file, logged
@@ -149,6 +151,9 @@ class IngestJob:
             def on_page(seen: int, complete: int | None) -> None:
                 progress.update(task, total=complete, completed=seen, papers=seen)
 
-            report = harvest.harvest_categories(self.store.settings, self.store, categories, since, until, sink, on_page=on_page)
+            report = harvest.harvest_categories(
+                self.store.settings, categories, since, until, sink, on_page=on_page,
+                load_cursor=partial(run_store.get_cursor, self.store), save_cursor=partial(run_store.save_cursor, self.store),
+            )
             progress.update(task, description=f"arXiv OAI-PMH done in {time.monotonic() - started:.0f}s")
         return report

@@ -8,9 +8,9 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
-from ..errors import DailyPapersError, NotFoundError
+from ..arxiv import could_exist, split_arxiv_id
+from ..errors import DailyPapersError, InvalidRecord, NotFoundError
 from ..ingest import submissions
-from ..ingest.normalize import InvalidRecord, could_exist, split_arxiv_id
 from ..ingest.submissions import Refused
 from ..store import comments as comment_store
 from ..store import fetches

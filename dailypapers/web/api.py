@@ -23,8 +23,8 @@ from fastapi.openapi.utils import get_openapi
 from starlette.responses import Response
 
 from .. import periods, shapes
-from ..errors import DailyPapersError, NotFoundError
-from ..ingest.normalize import InvalidRecord, split_arxiv_id
+from ..arxiv import split_arxiv_id
+from ..errors import DailyPapersError, InvalidRecord, NotFoundError
 from ..store import daily as daily_store
 from ..store import feed as feed_store
 from ..store import papers as paper_store

@@ -9,8 +9,8 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
 
 from .. import periods
-from ..errors import NotFoundError, database_away
-from ..ingest.normalize import InvalidRecord, split_arxiv_id
+from ..arxiv import split_arxiv_id
+from ..errors import InvalidRecord, NotFoundError, database_away
 from ..store import comments as comment_store
 from ..store import daily as daily_store
 from ..store import feed as feed_store
