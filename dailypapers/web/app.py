@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import logging
 from contextlib import asynccontextmanager
-from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
@@ -22,12 +21,12 @@ from . import api, httpcache, outage
 from .limits import BodyTooLarge, RequestLimits
 from .routes import ROUTES
 from .readonly import ReadOnlyAccess
+from .render import STATIC
 from .security import RateLimited, SecurityHeaders, with_csrf
 from .site import RequestBaseURL, Site
 from .vendor import CachedStatic, VendorFiles, missing_warning
 from .views import error_page, wants_json
 
-STATIC = Path(__file__).parent / "static"
 log = logging.getLogger(__name__)
 
 
