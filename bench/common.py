@@ -144,7 +144,7 @@ def corpus_store(settings, *, similar: bool = True, embeddings: bool = True, ran
     import gzip
     import json
 
-    from dailypapers.index import neighbours
+    from dailypapers import neighbours
     from dailypapers.index.embeddings import MODEL_KEY
     from dailypapers.ingest.run import IngestJob
     from dailypapers.store import embeddings as embedding_store

@@ -33,12 +33,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from . import neighbours
 from .errors import NotFoundError
 from .index import fulltext as ft
 from .index.fulltext import BadQuery, Facets, Filters, FullTextIndex, ParsedQuery
 from .index.query import lone_arxiv_id
 from .ranking import hybrid
-from .ranking import similar as similar_ranking
 from .store import papers as paper_store
 from .store.engine import Store
 
@@ -453,7 +453,7 @@ def similar(store: Store, arxiv_id: str, limit: int = 6) -> list[SearchHit]:
     if paper is None:
         raise NotFoundError(f"no paper {arxiv_id}")
     engines = engines_for(store)
-    ranked = similar_ranking.similar_to(engines, store, paper, limit)
+    ranked = neighbours.similar_to(engines, store, paper, limit)
     empty = ParsedQuery()
     return _hits(store, engines.fulltext, empty, [pid for pid, _ in ranked], dict(ranked), {pid: "semantic" for pid, _ in ranked})
 
