@@ -12,7 +12,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from .errors import DailyPapersError
+from ..errors import DailyPapersError
 
 
 def register(app: typer.Typer) -> None:
@@ -26,7 +26,7 @@ def _progress(console, show: bool):
     """A bar with papers done of all, their rate and the time left (the rate column is ingest's)."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from .ingest.run import RateColumn
+    from ..ingest.run import RateColumn
 
     columns = [TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), RateColumn(), TimeRemainingColumn()]
     return Progress(*columns, console=console, disable=not show)
@@ -48,15 +48,15 @@ def index_command(
     Embeddings are committed in batches, so an interrupted run resumes where it stopped. The
     scheduled index job runs the same steps for papers that arrived since.
     """
-    from .cli import err, open_store, out
-    from .search import index_new_papers
+    from . import err, open_store, out
+    from ..search import index_new_papers
 
     store = open_store()
     show = sys.stderr.isatty() if progress is None else progress
     if rebuild:
-        from .index.embeddings import DIM, MODEL_KEY
-        from .index.fulltext import FullTextIndex
-        from .index.vectors import VectorIndex
+        from ..index.embeddings import DIM, MODEL_KEY
+        from ..index.fulltext import FullTextIndex
+        from ..index.vectors import VectorIndex
 
         with _progress(err, show) as bar:
             bar.add_task("rebuilding the full-text and vector indexes", total=None, papers=0)
@@ -94,8 +94,8 @@ def search_command(
     """Search the stored papers, as the site's search page does."""
     import re
 
-    from .cli import open_store, out, parse_day
-    from .search import SearchQuery, lone_arxiv_id, search
+    from . import open_store, out, parse_day
+    from ..search import SearchQuery, lone_arxiv_id, search
 
     store = open_store()
     page = search(
@@ -113,7 +113,7 @@ def search_command(
         ),
     )
     if as_json:
-        from .shapes import search_items
+        from ..shapes import search_items
 
         items = search_items(store, [h.paper for h in page.hits], store.settings.base_url.rstrip("/"))
         out.print_json(json.dumps(items))
@@ -156,7 +156,7 @@ def eval_command(
 ) -> None:
     """Measure full-text, semantic and hybrid search on a BEIR benchmark: nDCG@10, Recall@10,
     Recall@100 and MRR@10, with the site's own ranking code over temporary indexes."""
-    from .cli import err, out, settings
+    from . import err, out, settings
 
     if split not in ("all", "tune", "test"):
         raise DailyPapersError("--split: one of all, tune, test")
@@ -279,11 +279,11 @@ def evaluate_beir(
     import tempfile
     import time
 
-    from .index.embeddings import DIM, MODEL_KEY, embed_cached, load_embedder, paper_text
-    from .index.fulltext import MAX_QUERY_CHARS, Filters, FullTextIndex, parse
-    from .index.vectors import VectorIndex
-    from .ranking.hybrid import evaluate
-    from .search import Engines, rank
+    from ..index.embeddings import DIM, MODEL_KEY, embed_cached, load_embedder, paper_text
+    from ..index.fulltext import MAX_QUERY_CHARS, Filters, FullTextIndex, parse
+    from ..index.vectors import VectorIndex
+    from ..ranking.hybrid import evaluate
+    from ..search import Engines, rank
 
     qids = [q for q in dataset.queries if split == "all" or split_of(q) == split]
     if sample is not None and sample < len(qids):

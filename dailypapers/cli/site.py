@@ -10,7 +10,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from .errors import DailyPapersError
+from ..errors import DailyPapersError
 
 users_app = typer.Typer(help="Manage accounts.", no_args_is_help=True)
 jobs_app = typer.Typer(help="Background jobs.", no_args_is_help=True)
@@ -52,7 +52,7 @@ def _check_base_url(settings) -> None:
     """One line at start-up when the links will not lead where the site is served: a configured
     base URL naming another port (or an address the bind does not answer), or none configured for
     a wildcard bind, where emails can only name the machine."""
-    from .siteurl import disagreement
+    from ..siteurl import disagreement
 
     log = logging.getLogger("dailypapers.serve")
     if settings.base_url_per_request:
@@ -121,13 +121,13 @@ def _enqueuer(settings):
     """Where due jobs go: the queue when one is configured, else None (run in-process)."""
     if not settings.queue_url:
         return None
-    from .jobs.queue import enqueuer
+    from ..jobs.queue import enqueuer
 
     return enqueuer()
 
 
 def register(app: typer.Typer) -> None:
-    from .cli import err, open_store, out, settings
+    from . import err, open_store, out, settings
 
     app.add_typer(users_app, name="users")
     app.add_typer(jobs_app, name="jobs")
@@ -144,7 +144,7 @@ def register(app: typer.Typer) -> None:
         current = settings()
         _restart_with_arena_cap(current)
         open_store().dispose()  # create or upgrade the database before the workers start
-        from .index.embeddings import prepare_query_model  # imported here: not every command needs numpy
+        from ..index.embeddings import prepare_query_model  # imported here: not every command needs numpy
 
         prepare_query_model(current)  # before the web processes start, so none of them imports torch
         _serve(current, host, port, workers, log_level)
@@ -161,11 +161,11 @@ def register(app: typer.Typer) -> None:
         log_level: Annotated[str, typer.Option(help="debug, info, warning or error.")] = "info",
     ) -> None:
         """Run the whole site on this machine: database, imports, background jobs, web server."""
-        from .index.fulltext import FullTextIndex
-        from .ingest.run import IngestJob
-        from .jobs.scheduler import Scheduler
+        from ..index.fulltext import FullTextIndex
+        from ..ingest.run import IngestJob
+        from ..jobs.scheduler import Scheduler
 
-        from .store.engine import Store
+        from ..store.engine import Store
 
         _logging(log_level)
         current = settings()
@@ -177,7 +177,7 @@ def register(app: typer.Typer) -> None:
             report = IngestJob(store, show_progress=sys.stderr.isatty(), console=err).run(list(import_paths))
             out.print(f"imported: {report.summary()}", highlight=False)
         FullTextIndex.for_store(store).sync(store)  # rebuilt here when missing or damaged
-        from .index.embeddings import prepare_query_model  # imported here: not every command needs numpy
+        from ..index.embeddings import prepare_query_model  # imported here: not every command needs numpy
 
         prepare_query_model(current)  # before the web processes start, so none of them imports torch
         scheduler = Scheduler(store, enqueue=_enqueuer(current)).start() if jobs else None
@@ -207,9 +207,9 @@ def register(app: typer.Typer) -> None:
         password_stdin: Annotated[bool, typer.Option("--password-stdin", help="Read the password from standard input.")] = False,
     ) -> None:
         """Create an account (curators and admins are made here)."""
-        from .store import users as user_store
-        from .web.auth import validate_signup
-        from .web.security import hash_password
+        from ..store import users as user_store
+        from ..web.auth import validate_signup
+        from ..web.security import hash_password
 
         if password_stdin:
             password = sys.stdin.readline().rstrip("\n")
@@ -233,8 +233,8 @@ def register(app: typer.Typer) -> None:
         admin: Annotated[Optional[bool], typer.Option("--admin/--no-admin", help="Grant or revoke admin.")] = None,
     ) -> None:
         """Grant or revoke the curator and admin roles."""
-        from .errors import NotFoundError
-        from .store import users as user_store
+        from ..errors import NotFoundError
+        from ..store import users as user_store
 
         store = open_store()
         with store.session() as session, session.begin():
@@ -256,8 +256,8 @@ def register(app: typer.Typer) -> None:
         from rich.console import Console
         from rich.table import Table
 
-        from .jobs import health
-        from .store import jobruns
+        from ..jobs import health
+        from ..store import jobruns
 
         store = open_store()
         jobs, other_stuck = health.check(store)
@@ -300,10 +300,10 @@ def register(app: typer.Typer) -> None:
     def jobs_run(name: Annotated[str, typer.Argument(help="The job to run once, now.")]) -> None:
         """Run one job once from the shell (recorded like a scheduled run). Refused, with exit
         status 1, while another run of the job is in progress (runs of a job do not overlap)."""
-        from .jobs import runner
-        from .jobs.registry import JOBS
-        from .jobs.scheduler import manual_period
-        from .store import jobruns
+        from ..jobs import runner
+        from ..jobs.registry import JOBS
+        from ..jobs.scheduler import manual_period
+        from ..store import jobruns
 
         if name not in JOBS:
             raise DailyPapersError(f"no job {name!r}; jobs: {', '.join(JOBS)}")
@@ -319,9 +319,9 @@ def register(app: typer.Typer) -> None:
     @jobs_app.command("enqueue")
     def jobs_enqueue(name: Annotated[str, typer.Argument(help="The job to hand to the queue's workers now.")]) -> None:
         """Queue one run of a job for the workers (DAILYPAPERS_QUEUE_URL)."""
-        from .jobs.registry import JOBS
-        from .jobs.scheduler import manual_period
-        from .store import jobruns
+        from ..jobs.registry import JOBS
+        from ..jobs.scheduler import manual_period
+        from ..store import jobruns
 
         current = settings()
         if name not in JOBS:
@@ -357,7 +357,7 @@ def register(app: typer.Typer) -> None:
             err.print(f"warning: DAILYPAPERS_BASE_URL is not set: digests sent from here link to {current.base_url}",
                       highlight=False, markup=False)
         open_store().dispose()  # migrations first
-        from .index.embeddings import prepare_query_model
+        from ..index.embeddings import prepare_query_model
 
         prepare_query_model(current)  # the int8 export the index job embeds with on a CPU host
         # The supervisor runs in this process (same pid, for the service manager), in a fresh
@@ -372,7 +372,7 @@ def register(app: typer.Typer) -> None:
         """Enqueue due jobs for the workers (any number may run: each period is claimed once)."""
         import time
 
-        from .jobs.scheduler import Scheduler
+        from ..jobs.scheduler import Scheduler
 
         current = settings()
         if not current.queue_url:

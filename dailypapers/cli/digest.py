@@ -7,13 +7,13 @@ from typing import Annotated, Optional
 
 import typer
 
-from .errors import DailyPapersError
+from ..errors import DailyPapersError
 
 digest_app = typer.Typer(help="Email digests: trending papers and topic alerts.", no_args_is_help=True)
 
 
 def register(app: typer.Typer) -> None:
-    from .cli import open_store, out
+    from . import open_store, out
 
     app.add_typer(digest_app, name="digest")
 
@@ -32,8 +32,8 @@ def register(app: typer.Typer) -> None:
         Safe to run again and alongside `dailypapers up`: what was sent is never sent again, and a
         run killed midway is finished by the next one. Without DAILYPAPERS_SMTP_URL the messages are
         written as .eml files into the outbox folder."""
-        from .digest import period as periods
-        from .digest.send import send_digests
+        from ..digest import period as periods
+        from ..digest.send import send_digests
 
         if cadence not in periods.CADENCES:
             raise DailyPapersError("--cadence: daily or weekly")
@@ -71,9 +71,9 @@ def register(app: typer.Typer) -> None:
         the database could not be reached (the server keeps the message and tries again)."""
         from sqlalchemy.exc import OperationalError
 
-        from .digest.links import Links
-        from .digest.mailer import site_secret
-        from .digest.receive import MAX_BYTES, TryLater, receive
+        from ..digest.links import Links
+        from ..digest.mailer import site_secret
+        from ..digest.receive import MAX_BYTES, TryLater, receive
 
         message = sys.stdin.buffer.read(MAX_BYTES)
         try:
@@ -92,11 +92,11 @@ def register(app: typer.Typer) -> None:
         """Subscriptions by status; the confirmation and account emails of the outbox by status
         (pending: not tried yet; retrying: failed, with the next try's time; sent; failed), with the
         latest error; and the digests of a period by status."""
-        from .digest import period as periods
-        from .digest.send import due_period
-        from .store import deliveries as delivery_store
-        from .store import outbox as outbox_store
-        from .store import subscriptions as sub_store
+        from ..digest import period as periods
+        from ..digest.send import due_period
+        from ..store import deliveries as delivery_store
+        from ..store import outbox as outbox_store
+        from ..store import subscriptions as sub_store
 
         if cadence not in periods.CADENCES:
             raise DailyPapersError("--cadence: daily or weekly")

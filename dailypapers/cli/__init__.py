@@ -16,8 +16,8 @@ from typing import Annotated, Optional
 import typer
 from rich.console import Console
 
-from .config import CONFIG_FILE_ENV, Settings, settings_markdown
-from .errors import DailyPapersError
+from ..config import CONFIG_FILE_ENV, Settings, settings_markdown
+from ..errors import DailyPapersError
 
 app = typer.Typer(
     help="dailypapers: a self-hosted Daily Papers. Run `dailypapers up` for the whole site.",
@@ -50,7 +50,7 @@ def settings() -> Settings:
 
 
 def open_store():
-    from .store.engine import Store
+    from ..store.engine import Store
 
     return Store(settings())
 
@@ -93,7 +93,7 @@ def ingest(
     snapshot, daily listing JSON lines, Hugging Face daily_papers JSON. Every run reports how many
     records were new, updated, unchanged and rejected.
     """
-    from .ingest.run import IngestJob
+    from ..ingest.run import IngestJob
 
     job = IngestJob(
         open_store(),
@@ -119,7 +119,7 @@ def ingest(
 @db_app.command("upgrade")
 def db_upgrade(revision: Annotated[str, typer.Argument(help="Target revision.")] = "head") -> None:
     """Apply migrations up to REVISION (also done automatically on first use)."""
-    from .store.engine import current_revision, make_engine, upgrade
+    from ..store.engine import current_revision, make_engine, upgrade
 
     engine = make_engine(settings())
     before = current_revision(engine)
@@ -131,7 +131,7 @@ def db_upgrade(revision: Annotated[str, typer.Argument(help="Target revision.")]
 @db_app.command("current")
 def db_current() -> None:
     """Show the database's migration revision and the latest one."""
-    from .store.engine import current_revision, head_revision, make_engine
+    from ..store.engine import current_revision, head_revision, make_engine
 
     engine = make_engine(settings())
     out.print(f"current {current_revision(engine) or 'none'}, latest {head_revision(engine)}", highlight=False)
@@ -144,7 +144,7 @@ def db_check(
     """Check that each paper's stored counts (upvotes, comments) equal their rows: older versions
     lost updates when members voted at the same moment. Prints one line per drifted count and a
     summary; exits 1 when drift is found (0 when --repair fixed it). Safe while the site runs."""
-    from .store import integrity
+    from ..store import integrity
 
     store = open_store()
     try:
@@ -185,7 +185,7 @@ def db_backup(
     """Back the database up while the site runs: a SQLite file through SQLite's backup API (one
     self-contained, checked file), PostgreSQL through pg_dump's custom format. The file appears only
     when complete; old backups are deleted (--keep) only after the new one is in place."""
-    from .store.backup import backup, prune
+    from ..store.backup import backup, prune
 
     current = settings()
     if keep is not None and not target.is_dir():
@@ -208,9 +208,9 @@ def papers_show(
     as_json: Annotated[bool, typer.Option("--json", help="Print the paper as the JSON API does.")] = False,
 ) -> None:
     """Show one paper: metadata, links, versions and the days it was featured."""
-    from .errors import NotFoundError
-    from .ingest.normalize import InvalidRecord, split_arxiv_id
-    from .store import papers as paper_store
+    from ..errors import NotFoundError
+    from ..ingest.normalize import InvalidRecord, split_arxiv_id
+    from ..store import papers as paper_store
 
     try:
         bare, _ = split_arxiv_id(arxiv_id)
@@ -222,8 +222,8 @@ def papers_show(
     if detail is None:
         raise NotFoundError(f"no paper {bare} in the store")
     if as_json:
-        from .shapes import paper_info
-        from .store.feed import items_for
+        from ..shapes import paper_info
+        from ..store.feed import items_for
 
         with store.session() as session:
             item = items_for(session, [detail.paper])[0]
@@ -263,7 +263,7 @@ def papers_list(
     as_json: Annotated[bool, typer.Option("--json", help="Print HF-shaped daily_papers items.")] = False,
 ) -> None:
     """List the papers featured on a day."""
-    from .store.feed import SORTS, FeedQuery, list_featured
+    from ..store.feed import SORTS, FeedQuery, list_featured
 
     day = parse_day(date)
     if sort not in SORTS:
@@ -272,7 +272,7 @@ def papers_list(
     with store.session() as session:
         page = list_featured(session, FeedQuery(start=day, end=day, sort=sort, limit=limit))
     if as_json:
-        from .shapes import daily_item
+        from ..shapes import daily_item
 
         base = store.settings.base_url.rstrip("/")
         out.print_json(json.dumps([daily_item(i, base) for i in page.items]))
@@ -318,12 +318,12 @@ def show_settings(
 
 
 # The other command groups live in their own modules, each adding its commands to `app`:
-#   cli_site.py    up, serve, worker, scheduler, users, jobs
-#   cli_search.py  index, search, eval
-#   cli_digest.py  digest send
-from . import cli_digest, cli_search, cli_site  # noqa: E402 - they need `app` and the helpers above
+#   site.py       up, serve, worker, scheduler, users, jobs
+#   search.py   index, search, eval
+#   digest.py   digest send
+from . import digest, search, site  # noqa: E402 - they need `app` and the helpers above
 
-for _group in (cli_site, cli_search, cli_digest):
+for _group in (site, search, digest):
     _group.register(app)
 
 
