@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
@@ -14,6 +15,7 @@ import pytest
 
 from conftest import ROOT, env_for, make_settings, need_data
 from digesthelp import free_port
+from dailypapers.cli.docs import cli_markdown
 from dailypapers.config import settings_markdown
 from dailypapers.store import papers as paper_store
 from dailypapers.store.engine import Store
@@ -91,6 +93,18 @@ def test_db_upgrade_and_current(cli_env):
 def test_settings_reference_is_current():
     doc = ROOT / "docs" / "settings.md"
     assert doc.read_text() == settings_markdown(), "regenerate: dailypapers settings --markdown > docs/settings.md"
+
+
+def test_cli_reference_is_current():
+    """docs/cli.md is every command's --help, the same text on any terminal: regenerated here at 40
+    columns, the way the Makefile does, and compared with the committed page."""
+    doc = ROOT / "docs" / "cli.md"
+    made = subprocess.run([sys.executable, "-m", "dailypapers.cli.docs"], env=dict(os.environ, COLUMNS="40"),
+                          capture_output=True, text=True, timeout=60)
+    assert made.returncode == 0, made.stderr
+    assert doc.read_text() == made.stdout == cli_markdown(), "regenerate: python -m dailypapers.cli.docs > docs/cli.md"
+    for command in ("ingest", "db backup", "papers list", "jobs enqueue", "digest receive", "eval"):
+        assert f"\n## dailypapers {command}\n" in made.stdout
 
 
 def test_every_setting_has_help():
