@@ -145,7 +145,7 @@ def _logging_in_worker() -> None:
     """The site's own log lines in a web process that uvicorn spawned (`serve`/`up` with several
     workers): uvicorn configures its own loggers there, not the root one, so without this the
     site's warnings would print bare and its INFO lines (the database back, indexes caught up)
-    not at all. Same format as the commands' (cli_site.py), at the level uvicorn was given."""
+    not at all. Same format as the commands' (cli/site.py), at the level uvicorn was given."""
     root = logging.getLogger()
     if not root.handlers:
         logging.basicConfig(level=logging.getLogger("uvicorn.error").getEffectiveLevel(),
