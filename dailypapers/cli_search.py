@@ -49,7 +49,7 @@ def index_command(
     scheduled index job runs the same steps for papers that arrived since.
     """
     from .cli import err, open_store, out
-    from .search import index_new_papers
+    from .index.update import index_new_papers
 
     store = open_store()
     show = sys.stderr.isatty() if progress is None else progress
