@@ -32,14 +32,13 @@ snapshot; the indexing job is index/update.py.
 
 from ..index.update import IndexReport, index_new_papers
 from .engines import Engines, engines_for
-from .planner import EXACT_FILTER_LIMIT, Ranking, rank
+from .planner import Ranking, rank
 from .query import MAX_LIMIT, MAX_RESULTS, MODES, SORTS, BadQuery, SearchQuery, lone_arxiv_id
 from .results import SearchHit, SearchPage
 from .service import search, similar
 
 __all__ = [
     "BadQuery",
-    "EXACT_FILTER_LIMIT",
     "Engines",
     "IndexReport",
     "MAX_LIMIT",
