@@ -18,6 +18,7 @@ from dailypapers.errors import NotFoundError
 from dailypapers.index.fulltext import LAYOUT, FullTextIndex
 from dailypapers.index.vectors import VectorIndex
 from dailypapers.ingest.run import IngestJob
+from dailypapers.search import planner
 from dailypapers.store import embeddings as embedding_store
 from dailypapers.store import kv
 from dailypapers.store import papers as paper_store
@@ -342,7 +343,7 @@ def test_a_site_without_vectors_never_loads_the_model(db_url, tmp_path):
 def test_filters_hold_when_the_dense_side_checks_its_neighbours(search_store, monkeypatch):
     """Above EXACT_FILTER_LIMIT papers, dense candidates are nearest neighbours checked against the
     restrictions instead of the restricted set scored exactly: the same rules must hold."""
-    monkeypatch.setattr(S, "EXACT_FILTER_LIMIT", 1)
+    monkeypatch.setattr(planner, "EXACT_FILTER_LIMIT", 1)
     page = S.search(search_store, S.SearchQuery(text="neural networks cat:cs.CV", limit=50))
     assert page.hits and all("cs.CV" in h.paper["categories"] for h in page.hits)
     assert {h.found_by for h in page.hits} & {"semantic", "both"}

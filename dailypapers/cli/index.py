@@ -23,7 +23,7 @@ def index_command(
     Embeddings are committed in batches, so an interrupted run resumes where it stopped. The
     scheduled index job runs the same steps for papers that arrived since.
     """
-    from ..search import index_new_papers
+    from ..index.update import index_new_papers
 
     store = open_store()
     show = wanted(progress)

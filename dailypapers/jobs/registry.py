@@ -173,7 +173,7 @@ def index_papers(store: Store) -> str:
     """Bring the search indexes up to date with the store: full text, then embeddings (a bounded
     number per run, so a large backfill does not hold up the other jobs; later runs continue it)."""
     from .. import neighbours
-    from ..search import index_new_papers
+    from ..index.update import index_new_papers
 
     report = index_new_papers(store, limit=store.settings.index_job_limit or None, should_stop=SHUTTING_DOWN.is_set)
     if SHUTTING_DOWN.is_set():
