@@ -86,6 +86,10 @@ def main() -> None:
                 mem = max(max(r["fresh_mem"], r["again_mem"]) for r in done) / 2**20
                 label = f" {code} |" if compare else ""
                 print(f"| {kind} |{label} {fresh:,.0f} | {again:,.0f} | {mem:.0f} | {args.runs} |", flush=True)
+            if compare:  # the spread, run by run, for judging what is noise
+                for code, done in runs.items():
+                    each = ", ".join(f"{PAPERS / r['fresh_s']:,.0f}/{PAPERS / r['again_s']:,.0f}" for r in done)
+                    print(f"<!-- {kind} {code}: fresh/re-ingest papers/s per run: {each} -->", flush=True)
 
 
 if __name__ == "__main__":
