@@ -134,3 +134,12 @@ def test_content_hash_covers_every_hashed_field():
             value = value + " changed"
         seen.add(content_hash(base._replace(**{name: value})))
     assert len(seen) == len(HASHED_FIELDS) + 1
+
+
+def test_paper_columns_are_the_papers_table_columns_ingest_writes():
+    from dailypapers.store.schema import Paper
+    from dailypapers.types import PAPER_COLUMNS, PaperRow
+
+    assert PAPER_COLUMNS == PaperRow._fields
+    assert set(PAPER_COLUMNS) <= set(Paper.__table__.c.keys())
+    assert not {"id", "first_featured", "upvote_count", "comment_count", "created_at", "changed_at"} & set(PAPER_COLUMNS)
