@@ -8,7 +8,7 @@ import re
 
 from ..arxiv import CATEGORY, split_arxiv_id
 from ..errors import InvalidRecord
-from ..types import Author, PaperRecord
+from ..types import PAPER_COLUMNS, Author, PaperRecord, PaperRow
 from .validate import check
 
 MAX_CATEGORY = 40  # the longest arXiv category is 17 characters; longer entries are not categories
@@ -150,52 +150,35 @@ def _authors_text(authors: list | None) -> str:
     )
 
 
-def content_hash(row: dict) -> str:
+# Every paper column but the id, the primary category (the first of `categories`), the source's
+# name and the hash itself: equal hashes mean nothing to write.
+HASHED_FIELDS = tuple(c for c in PAPER_COLUMNS if c not in ("arxiv_id", "primary_category", "source", "content_hash"))
+
+
+def content_hash(row: PaperRow) -> str:
     """A hash of the stored paper fields (HASHED_FIELDS): equal hashes mean nothing to write."""
-    g = row.get
-    cats = g("categories")
+    cats = row.categories
     payload = "\x1f".join(
         (
-            _s(g("version")),
-            _s(g("title")),
-            _s(g("abstract")),
-            _authors_text(g("authors")),
+            _s(row.version),
+            _s(row.title),
+            _s(row.abstract),
+            _authors_text(row.authors),
             "\x00" if cats is None else "\x1e".join(cats),
-            _s(g("comment")),
-            _s(g("journal_ref")),
-            _s(g("doi")),
-            _s(g("report_no")),
-            _s(g("license")),
-            _s(g("code_url")),
-            _s(g("project_url")),
-            _s(g("published_at")),
-            _s(g("updated_at")),
-            _s(g("upvotes_imported")),
-            _s(g("comments_imported")),
+            _s(row.comment),
+            _s(row.journal_ref),
+            _s(row.doi),
+            _s(row.report_no),
+            _s(row.license),
+            _s(row.code_url),
+            _s(row.project_url),
+            _s(row.published_at),
+            _s(row.updated_at),
+            _s(row.upvotes_imported),
+            _s(row.comments_imported),
         )
     )
-    hf = g("hf_meta")
+    hf = row.hf_meta
     if hf is not None:  # only then, so the hashes of papers without HF fields stay as they were
         payload += "\x1f" + json.dumps(hf, sort_keys=True, ensure_ascii=False)
     return hashlib.blake2b(payload.encode(), digest_size=16).hexdigest()
-
-
-HASHED_FIELDS = (
-    "version",
-    "title",
-    "abstract",
-    "authors",
-    "categories",
-    "comment",
-    "journal_ref",
-    "doi",
-    "report_no",
-    "license",
-    "code_url",
-    "project_url",
-    "published_at",
-    "updated_at",
-    "upvotes_imported",
-    "comments_imported",
-    "hf_meta",
-)
