@@ -40,7 +40,8 @@ def test_sqlite_backup_is_one_consistent_checked_file_while_the_site_writes(sqli
 
     def writer():  # the site going on: one committed write after another
         while not stop.is_set():
-            kv.set_value(store, f"during-backup-{written[0]}", "x")
+            with store.session() as session, session.begin():
+                kv.set_value(session, f"during-backup-{written[0]}", "x")
             written[0] += 1
 
     before = _count(store, "SELECT count(*) FROM kv")

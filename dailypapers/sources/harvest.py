@@ -85,7 +85,8 @@ def harvest_categories(
     try:
         for set_spec in sorted({oai_set(c) for c in categories}):
             key = f"oai:{set_spec}:{since.isoformat()}:{until.isoformat() if until else ''}:{','.join(sorted(wanted))}"
-            state = run_store.get_cursor(store, key)
+            with store.session() as session:
+                state = run_store.get_cursor(session, key)
             if state and state["done"]:
                 # Done before: harvest again from the start (cheap, and catches late updates).
                 state = None
@@ -106,7 +107,8 @@ def harvest_categories(
                 if info.error_code == "badResumptionToken" and token:
                     # Tokens expire; the records are idempotent, so start this set over.
                     token, seen = None, 0
-                    run_store.save_cursor(store, key, None, 0, False)
+                    with store.session() as session, session.begin():
+                        run_store.save_cursor(session, key, None, 0, False)
                     continue
                 if info.error_code not in (None, "noRecordsMatch"):
                     raise SourceError(f"OAI-PMH error {info.error_code}: {info.error_message}")
@@ -114,7 +116,8 @@ def harvest_categories(
                 report.add(sink(kept))
                 seen += len(items)
                 token = info.resumption_token
-                run_store.save_cursor(store, key, token, seen, token is None)
+                with store.session() as session, session.begin():
+                    run_store.save_cursor(session, key, token, seen, token is None)
                 if on_page:
                     on_page(seen, info.complete_list_size)
                 if not token:
