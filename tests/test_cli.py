@@ -12,7 +12,7 @@ import psutil
 
 import pytest
 
-from conftest import ROOT, env_for, make_settings, need_data
+from support import ROOT, env_for, make_settings, need_data
 from digesthelp import free_port
 from dailypapers.config import settings_markdown
 from dailypapers.store import papers as paper_store

@@ -24,7 +24,7 @@ import psutil
 import pytest
 from sqlalchemy import func, select
 
-from conftest import DATA, MODELS, ROOT, _drop_pg_database, _pg_database
+from support import DATA, MODELS, ROOT, drop_pg_database, pg_database
 from dailypapers.config import Settings
 from dailypapers.store.engine import Store
 from dailypapers.store.schema import DailyEntry, Delivery, Embedding, JobRun, Paper
@@ -59,7 +59,7 @@ def cluster(request, tmp_path):
     if not corpus.exists():
         pytest.skip(f"test data not found: {corpus}")
     admin = request.getfixturevalue("pg_server")
-    name = _pg_database(admin)
+    name = pg_database(admin)
     db_url = admin.url.set(database=name).render_as_string(hide_password=False)
     procs: list[subprocess.Popen] = []
     smtp = SMTPServer().__enter__()
@@ -106,7 +106,7 @@ def cluster(request, tmp_path):
             proc.wait(10)
     store.dispose()
     smtp.__exit__(None, None, None)
-    _drop_pg_database(admin, name)
+    drop_pg_database(admin, name)
 
 
 def count(store, table, *where) -> int:

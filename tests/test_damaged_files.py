@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from conftest import need_data
+from support import need_data
 from dailypapers.ingest.run import PARALLEL_MIN_BYTES
 from dailypapers.store import runs as run_store
 from helpers import consistency_problems, table_counts

@@ -15,7 +15,7 @@ import threading
 
 import pytest
 
-from conftest import ROOT, load_site_data, site_settings
+from support import ROOT, load_site_data, site_settings
 from dailypapers.digest import period as periods
 from dailypapers.digest.compose import Composer
 from dailypapers.digest.links import new_secret

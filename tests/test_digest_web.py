@@ -12,7 +12,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from starlette.testclient import TestClient
 
-from conftest import env_for, load_site_data, site_settings
+from support import env_for, load_site_data, site_settings
 from dailypapers.digest import period as periods
 from dailypapers.digest.links import Links
 from dailypapers.digest.send import send_digests

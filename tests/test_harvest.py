@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from conftest import make_settings, need_data
+from support import make_settings, need_data
 from dailypapers.errors import SourceError
 from dailypapers.ingest.run import IngestJob
 from dailypapers.sources import harvest

@@ -18,7 +18,7 @@ import json
 from lxml import etree
 from sqlalchemy import select
 
-from conftest import need_data
+from support import need_data
 from dailypapers.ingest.run import IngestJob
 from dailypapers.store.schema import Paper
 from helpers import consistency_problems

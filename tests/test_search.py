@@ -12,7 +12,7 @@ import time
 import pytest
 from sqlalchemy import update
 
-from conftest import make_settings
+from support import make_settings
 from dailypapers import search as S
 from dailypapers.errors import NotFoundError
 from dailypapers.index.fulltext import LAYOUT, FullTextIndex

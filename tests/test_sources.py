@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from conftest import need_data
+from support import need_data
 from dailypapers.errors import UnknownFormatError
 from dailypapers.ingest.normalize import normalize
 from dailypapers.sources import arxiv_api, hf_daily, oai_pmh

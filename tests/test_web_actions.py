@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from conftest import client_for
+from support import client_for
 from dailypapers.store import papers as paper_store
 from dailypapers.store import users as user_store
 from dailypapers.store.engine import Store

@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from conftest import client_for
+from support import client_for
 from dailypapers.ranking import trending
 
 
