@@ -96,6 +96,15 @@ def db_for(request, tmp_path: Path, kind: str):
     return admin.url.set(database=name).render_as_string(hide_password=False), (admin, name)
 
 
+def read_once(settings: Settings, read, *args):
+    """`read(session, *args)` through a store of its own (a test's look at what a site stored)."""
+    store = Store(settings)
+    with store.session() as session:
+        found = read(session, *args)
+    store.dispose()
+    return found
+
+
 def client_for(settings: Settings):
     from starlette.testclient import TestClient
 

@@ -8,14 +8,13 @@ and both web processes must find the papers by search."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import gzip
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
-import time
 import uuid
 from zoneinfo import ZoneInfo
 
@@ -30,26 +29,15 @@ from dailypapers.store.engine import Store
 from dailypapers.store.schema import DailyEntry, Delivery, Embedding, JobRun, Paper
 from digesthelp import SMTPServer
 from helpers import need_redis
+import services
+from services import free_port
 
 pytestmark = [pytest.mark.slow]
 
 PAPERS, FILES, SUBSCRIBERS = 2000, 4, 30
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_for(condition, timeout: float, what: str, every: float = 0.5):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(every)
-    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
+wait_for = functools.partial(services.wait_for, every=0.5)
 
 
 @pytest.fixture
