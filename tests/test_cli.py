@@ -13,7 +13,7 @@ import psutil
 
 import pytest
 
-from conftest import ROOT, env_for, make_settings, need_data
+from support import ROOT, env_for, make_settings, need_data
 from digesthelp import free_port
 from dailypapers.cli.docs import cli_markdown
 from dailypapers.config import settings_markdown

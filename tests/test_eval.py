@@ -12,7 +12,7 @@ import sys
 
 import pytest
 
-from conftest import ROOT
+from support import ROOT
 from dailypapers.evaluation import evaluate_beir, load_beir, split_of
 from dailypapers.config import Settings
 from dailypapers.errors import DailyPapersError

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from sqlalchemy import text
 
-from conftest import make_settings, need_data
+from support import make_settings, need_data
 from dailypapers import search as S
 from dailypapers.index.embeddings import embed_papers
 from dailypapers.index.fulltext import FullTextIndex

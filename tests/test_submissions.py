@@ -7,7 +7,7 @@ import datetime as dt
 
 import pytest
 
-from conftest import client_for
+from support import client_for
 from dailypapers.arxiv import could_exist, id_month
 from dailypapers.errors import InvalidRecord
 from webhelp import log_in, make_user, token_of

@@ -321,11 +321,14 @@ def _serial(store: Store, items: Iterable[Item], size: int) -> Iterator[BatchRes
 
 def logged(store: Store, source: str, run: Callable[[], IngestReport]) -> IngestReport:
     """Run an ingest and record it (with its counts) in the store's run log."""
-    run_id = run_store.start(store, source)
+    with store.session() as session, session.begin():
+        run_id = run_store.start(session, source)
     try:
         report = run()
     except BaseException:
-        run_store.finish(store, run_id, None, "failed")
+        with store.session() as session, session.begin():
+            run_store.finish(session, run_id, None, "failed")
         raise
-    run_store.finish(store, run_id, report, "done")
+    with store.session() as session, session.begin():
+        run_store.finish(session, run_id, report, "done")
     return report

@@ -7,7 +7,6 @@ import datetime as dt
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from functools import partial
 from typing import Protocol
 
 from ..errors import DailyPapersError, SourceError
@@ -139,6 +138,14 @@ class IngestJob:
 
             return ingest(self.store, items, on_batch=on_batch)
 
+    def _load_cursor(self, key: str) -> dict | None:
+        with self.store.session() as session:
+            return run_store.get_cursor(session, key)
+
+    def _save_cursor(self, key: str, cursor: str | None, records: int, done: bool) -> None:
+        with self.store.session() as session, session.begin():
+            run_store.save_cursor(session, key, cursor, records, done)
+
     def _categories(self, categories: list[str], since: dt.date | None, until: dt.date | None) -> IngestReport:
         assert since is not None
         with self._stage(f"arXiv OAI-PMH: {','.join(categories)} since {since}", None) as progress:
@@ -152,7 +159,7 @@ class IngestJob:
 
             report = harvest.harvest_categories(
                 self.store.settings, categories, since, until, sink, on_page=on_page,
-                load_cursor=partial(run_store.get_cursor, self.store), save_cursor=partial(run_store.save_cursor, self.store),
+                load_cursor=self._load_cursor, save_cursor=self._save_cursor,
             )
             progress.update(label=f"arXiv OAI-PMH done in {time.monotonic() - started:.0f}s")
         return report

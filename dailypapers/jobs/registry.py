@@ -106,10 +106,12 @@ def ingest_arxiv(store: Store) -> str:
 
     if not store.settings.online:
         return "skipped: DAILYPAPERS_ONLINE is off"
-    last = kv.get(store, "last_arxiv_harvest")
+    with store.session() as session:
+        last = kv.read(session, "last_arxiv_harvest")
     since = dt.date.fromisoformat(last) - dt.timedelta(days=1) if last else dt.date.today() - dt.timedelta(days=3)
     report = IngestJob(store).run([f"arxiv:{','.join(store.settings.categories)}"], since=since)
-    kv.set_value(store, "last_arxiv_harvest", dt.date.today().isoformat())
+    with store.session() as session, session.begin():
+        kv.set_value(session, "last_arxiv_harvest", dt.date.today().isoformat())
     return report.summary()
 
 

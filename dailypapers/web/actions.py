@@ -120,12 +120,6 @@ async def submit_form(request: Request) -> Response:
     return response
 
 
-def submission_rules(site, paper: dict, user: dict, today: dt.date) -> None:
-    """Raise Refused with the reason when the paper may not be featured today."""
-    with site.store.session() as session:
-        submissions.check(session, paper, is_curator=bool(user["is_curator"]), day=today, window=site.settings.submission_window_days)
-
-
 def parse_submission(value: str, today: dt.date) -> str:
     value = value.strip()
     for prefix in ("https://arxiv.org/abs/", "http://arxiv.org/abs/", "https://arxiv.org/pdf/", "arxiv.org/abs/"):

@@ -1,5 +1,5 @@
 """The web application: FastAPI for the JSON API and its OpenAPI description, Starlette routes for
-the pages (see routes.py), wrapped in request limits (limits.py), security headers and CSRF protection."""
+the pages (both listed in routes.py), wrapped in request limits (limits.py), security headers and CSRF protection."""
 
 from __future__ import annotations
 
@@ -65,10 +65,12 @@ def create_app(settings: Settings | None = None, store: Store | None = None, *, 
     )
     app.state.site = site
     away = outage.Outage(site.store.engine, settings.database_outage_log_seconds)
-    app.include_router(api.router)
     app.openapi = lambda: api.openapi_document(app)
     for method, path, handler in ROUTES:
-        app.add_route(path, handler, methods=[method], include_in_schema=False)
+        if hasattr(handler, "openapi"):  # the JSON API's (web/api.py): in /openapi.json
+            app.add_api_route(path, handler, methods=[method], **handler.openapi)
+        else:
+            app.add_route(path, handler, methods=[method], include_in_schema=False)
     app.mount("/static/vendor", VendorFiles(settings.vendor_dir), name="vendor")
     warning = missing_warning(settings.vendor_dir, site.vendor)
     if warning:
