@@ -46,7 +46,7 @@ def latest_day(session: Session, category: str | tuple[str, ...] | None = None) 
     """The last day with papers (in the category, or in any of the categories, when named)."""
     stmt = select(func.max(entries.c.day)).where(served())
     if category:
-        from .feed import in_categories
+        from .papers import in_categories
 
         stmt = stmt.where(entries.c.paper_id.in_(in_categories(category)))
     return session.execute(stmt).scalar_one_or_none()

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from ..trending_formula import score as trending_score
 from ..types import PAPER_COLUMNS
 from .daily import served
+from .papers import in_categories
 from .schema import DailyEntry, HfUser, Paper, PaperCategory, User
 
 papers = Paper.__table__
@@ -97,12 +98,6 @@ def _featured(query: FeedQuery):
         local = select(users.c.id).where(func.lower(users.c.username) == name)
         sub = sub.where((func.lower(entries.c.submitter_name) == name) | entries.c.submitted_by_id.in_(local))
     return sub.group_by(entries.c.paper_id).subquery("f")
-
-
-def in_categories(category: str | tuple[str, ...]):
-    """The ids of the papers in the category, or in any of the categories."""
-    names = (category,) if isinstance(category, str) else tuple(category)
-    return select(categories.c.paper_id).where(categories.c.category.in_(names))
 
 
 # Who submitted a paper: a local member (username, display name) or an upstream user (the entry's

@@ -284,3 +284,9 @@ def rows_for_index(session: Session, paper_ids: list[int]) -> list[dict]:
 
 def all_ids(session: Session) -> list[int]:
     return list(session.execute(select(papers.c.id).order_by(papers.c.id)).scalars())
+
+
+def in_categories(category: str | tuple[str, ...]):
+    """The ids of the papers in the category, or in any of the categories."""
+    names = (category,) if isinstance(category, str) else tuple(category)
+    return select(categories.c.paper_id).where(categories.c.category.in_(names))
