@@ -27,8 +27,10 @@ up: setup
 test: setup
 	$(BIN)/python -m pytest
 
+# The generated reference pages (tests/test_cli.py fails when either is stale).
 docs: setup
 	$(BIN)/dailypapers settings --markdown > docs/settings.md
+	$(BIN)/python -m dailypapers.cli.docs > docs/cli.md
 
 bench: setup
 	$(BIN)/python bench/ingest.py

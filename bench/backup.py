@@ -46,7 +46,8 @@ def main() -> None:
             def writer():
                 while not stop.is_set():
                     t = time.perf_counter()
-                    kv.set_value(store, "bench-backup-writer", str(t))
+                    with store.session() as session, session.begin():
+                        kv.set_value(session, "bench-backup-writer", str(t))
                     waits.append(time.perf_counter() - t)
 
             thread = threading.Thread(target=writer)

@@ -170,7 +170,7 @@ def postgres_copy(sqlite_db: Path, admin_url: str) -> str:
                 batch = [(by_arxiv[a], h, np.frombuffer(v, dtype="<f4")) for a, h, v in rows[start : start + 5000]]
                 with dst.session() as w, w.begin():
                     emb_store.upsert_many(w, MODEL_KEY, batch)
-    from dailypapers.index import neighbours
+    from dailypapers import neighbours
 
     with dst.session() as d:
         from dailypapers.store import similar as similar_store

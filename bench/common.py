@@ -106,7 +106,7 @@ def run_measured(cmd: list[str], env: dict) -> tuple[float, int, subprocess.Comp
 def abstract_vectors():
     """The cached embeddings of the 74,728 abstracts, in corpus order: made once by `dailypapers eval`
     on the title-to-abstract set (bench/eval/title_abstract.py), about 50 minutes on 2 cores."""
-    from dailypapers.cli_search import load_beir
+    from dailypapers.evaluation import load_beir
     from dailypapers.index.embeddings import DIM, MODEL_KEY, embed_cached, paper_text
 
     data = load_beir(need(CACHE / "arxiv-title-abstract"))
@@ -144,7 +144,7 @@ def corpus_store(settings, *, similar: bool = True, embeddings: bool = True, ran
     import gzip
     import json
 
-    from dailypapers.index import neighbours
+    from dailypapers import neighbours
     from dailypapers.index.embeddings import MODEL_KEY
     from dailypapers.ingest.run import IngestJob
     from dailypapers.store import embeddings as embedding_store

@@ -1,9 +1,11 @@
 """Ingest throughput on the real 74,728-paper arxiv-daily file, through the real CLI.
 
-    python bench/ingest.py [--runs 3] [--postgres URL]
+    python bench/ingest.py [--runs 3] [--postgres URL] [--code TREE ...]
 
 Each run: a fresh database, `dailypapers ingest --no-index FILE` (fresh), then the same again
 (everything unchanged). Prints medians of papers/s and the peak memory of the process tree.
+With --code, the runs alternate between the source trees given (a checkout's root each, say an
+old and a new commit's) and each tree gets its own line: a comparison on one machine in one run.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import sys
 import tempfile
 import uuid
 
-from common import CORPUS, machine, median, need, run_measured, today
+from common import CORPUS, ROOT, machine, median, need, run_measured, today
 
 PAPERS = 74728
 
@@ -37,12 +39,13 @@ def fresh_database(kind: str, pg_url: str | None, tmp: str) -> tuple[str, callab
     return admin.url.set(database=name).render_as_string(hide_password=False), drop
 
 
-def one_run(kind: str, pg_url: str | None, tmp: str) -> dict:
+def one_run(kind: str, pg_url: str | None, tmp: str, code: str) -> dict:
     url, drop = fresh_database(kind, pg_url, tmp)
-    env = dict(os.environ, DAILYPAPERS_DATABASE_URL=url, DAILYPAPERS_DATA_DIR=os.path.join(tmp, "data"))
-    cmd = [sys.executable, "-m", "dailypapers", "ingest", "--no-index", "--no-progress", str(CORPUS)]
+    env = dict(os.environ, DAILYPAPERS_DATABASE_URL=url, DAILYPAPERS_DATA_DIR=os.path.join(tmp, "data"), PYTHONPATH=code)
+    # -P: the package comes from `code` (PYTHONPATH), not from the current directory
+    cmd = [sys.executable, "-P", "-m", "dailypapers", "ingest", "--no-index", "--no-progress", str(CORPUS)]
     try:
-        subprocess_check(cmd[:3] + ["db", "upgrade"], env)  # migrations are not part of the ingest figure
+        subprocess_check(cmd[:4] + ["db", "upgrade"], env)  # migrations are not part of the ingest figure
         t1, m1, r1 = run_measured(cmd, env)
         assert r1.returncode == 0 and f"{PAPERS} new" in r1.stdout, r1.stdout + r1.stderr
         t2, m2, r2 = run_measured(cmd, env)
@@ -63,19 +66,30 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--postgres", default=os.environ.get("DAILYPAPERS_BENCH_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test"))
     parser.add_argument("--no-postgres", action="store_true")
+    parser.add_argument("--code", nargs="+", default=[str(ROOT)], help="source trees to alternate between")
     args = parser.parse_args()
     need(CORPUS)
     kinds = ["sqlite"] + ([] if args.no_postgres else ["postgresql"])
     print(f"# ingest benchmark, {today()}, {machine()}")
-    print("| database | fresh papers/s | re-ingest papers/s | peak memory (MB) | runs |")
-    print("|---|---|---|---|---|")
+    compare = len(args.code) > 1
+    print(f"| database |{' code |' if compare else ''} fresh papers/s | re-ingest papers/s | peak memory (MB) | runs |")
+    print(f"|---|{'---|' if compare else ''}---|---|---|---|")
     with tempfile.TemporaryDirectory() as tmp:
         for kind in kinds:
-            runs = [one_run(kind, args.postgres, tmp) for _ in range(args.runs)]
-            fresh = median([PAPERS / r["fresh_s"] for r in runs])
-            again = median([PAPERS / r["again_s"] for r in runs])
-            mem = max(max(r["fresh_mem"], r["again_mem"]) for r in runs) / 2**20
-            print(f"| {kind} | {fresh:,.0f} | {again:,.0f} | {mem:.0f} | {args.runs} |", flush=True)
+            runs: dict[str, list[dict]] = {code: [] for code in args.code}
+            for _ in range(args.runs):
+                for code in args.code:  # alternated, so a change in the machine's load hits every tree alike
+                    runs[code].append(one_run(kind, args.postgres, tmp, code))
+            for code, done in runs.items():
+                fresh = median([PAPERS / r["fresh_s"] for r in done])
+                again = median([PAPERS / r["again_s"] for r in done])
+                mem = max(max(r["fresh_mem"], r["again_mem"]) for r in done) / 2**20
+                label = f" {code} |" if compare else ""
+                print(f"| {kind} |{label} {fresh:,.0f} | {again:,.0f} | {mem:.0f} | {args.runs} |", flush=True)
+            if compare:  # the spread, run by run, for judging what is noise
+                for code, done in runs.items():
+                    each = ", ".join(f"{PAPERS / r['fresh_s']:,.0f}/{PAPERS / r['again_s']:,.0f}" for r in done)
+                    print(f"<!-- {kind} {code}: fresh/re-ingest papers/s per run: {each} -->", flush=True)
 
 
 if __name__ == "__main__":

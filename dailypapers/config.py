@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import re
-from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal, Optional
 
@@ -403,9 +402,3 @@ def settings_markdown() -> str:
     for env, default, help_text in describe():
         lines.append(f"| `{env}` | `{default}` | {help_text} |")
     return "\n".join(lines) + "\n"
-
-
-@lru_cache(maxsize=1)
-def get_settings() -> Settings:
-    """The process-wide settings, read once."""
-    return Settings()

@@ -23,6 +23,16 @@ class ConfigError(DailyPapersError):
     """A setting has a value that cannot work."""
 
 
+class InvalidRecord(ValueError):
+    """A record that breaks a rule; the message is the reason shown to the user."""
+
+
+def shown(value, limit: int = 60) -> str:
+    """A value for an error message: its repr (control characters and surrogates escaped), cut short."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 def expected(exc: BaseException) -> bool:
     """Failures of the world rather than of the code: an upstream or the network down, bad input,
     the database unreachable. Background work logs them in one line; anything else with its

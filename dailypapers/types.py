@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 
 @dataclass(frozen=True, slots=True)
@@ -13,16 +14,15 @@ class Author:
     affiliations: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
-class VersionInfo:
-    """One arXiv version of a paper: its number and when it was submitted."""
+class VersionInfo(NamedTuple):
+    """One arXiv version of a paper: its number and when it was submitted. (NamedTuples, like
+    Featured, PaperRow: ingest ships them across a process boundary, see PaperRow.)"""
 
     version: int
     submitted_at: dt.datetime | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Featured:
+class Featured(NamedTuple):
     """A paper featured on a day's feed: by an arXiv listing, the HF daily papers, or a user."""
 
     day: dt.date
@@ -67,6 +67,42 @@ class PaperRecord:
     @property
     def primary_category(self) -> str | None:
         return self.categories[0] if self.categories else None
+
+
+class PaperRow(NamedTuple):
+    """A paper's ingest-owned columns, as ingest builds, merges and stores them (None where the
+    record is silent). The fields are the column list, declared here once: PAPER_COLUMNS.
+
+    A NamedTuple, not a dataclass: batches of rows cross ingest's process boundary, and a
+    NamedTuple pickles about as fast as a plain tuple (a slotted dataclass, twice as slow)."""
+
+    arxiv_id: str
+    version: int | None = None
+    title: str | None = None
+    abstract: str | None = None
+    # [{"name", "affiliations"?}], or its JSON text when the reader process encoded it (ingest.prepare)
+    authors: list[dict] | str | None = None
+    primary_category: str | None = None
+    categories: list[str] | None = None
+    comment: str | None = None
+    journal_ref: str | None = None
+    doi: str | None = None
+    report_no: str | None = None
+    license: str | None = None
+    code_url: str | None = None
+    project_url: str | None = None
+    published_at: dt.datetime | None = None
+    updated_at: dt.datetime | None = None
+    upvotes_imported: int | None = None
+    comments_imported: int | None = None
+    hf_meta: dict | None = None
+    source: str | None = None
+    content_hash: str | None = None  # of the fields in ingest.normalize.HASHED_FIELDS
+
+
+# The columns of a paper that ingest writes; the rest (local votes and comments, timestamps,
+# first_featured) belong to the store.
+PAPER_COLUMNS: tuple[str, ...] = PaperRow._fields
 
 
 @dataclass(slots=True)

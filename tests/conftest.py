@@ -1,10 +1,8 @@
-"""Shared fixtures: real SQLite files and the real PostgreSQL server, real data from ../shared/data."""
+"""Shared fixtures: real SQLite files and the real PostgreSQL server, real data from ../shared/data.
+The helpers and constants the fixtures use, which test modules use too, are in support.py."""
 
 from __future__ import annotations
 
-import os
-import shutil
-import uuid
 from pathlib import Path
 
 import pytest
@@ -12,22 +10,19 @@ from sqlalchemy import create_engine, text
 
 from dailypapers.config import Settings
 from dailypapers.store.engine import Store
-
-ROOT = Path(__file__).resolve().parent.parent
-DATA = Path(os.environ.get("DAILYPAPERS_TEST_DATA", ROOT.parent / "shared" / "data"))
-PG_ADMIN_URL = os.environ.get("DAILYPAPERS_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-REQUIRE_PG = os.environ.get("DAILYPAPERS_REQUIRE_POSTGRES") == "1"
-# The embedding model's ONNX export, made once per machine: the folder survives sessions
-# (test-artifacts is ignored by git), so only the first run pays for importing torch and converting.
-MODELS = Path(os.environ.get("DAILYPAPERS_TEST_MODELS_DIR", ROOT / "test-artifacts" / "models"))
-
-
-def need_data(*parts: str) -> Path:
-    """A path under ../shared/data, or skip the test with a clear message when it is absent."""
-    path = DATA.joinpath(*parts)
-    if not path.exists():
-        pytest.skip(f"test data not found: {path} (the shared data folder is absent)")
-    return path
+from support import (
+    DATA,
+    LISTING_LINES,
+    PG_ADMIN_URL,
+    REQUIRE_PG,
+    db_for,
+    drop_pg_database,
+    env_for,
+    load_site_data,
+    make_settings,
+    pg_database,
+    site_settings,
+)
 
 
 @pytest.fixture(scope="session")
@@ -52,18 +47,6 @@ def pg_server():
     engine.dispose()
 
 
-def _pg_database(admin_engine) -> str:
-    name = f"dp_test_{uuid.uuid4().hex[:12]}"
-    with admin_engine.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    return name
-
-
-def _drop_pg_database(admin_engine, name: str) -> None:
-    with admin_engine.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-
-
 @pytest.fixture(params=["sqlite", "postgresql"])
 def db_url(request, tmp_path):
     """A fresh, empty database: a SQLite file, then a PostgreSQL database, for each test using it."""
@@ -71,10 +54,10 @@ def db_url(request, tmp_path):
         yield f"sqlite:///{tmp_path / 'dailypapers.db'}"
         return
     admin = request.getfixturevalue("pg_server")
-    name = _pg_database(admin)
+    name = pg_database(admin)
     base = admin.url.set(database=name)
     yield base.render_as_string(hide_password=False)
-    _drop_pg_database(admin, name)
+    drop_pg_database(admin, name)
 
 
 @pytest.fixture
@@ -89,19 +72,6 @@ def smtp():
 @pytest.fixture
 def sqlite_url(tmp_path) -> str:
     return f"sqlite:///{tmp_path / 'dailypapers.db'}"
-
-
-def make_settings(db_url: str, tmp_path: Path, **overrides) -> Settings:
-    values = dict(
-        database_url=db_url,
-        data_dir=tmp_path / "data",
-        arxiv_request_interval=0.0,
-        http_backoff=0.01,
-        http_retries=3,
-        http_timeout=5.0,
-    )
-    values.update(overrides)
-    return Settings(**values)
 
 
 @pytest.fixture
@@ -122,29 +92,7 @@ def cli_env(settings) -> dict:
     return env_for(settings)
 
 
-def env_for(settings: Settings) -> dict:
-    """The environment that points the real `dailypapers` command at these settings' database."""
-    env = dict(os.environ)
-    env.update(
-        DAILYPAPERS_DATABASE_URL=settings.database_url,
-        DAILYPAPERS_DATA_DIR=str(settings.data_dir),
-        DAILYPAPERS_MODELS_DIR=str(MODELS),
-        DAILYPAPERS_ARXIV_REQUEST_INTERVAL="0",
-        DAILYPAPERS_HTTP_BACKOFF="0.01",
-    )
-    env.pop("DAILYPAPERS_DEBUG", None)
-    return env
-
-
-def copy_fixture(src: Path, dst_dir: Path) -> Path:
-    dst = dst_dir / src.name
-    shutil.copy(src, dst)
-    return dst
-
-
 # --- the site ------------------------------------------------------------------------------------
-
-LISTING_LINES = 1100  # four listing days (2025-03-18..21, then a weekend gap) and part of a fifth
 
 
 @pytest.fixture(scope="session")
@@ -162,39 +110,16 @@ def listing_subset(tmp_path_factory) -> Path:
     return out
 
 
-def site_settings(db_url: str, tmp_path: Path, **overrides) -> Settings:
-    values = dict(base_url="http://testserver", vendor_dir=ROOT / "node_modules", rate_limit_storage="store")
-    values.update(overrides)
-    return make_settings(db_url, tmp_path, **values)
-
-
-def load_site_data(settings: Settings, listing: Path) -> None:
-    from dailypapers.ingest.run import IngestJob
-
-    store = Store(settings)
-    hf = DATA / "fixtures" / "hf-api" / "daily_papers_2024-10-25_first3items.json"
-    IngestJob(store).run([str(listing), str(hf)])
-    store.dispose()
-
-
-def _db_for(request, tmp_path: Path, kind: str):
-    if kind == "sqlite":
-        return f"sqlite:///{tmp_path / 'site.db'}", None
-    admin = request.getfixturevalue("pg_server")
-    name = _pg_database(admin)
-    return admin.url.set(database=name).render_as_string(hide_password=False), (admin, name)
-
-
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def shared_site(request, tmp_path_factory, listing_subset):
     """A site with data loaded once per module and database: for tests that only read."""
     tmp = tmp_path_factory.mktemp("site")
-    url, pg = _db_for(request, tmp, request.param)
+    url, pg = db_for(request, tmp, request.param)
     settings = site_settings(url, tmp)
     load_site_data(settings, listing_subset)
     yield settings
     if pg:
-        _drop_pg_database(*pg)
+        drop_pg_database(*pg)
 
 
 @pytest.fixture
@@ -205,14 +130,6 @@ def fresh_site(db_url, tmp_path, listing_subset):
     return settings
 
 
-def client_for(settings: Settings):
-    from starlette.testclient import TestClient
-
-    from dailypapers.web.app import create_app
-
-    return TestClient(create_app(settings), base_url="http://testserver", follow_redirects=False)
-
-
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def hf_site(request, tmp_path_factory, listing_subset):
     """The shared site's data, then a later import of the same HF day in HF's current answer format
@@ -221,7 +138,7 @@ def hf_site(request, tmp_path_factory, listing_subset):
     from hfhelp import write_current_format
 
     tmp = tmp_path_factory.mktemp("hfsite")
-    url, pg = _db_for(request, tmp, request.param)
+    url, pg = db_for(request, tmp, request.param)
     settings = site_settings(url, tmp)
     load_site_data(settings, listing_subset)
     store = Store(settings)
@@ -229,4 +146,4 @@ def hf_site(request, tmp_path_factory, listing_subset):
     store.dispose()
     yield settings
     if pg:
-        _drop_pg_database(*pg)
+        drop_pg_database(*pg)

@@ -26,7 +26,7 @@ from zoneinfo import ZoneInfo
 import httpx
 from sqlalchemy import func, select
 
-from conftest import DATA, MODELS, ROOT
+from support import DATA, MODELS, ROOT
 from dailypapers.config import Settings
 from dailypapers.store.engine import Store
 from dailypapers.store.schema import Comment, DailyEntry, JobRun, Paper, Subscription, Upvote, User

@@ -9,7 +9,7 @@ import copy
 import json
 from pathlib import Path
 
-from conftest import DATA
+from support import DATA
 
 FIXTURE = DATA / "fixtures" / "hf-api" / "daily_papers_2024-10-25_first3items.json"
 

@@ -12,7 +12,7 @@ import threading
 import pytest
 from sqlalchemy import text
 
-from conftest import _drop_pg_database, _pg_database, make_settings, need_data
+from support import drop_pg_database, make_settings, need_data, pg_database
 from dailypapers.ingest.run import IngestJob
 from dailypapers.store import kv
 from dailypapers.store.backup import BackupError, backup
@@ -40,7 +40,8 @@ def test_sqlite_backup_is_one_consistent_checked_file_while_the_site_writes(sqli
 
     def writer():  # the site going on: one committed write after another
         while not stop.is_set():
-            kv.set_value(store, f"during-backup-{written[0]}", "x")
+            with store.session() as session, session.begin():
+                kv.set_value(session, f"during-backup-{written[0]}", "x")
             written[0] += 1
 
     before = _count(store, "SELECT count(*) FROM kv")
@@ -123,8 +124,8 @@ def test_backup_command_names_files_by_time_in_a_folder(cli_env, settings, tmp_p
 def test_postgresql_backup_restores_with_pg_restore(pg_server, tmp_path):
     if shutil.which("pg_restore") is None:
         pytest.skip("pg_restore not installed")
-    name = _pg_database(pg_server)
-    restored_name = _pg_database(pg_server)
+    name = pg_database(pg_server)
+    restored_name = pg_database(pg_server)
     try:
         url = pg_server.url.set(database=name).render_as_string(hide_password=False)
         store = _filled(url, tmp_path)
@@ -143,5 +144,5 @@ def test_postgresql_backup_restores_with_pg_restore(pg_server, tmp_path):
             backup(pg_server.url.set(database="dp_no_such_database").render_as_string(hide_password=False), tmp_path / "x.dump")
         assert not (tmp_path / "x.dump").exists()
     finally:
-        _drop_pg_database(pg_server, name)
-        _drop_pg_database(pg_server, restored_name)
+        drop_pg_database(pg_server, name)
+        drop_pg_database(pg_server, restored_name)

@@ -14,7 +14,7 @@ import time
 import httpx
 import pytest
 
-from conftest import ROOT, env_for, make_settings, need_data
+from support import ROOT, env_for, make_settings, need_data
 
 from dailypapers.config import Settings
 from digesthelp import free_port

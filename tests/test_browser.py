@@ -10,7 +10,7 @@ import shutil
 import pytest
 from playwright.sync_api import expect
 
-from conftest import ROOT, load_site_data, site_settings
+from support import ROOT, load_site_data, site_settings
 from webhelp import live_server, make_user
 
 pytestmark = pytest.mark.browser

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
@@ -12,8 +13,9 @@ import psutil
 
 import pytest
 
-from conftest import ROOT, env_for, make_settings, need_data
+from support import ROOT, env_for, make_settings, need_data
 from digesthelp import free_port
+from dailypapers.cli.docs import cli_markdown
 from dailypapers.config import settings_markdown
 from dailypapers.store import papers as paper_store
 from dailypapers.store.engine import Store
@@ -78,6 +80,39 @@ def test_errors_are_one_line(cli_env, tmp_path):
     assert "does not exist" in one_line_error(dp(missing, "db", "upgrade"))
 
 
+def test_ingest_reports_progress_to_a_plain_observer(sqlite_url, tmp_path):
+    """Ingest draws nothing itself: it reports each stage to whatever observer it is given (the CLI
+    gives Rich bars, cli/progress.py), and loads no display library."""
+    from dailypapers.ingest.run import IngestJob, Quiet
+
+    class Recorder(Quiet):
+        def __init__(self):
+            self.calls = []
+
+        def start(self, label, total, papers=0):
+            self.calls.append(("start", label, total))
+
+        def update(self, *, done=None, total=None, papers=None, label=None):
+            self.calls.append(("update", done, papers))
+
+        def end(self):
+            self.calls.append(("end",))
+
+    hf = need_data("fixtures", "hf-api", "daily_papers_2024-10-25_first3items.json")
+    store = Store(make_settings(sqlite_url, tmp_path))
+    recorder = Recorder()
+    IngestJob(store, progress=recorder).run([str(hf)])
+    store.dispose()
+    size = hf.stat().st_size
+    assert recorder.calls[0] == ("start", f"{hf.name} (hf-daily)", size)
+    assert ("update", size, 3) in recorder.calls and recorder.calls.index(("end",)) > 1
+    assert recorder.calls[-3:] == [("end",), ("start", "full-text index", None), ("end",)]
+    loaded = subprocess.run([sys.executable, "-c", "import sys, dailypapers.ingest.run, dailypapers.jobs.registry; "
+                             "print(sorted({m.split('.')[0] for m in sys.modules} & {'rich', 'typer'}))"],
+                            capture_output=True, text=True, timeout=60)
+    assert loaded.stdout.strip() == "[]", loaded.stderr
+
+
 def test_db_upgrade_and_current(cli_env):
     up = dp(cli_env, "db", "upgrade")
     assert up.returncode == 0 and "database at revision" in up.stdout
@@ -91,6 +126,18 @@ def test_db_upgrade_and_current(cli_env):
 def test_settings_reference_is_current():
     doc = ROOT / "docs" / "settings.md"
     assert doc.read_text() == settings_markdown(), "regenerate: dailypapers settings --markdown > docs/settings.md"
+
+
+def test_cli_reference_is_current():
+    """docs/cli.md is every command's --help, the same text on any terminal: regenerated here at 40
+    columns, the way the Makefile does, and compared with the committed page."""
+    doc = ROOT / "docs" / "cli.md"
+    made = subprocess.run([sys.executable, "-m", "dailypapers.cli.docs"], env=dict(os.environ, COLUMNS="40"),
+                          capture_output=True, text=True, timeout=60)
+    assert made.returncode == 0, made.stderr
+    assert doc.read_text() == made.stdout == cli_markdown(), "regenerate: python -m dailypapers.cli.docs > docs/cli.md"
+    for command in ("ingest", "db backup", "papers list", "jobs enqueue", "digest receive", "eval"):
+        assert f"\n## dailypapers {command}\n" in made.stdout
 
 
 def test_every_setting_has_help():

@@ -8,14 +8,13 @@ and both web processes must find the papers by search."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import gzip
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
-import time
 import uuid
 from zoneinfo import ZoneInfo
 
@@ -24,32 +23,21 @@ import psutil
 import pytest
 from sqlalchemy import func, select
 
-from conftest import DATA, MODELS, ROOT, _drop_pg_database, _pg_database
+from support import DATA, MODELS, ROOT, drop_pg_database, pg_database
 from dailypapers.config import Settings
 from dailypapers.store.engine import Store
 from dailypapers.store.schema import DailyEntry, Delivery, Embedding, JobRun, Paper
 from digesthelp import SMTPServer
 from helpers import need_redis
+import services
+from services import free_port
 
 pytestmark = [pytest.mark.slow]
 
 PAPERS, FILES, SUBSCRIBERS = 2000, 4, 30
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_for(condition, timeout: float, what: str, every: float = 0.5):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(every)
-    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
+wait_for = functools.partial(services.wait_for, every=0.5)
 
 
 @pytest.fixture
@@ -59,7 +47,7 @@ def cluster(request, tmp_path):
     if not corpus.exists():
         pytest.skip(f"test data not found: {corpus}")
     admin = request.getfixturevalue("pg_server")
-    name = _pg_database(admin)
+    name = pg_database(admin)
     db_url = admin.url.set(database=name).render_as_string(hide_password=False)
     procs: list[subprocess.Popen] = []
     smtp = SMTPServer().__enter__()
@@ -106,7 +94,7 @@ def cluster(request, tmp_path):
             proc.wait(10)
     store.dispose()
     smtp.__exit__(None, None, None)
-    _drop_pg_database(admin, name)
+    drop_pg_database(admin, name)
 
 
 def count(store, table, *where) -> int:

@@ -13,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import pytest
 
-from conftest import DATA, env_for, need_data, site_settings
+from support import DATA, env_for, need_data, site_settings
 from dailypapers.store import integrity
 from dailypapers.store import papers as paper_store
 from dailypapers.store import users as user_store

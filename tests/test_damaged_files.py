@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from conftest import need_data
+from support import need_data
 from dailypapers.ingest.run import PARALLEL_MIN_BYTES
 from dailypapers.store import runs as run_store
 from helpers import consistency_problems, table_counts
@@ -43,7 +43,7 @@ def assert_failed_cleanly(result, store, path, words: list[str]) -> int:
     stored = table_counts(store)["papers"]
     assert stored > 0 and stored % BATCH == 0, stored  # whole batches, and some of them
     assert consistency_problems(store) == []
-    assert run_store.recent(store, 1)[0]["status"] == "failed"
+    assert run_store.recent(store.session(), 1)[0]["status"] == "failed"
     return stored
 
 
@@ -88,7 +88,7 @@ def test_a_gzip_whose_damage_only_its_checksum_shows(store, cli_env, tmp_path):
     result = ingest_cli(cli_env, path)
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert result.stderr.count("\n") == 1 and path.name in result.stderr and "damaged (CRC check failed" in result.stderr
-    assert run_store.recent(store, 1)[0]["status"] == "failed"
+    assert run_store.recent(store.session(), 1)[0]["status"] == "failed"
     assert consistency_problems(store) == []
 
 
@@ -111,4 +111,4 @@ def test_a_rerun_on_the_whole_file_finishes_the_job(store, cli_env, tmp_path):
     second = ingest_cli(cli_env, path)
     assert second.returncode == 0, second.stderr
     assert f"{3000 - stored} new" in second.stdout and f"{stored} unchanged" in second.stdout
-    assert run_store.recent(store, 1)[0]["status"] == "done"
+    assert run_store.recent(store.session(), 1)[0]["status"] == "done"

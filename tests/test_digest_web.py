@@ -12,7 +12,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from starlette.testclient import TestClient
 
-from conftest import env_for, load_site_data, site_settings
+from support import env_for, load_site_data, read_once, site_settings
 from dailypapers.digest import period as periods
 from dailypapers.digest.links import Links
 from dailypapers.digest.send import send_digests
@@ -46,11 +46,7 @@ def client(site):
 
 
 def subscription(settings, email):
-    store = Store(settings)
-    with store.session() as session:
-        sub = sub_store.by_email(session, email)
-    store.dispose()
-    return sub
+    return read_once(settings, sub_store.by_email, email)
 
 
 def subscribe(client, email, **fields):

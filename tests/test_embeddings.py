@@ -9,7 +9,7 @@ import time
 import numpy as np
 import pytest
 
-from conftest import MODELS, need_data
+from support import MODELS, need_data
 from dailypapers.config import Settings
 from dailypapers.errors import ConfigError
 from dailypapers.index import embeddings as E

@@ -12,8 +12,8 @@ import sys
 
 import pytest
 
-from conftest import ROOT
-from dailypapers.cli_search import evaluate_beir, load_beir, split_of
+from support import ROOT
+from dailypapers.evaluation import evaluate_beir, load_beir, split_of
 from dailypapers.config import Settings
 from dailypapers.errors import DailyPapersError
 from dailypapers.ranking import hybrid

@@ -19,7 +19,7 @@ import uuid
 import pytest
 from sqlalchemy import select
 
-from conftest import DATA, MODELS, client_for, env_for, need_data
+from support import DATA, MODELS, client_for, env_for, need_data
 from dailypapers.jobs.registry import JOBS
 from dailypapers.jobs.scheduler import Scheduler
 from dailypapers.store.engine import Store

@@ -27,7 +27,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lxml import etree
 
-from conftest import DATA, env_for, make_settings
+from support import DATA, env_for, make_settings
 from dailypapers.errors import DailyPapersError
 from dailypapers.ingest.run import IngestJob
 from dailypapers.store.engine import Store

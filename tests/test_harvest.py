@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from conftest import make_settings, need_data
+from support import make_settings, need_data
 from dailypapers.errors import SourceError
 from dailypapers.ingest.run import IngestJob
 from dailypapers.sources import harvest
@@ -90,7 +90,7 @@ def test_crashed_harvest_resumes_from_its_token(db_url, tmp_path):
         with pytest.raises(SourceError, match="HTTP 500"):
             IngestJob(store).run(["arxiv:hep-ex"], since=dt.date(2017, 12, 14))
         assert paper_store.count(store.session()) == 2  # the first page was stored before the failure
-        cursor = [c for c in [run_store.get_cursor(store, k) for k in _keys(store)] if c][0]
+        cursor = [c for c in [run_store.get_cursor(store.session(), k) for k in _keys(store)] if c][0]
         assert cursor["cursor"] == "hepex-page-2" and not cursor["done"]
         script.fail_token = False
         up.log.clear()

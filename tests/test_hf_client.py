@@ -12,7 +12,7 @@ import sys
 
 import pytest
 
-from conftest import client_for, env_for
+from support import client_for, env_for
 from hfhelp import KNOWLEDGE_EDITING
 from webhelp import live_server
 

@@ -18,7 +18,7 @@ import json
 from lxml import etree
 from sqlalchemy import select
 
-from conftest import need_data
+from support import need_data
 from dailypapers.ingest.run import IngestJob
 from dailypapers.store.schema import Paper
 from helpers import consistency_problems
@@ -45,6 +45,14 @@ def fresh_id() -> str:
 
 def ingest(store, path):
     report = IngestJob(store).run([str(path)])
+    return report
+
+
+def ingest_lines(store, path, lines: list[str], expected: dict[str, list[str]], good: list[dict]):
+    """Write `lines` to `path`, ingest it and `check` the outcome; the report."""
+    path.write_text("\n".join(lines) + "\n")
+    report = ingest(store, path)
+    check(store, report, expected, {g["id"] for g in good})
     return report
 
 
@@ -119,10 +127,7 @@ def test_listing_poisons_are_rejected_alone(store, tmp_path):
         lines.append(_listing_line(good[i], change))
         expected[f"line {len(lines)}"] = words
     lines.append(json.dumps(good[-1]))
-    path = tmp_path / "listing.jsonl"
-    path.write_text("\n".join(lines) + "\n")
-    report = ingest(store, path)
-    check(store, report, expected, {g["id"] for g in good})
+    report = ingest_lines(store, tmp_path / "listing.jsonl", lines, expected, good)
     assert report.new == len(good)
 
 
@@ -187,10 +192,7 @@ def test_snapshot_poisons_are_rejected_alone(store, tmp_path):
         lines.append(line)
         expected[f"line {len(lines)}"] = words
     lines.append(json.dumps(good[-1]))
-    path = tmp_path / "snapshot.json"
-    path.write_text("\n".join(lines) + "\n")
-    report = ingest(store, path)
-    check(store, report, expected, {g["id"] for g in good})
+    ingest_lines(store, tmp_path / "snapshot.json", lines, expected, good)
 
 
 # --- HF daily_papers JSON ------------------------------------------------------------------------
@@ -476,10 +478,11 @@ def test_the_caps_are_documented():
     from pathlib import Path
 
     from dailypapers.ingest import validate as V
+    from dailypapers.sources.common import MAX_RECORD_BYTES
 
     doc = (Path(__file__).resolve().parent.parent / "docs" / "ingest.md").read_text()
     caps = [*V.TEXT_CAPS.values(), V.MAX_AUTHORS, V.MAX_AUTHOR_NAME, V.MAX_AFFILIATIONS, V.MAX_AFFILIATION,
             V.MAX_CATEGORIES, V.MAX_CATEGORY_ENTRY, V.MAX_SUBMITTER, V.MAX_COUNT, V.MAX_VERSION]
     for cap in caps:
         assert f"{cap:,}" in doc, cap
-    assert f"{V.MAX_RECORD_BYTES >> 20} MiB" in doc and V.FIRST_DAY.isoformat() in doc and f"{V.DAYS_AHEAD} days" in doc
+    assert f"{MAX_RECORD_BYTES >> 20} MiB" in doc and V.FIRST_DAY.isoformat() in doc and f"{V.DAYS_AHEAD} days" in doc

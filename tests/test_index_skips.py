@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from sqlalchemy import text
 
-from conftest import make_settings, need_data
+from support import make_settings, need_data
 from dailypapers import search as S
 from dailypapers.index.embeddings import embed_papers
 from dailypapers.index.fulltext import FullTextIndex
@@ -21,6 +21,7 @@ from dailypapers.ingest.run import IngestJob
 from dailypapers.store import embeddings as embedding_store
 from dailypapers.store import papers as paper_store
 from dailypapers.store.engine import Store
+from dailypapers.types import PaperRow
 
 
 def old_paper(store, arxiv_id: str, **fields) -> int:
@@ -33,11 +34,10 @@ def old_paper(store, arxiv_id: str, **fields) -> int:
         "published_at": dt.datetime(2024, 1, 2), "updated_at": None, "upvotes_imported": 0,
         "comments_imported": 0, "source": "older version",
     }  # fmt: skip
-    row = complete_new(row)
-    row["first_featured"] = None
-    row.update(fields)
+    first_featured = fields.pop("first_featured", None)
+    row = complete_new(PaperRow(**row))._replace(**fields)
     with store.session() as session, session.begin():
-        return paper_store.insert_many(session, [row])[arxiv_id]
+        return paper_store.insert_many(session, [row], {arxiv_id: first_featured})[arxiv_id]
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ import time
 import pytest
 from sqlalchemy import select
 
-from conftest import need_data
+from support import need_data
 from dailypapers.ingest.run import IngestJob
 from dailypapers.store import papers as paper_store
 from dailypapers.store.schema import Paper

@@ -13,7 +13,7 @@ import sys
 import time
 import uuid
 
-from conftest import MODELS, env_for, make_settings
+from support import MODELS, env_for, make_settings
 from dailypapers.jobs import runner
 from dailypapers.jobs.scheduler import Scheduler
 from dailypapers.store import jobruns
@@ -144,12 +144,12 @@ def test_a_queue_worker_offline_logs_one_line_per_attempt(sqlite_url, tmp_path):
 def test_an_unreachable_database_is_said_once_not_every_pass(pg_server, tmp_path, caplog):
     """The scheduler of `up` and each web process's index follower try again every few seconds
     while the database is unreachable: one line when it starts failing, none at every pass."""
-    from conftest import _drop_pg_database, _pg_database
+    from support import drop_pg_database, pg_database
     from dailypapers.index.follow import IndexFollower
 
-    name = _pg_database(pg_server)
+    name = pg_database(pg_server)
     store = Store(make_settings(pg_server.url.set(database=name).render_as_string(hide_password=False), tmp_path))
-    _drop_pg_database(pg_server, name)  # the database goes away under the running site
+    drop_pg_database(pg_server, name)  # the database goes away under the running site
     caplog.set_level(logging.INFO)
     scheduler = Scheduler(store, tick=0.05, poll=0.05).start()
     follower = IndexFollower(store, 0.05).start()

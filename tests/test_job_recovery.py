@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select, update
 
-from conftest import env_for, make_settings
+from support import env_for, make_settings
 from dailypapers.jobs import runner
 from dailypapers.jobs.registry import JOBS, job
 from dailypapers.jobs.scheduler import Scheduler, due

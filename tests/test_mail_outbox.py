@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import select, update
 from starlette.testclient import TestClient
 
-from conftest import ROOT, env_for, site_settings
+from support import ROOT, env_for, site_settings
 from dailypapers.digest import outbox
 from dailypapers.jobs.registry import JOBS, Quiet
 from dailypapers.store import outbox as outbox_store

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from conftest import client_for, load_site_data, site_settings
-from dailypapers.index import neighbours
+from support import client_for, load_site_data, site_settings
+from dailypapers import neighbours
 from dailypapers.index.embeddings import DIM, MODEL_KEY
 from dailypapers.store import embeddings as embedding_store
 from dailypapers.store import similar as similar_store

@@ -2,16 +2,10 @@ import datetime as dt
 
 import pytest
 
+from dailypapers.arxiv import parse_datetime, split_arxiv_id
+from dailypapers.errors import InvalidRecord
 from dailypapers.ingest.merge import complete_new, merge, record_to_row
-from dailypapers.ingest.normalize import (
-    InvalidRecord,
-    clean_abstract,
-    clean_title,
-    find_links,
-    normalize,
-    parse_datetime,
-    split_arxiv_id,
-)
+from dailypapers.ingest.normalize import clean_abstract, clean_title, find_links, normalize
 from dailypapers.types import Author, PaperRecord
 
 
@@ -94,27 +88,27 @@ def row(**kw):
 def test_merge_newer_version_replaces_text_keeps_missing_fields():
     stored = complete_new(row(version=1, title="Old", doi="10.1/x"))
     merged = merge(stored, row(version=2, title="New"))
-    assert merged["version"] == 2 and merged["title"] == "New" and merged["doi"] == "10.1/x"
-    assert merged["content_hash"] != stored["content_hash"]
+    assert merged.version == 2 and merged.title == "New" and merged.doi == "10.1/x"
+    assert merged.content_hash != stored.content_hash
 
 
 def test_merge_older_version_changes_nothing():
     stored = complete_new(row(version=3, title="Three"))
     merged = merge(stored, row(version=1, title="One", doi="10.1/y"))
-    assert merged["content_hash"] == stored["content_hash"]
-    assert merged["title"] == "Three" and merged["version"] == 3
+    assert merged.content_hash == stored.content_hash
+    assert merged.title == "Three" and merged.version == 3
 
 
 def test_merge_unversioned_record_only_fills_gaps_of_versioned_paper():
     stored = complete_new(row(version=2, title="Two"))
     merged = merge(stored, row(title="Listing title", comment="12 pages"))
-    assert merged["title"] == "Two" and merged["comment"] == "12 pages"
+    assert merged.title == "Two" and merged.comment == "12 pages"
 
 
 def test_merge_imported_upvotes_only_grow():
     stored = complete_new(row(upvotes=64))
-    assert merge(stored, row(upvotes=74))["upvotes_imported"] == 74
-    assert merge(stored, row(upvotes=10))["upvotes_imported"] == 64
+    assert merge(stored, row(upvotes=74)).upvotes_imported == 74
+    assert merge(stored, row(upvotes=10)).upvotes_imported == 64
 
 
 def test_content_hash_covers_every_hashed_field():
@@ -123,15 +117,23 @@ def test_content_hash_covers_every_hashed_field():
     base = complete_new(row(version=1, doi="10.1/x", comment="c"))
     seen = {content_hash(base)}
     for name in HASHED_FIELDS:
-        changed = dict(base)
-        value = changed[name]
+        value = getattr(base, name)
         if isinstance(value, list):
-            changed[name] = value + ([{"name": "Someone"}] if name == "authors" else ["cs.XX"])
+            value = value + ([{"name": "Someone"}] if name == "authors" else ["cs.XX"])
         elif isinstance(value, int):
-            changed[name] = value + 1
+            value = value + 1
         elif value is None:
-            changed[name] = dt.datetime(2020, 1, 1) if name.endswith("_at") else "set"
+            value = dt.datetime(2020, 1, 1) if name.endswith("_at") else "set"
         else:
-            changed[name] = value + " changed"
-        seen.add(content_hash(changed))
+            value = value + " changed"
+        seen.add(content_hash(base._replace(**{name: value})))
     assert len(seen) == len(HASHED_FIELDS) + 1
+
+
+def test_paper_columns_are_the_papers_table_columns_ingest_writes():
+    from dailypapers.store.schema import Paper
+    from dailypapers.types import PAPER_COLUMNS, PaperRow
+
+    assert PAPER_COLUMNS == PaperRow._fields
+    assert set(PAPER_COLUMNS) <= set(Paper.__table__.c.keys())
+    assert not {"id", "first_featured", "upvote_count", "comment_count", "created_at", "changed_at"} & set(PAPER_COLUMNS)

@@ -22,7 +22,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from conftest import DATA, ROOT, make_settings
+from support import DATA, ROOT, make_settings
 from services import free_port, private_postgres, wait_for
 from webhelp import csrf_from, make_user
 
@@ -210,7 +210,7 @@ def test_sqlite_locked_beyond_the_busy_timeout_answers_503(tmp_path, caplog):
     503 with Retry-After and one log line, no traceback; reads go on; the next write succeeds."""
     import sqlite3
 
-    from conftest import client_for, site_settings
+    from support import client_for, site_settings
     from webhelp import log_in
 
     if not HF_DAY.exists():

@@ -13,7 +13,7 @@ def test_migrations_match_models(store):
 
 
 def test_sqlite_pragmas(sqlite_url, tmp_path):
-    from conftest import make_settings
+    from support import make_settings
     from dailypapers.store.engine import Store
 
     store = Store(make_settings(sqlite_url, tmp_path))

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from conftest import _db_for, _drop_pg_database, make_settings
+from support import db_for, drop_pg_database, make_settings
 from dailypapers import search as S
 from dailypapers.index import fulltext as ft
 from dailypapers.ingest.run import IngestJob
@@ -81,7 +81,7 @@ def listing_records(listing, ids) -> list[dict]:
 def store(request, tmp_path_factory, listing_subset):
     """Real papers chosen for their authors, the crafted ones, and old-style ids; fully indexed."""
     tmp = tmp_path_factory.mktemp("syntax")
-    url, pg = _db_for(request, tmp, request.param)
+    url, pg = db_for(request, tmp, request.param)
     store = Store(make_settings(url, tmp, models_dir=MODELS))
     records = listing_records(listing_subset, set(REAL)) + CRAFTED + EXTRA
     IngestJob(store).run([str(write_jsonl(tmp / "papers.jsonl", records))])
@@ -90,7 +90,7 @@ def store(request, tmp_path_factory, listing_subset):
     yield store
     store.dispose()
     if pg:
-        _drop_pg_database(*pg)
+        drop_pg_database(*pg)
 
 
 def ids(store, text, **kw) -> list[str]:

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from conftest import need_data
+from support import need_data
 from dailypapers.errors import UnknownFormatError
 from dailypapers.ingest.normalize import normalize
 from dailypapers.sources import arxiv_api, hf_daily, oai_pmh
@@ -174,7 +174,10 @@ def test_listing_records(tmp_path):
     first = json.loads(lines[0])
     assert recs[0].arxiv_id == first["id"]
     assert recs[0].featured.day.isoformat() == first["listed"]
-    assert "\n" not in recs[0].abstract or "\n  " in first["abstract"]
+    assert recs[0].abstract == " ".join(first["abstract"].split())  # its line wraps joined
+    # A newline and indentation starts a paragraph, kept; every other newline was a wrap.
+    raw = [json.loads(line)["abstract"] for line in lines]
+    assert [("\n" in r.abstract) for r in recs] == [("\n  " in a) for a in raw] and any("\n  " in a for a in raw)
     assert [a.name for a in recs[0].authors] == first["authors"]
 
 

@@ -7,8 +7,9 @@ import datetime as dt
 
 import pytest
 
-from conftest import client_for
-from dailypapers.ingest.normalize import InvalidRecord, could_exist, id_month
+from support import client_for
+from dailypapers.arxiv import could_exist, id_month
+from dailypapers.errors import InvalidRecord
 from webhelp import log_in, make_user, token_of
 
 

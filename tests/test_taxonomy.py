@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dailypapers import taxonomy
-from dailypapers.ingest.normalize import CATEGORY
+from dailypapers.arxiv import CATEGORY
 
 
 def test_the_data_holds_together():

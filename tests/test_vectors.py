@@ -9,7 +9,7 @@ import shutil
 import numpy as np
 import pytest
 
-from conftest import need_data
+from support import need_data
 from dailypapers.index import vectors as V
 from dailypapers.ingest.run import IngestJob
 from dailypapers.store import embeddings as embedding_store

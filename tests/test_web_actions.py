@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from conftest import client_for
+from support import client_for, read_once
 from dailypapers.store import papers as paper_store
 from dailypapers.store import users as user_store
 from dailypapers.store.engine import Store
@@ -20,11 +20,7 @@ def client(fresh_site):
 
 
 def paper_row(settings, arxiv_id):
-    store = Store(settings)
-    with store.session() as session:
-        row = paper_store.get(session, arxiv_id)
-    store.dispose()
-    return row
+    return read_once(settings, paper_store.get, arxiv_id)
 
 
 def test_sign_up_log_out_log_in(client, fresh_site):

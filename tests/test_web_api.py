@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import client_for
+from support import client_for
 from webhelp import live_server
 
 

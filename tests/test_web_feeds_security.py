@@ -11,7 +11,7 @@ import lxml.html
 import pytest
 from lxml import etree
 
-from conftest import client_for, need_data, site_settings
+from support import client_for, need_data, site_settings
 from dailypapers.ingest.run import IngestJob
 from dailypapers.store.engine import Store
 

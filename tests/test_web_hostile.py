@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from conftest import client_for, site_settings
+from support import client_for, site_settings
 from webhelp import csrf_from, live_server
 
 MB = 2**20
@@ -265,7 +265,7 @@ def test_missing_vendor_files_are_404_with_a_start_up_warning(sqlite_url, tmp_pa
     import logging
     import shutil
 
-    from conftest import ROOT
+    from support import ROOT
 
     vendor = tmp_path / "vendor"
     if state != "no folder":

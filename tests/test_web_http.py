@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from conftest import client_for
+from support import client_for
 from dailypapers.ingest.run import IngestJob
 from dailypapers.store.engine import Store
 from webhelp import log_in, make_user, token_of

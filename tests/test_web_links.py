@@ -13,7 +13,7 @@ from urllib.parse import urljoin, urlsplit
 
 import pytest
 
-from conftest import client_for, site_settings
+from support import client_for, site_settings
 from webhelp import log_in, make_user, token_of
 
 SITE = "http://testserver"

@@ -10,7 +10,7 @@ import logging
 
 import pytest
 
-from conftest import load_site_data, site_settings, _db_for, _drop_pg_database
+from support import db_for, drop_pg_database, load_site_data, site_settings
 from dailypapers.store import kv
 from dailypapers.store.engine import Store
 from dailypapers.store.schema import Comment, DailyEntry, Paper, PaperCategory, PaperVersion, User
@@ -79,13 +79,13 @@ def write_odd_rows(settings) -> None:
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def odd_site(request, tmp_path_factory, listing_subset):
     tmp = tmp_path_factory.mktemp("odd")
-    url, pg = _db_for(request, tmp, request.param)
+    url, pg = db_for(request, tmp, request.param)
     settings = site_settings(url, tmp, search_semantic=False)
     load_site_data(settings, listing_subset)
     write_odd_rows(settings)
     yield settings
     if pg:
-        _drop_pg_database(*pg)
+        drop_pg_database(*pg)
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from conftest import client_for
+from support import client_for
 from dailypapers.ranking import trending
 
 
@@ -102,20 +102,30 @@ def test_upvote_sort_on_the_hf_day(client):
     assert titles(r.text) == ["2410.17243", "2410.16251", "2410.18533"]  # 64, 41, 37 upvotes
 
 
-def test_trending_follows_the_formula(client, shared_site):
+def test_trending_follows_the_formula(client, listing_papers):
+    """What production ranks (store.feed.list_featured, behind /trending and its feed and API):
+    each paper's trending.score, best first, ties by votes, then by arXiv id."""
+    import datetime as dt
+
+    from dailypapers.store import feed as feed_store
+
     r = client.get("/trending?period=month")
     assert r.status_code == 200
     # Only the HF papers have upvotes in this data, but the window ends at the newest day (2025-03-24),
-    # months after them, so trending over a month lists the listing papers (all at 0) only.
+    # months after them, so trending over a month lists the listing papers (all at 0) only: a tie,
+    # in arXiv id order (not by recency: they were featured over several days).
     assert "2410.17243" not in r.text
-    import datetime as dt
-
+    assert titles(r.text) == sorted({p["id"] for p in listing_papers})[:50]
     now = dt.datetime(2024, 10, 26)
-    ranked = trending.rank(
-        [("a", 64, dt.datetime(2024, 10, 25, 0, 57)), ("b", 41, dt.datetime(2024, 10, 25, 3, 32)), ("c", 10, dt.datetime(2024, 10, 25, 23))],
-        now,
-    )
-    assert [pid for pid, _ in ranked] == ["a", "b", "c"]
+    with client.app.state.site.store.session() as session:
+        page = feed_store.list_featured(
+            session, feed_store.FeedQuery(start=dt.date(2024, 10, 1), end=dt.date(2024, 10, 31), sort="trending"), now=now
+        )
+    items = page.items
+    assert [i.paper["arxiv_id"] for i in items] == ["2410.17243", "2410.16251", "2410.18533"]  # 64, 41, 37 upvotes
+    for item in items:
+        assert item.trending_score == pytest.approx(trending.score(item.upvotes, item.submitted_at, now))
+    assert items == sorted(items, key=lambda i: (-i.trending_score, -i.upvotes, i.paper["arxiv_id"]))
     assert trending.score(10, now - dt.timedelta(days=1), now) == pytest.approx(10 / 2**1.5)
 
 

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from conftest import client_for, load_site_data, site_settings
+from support import client_for, load_site_data, site_settings
 from webhelp import live_server
 
 

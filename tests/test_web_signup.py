@@ -10,7 +10,7 @@ import time
 import pytest
 from starlette.testclient import TestClient
 
-from conftest import site_settings
+from support import site_settings
 from dailypapers.store import users as user_store
 from dailypapers.store.engine import Store
 from digesthelp import links_in

@@ -17,7 +17,7 @@ import psutil
 import pytest
 from sqlalchemy import select
 
-from conftest import ROOT
+from support import ROOT
 from dailypapers.config import Settings
 from dailypapers.store.engine import Store
 from dailypapers.store.schema import JobRun

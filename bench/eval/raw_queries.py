@@ -19,7 +19,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from common import DATA, ROOT  # noqa: E402
 
-from dailypapers.cli_search import load_beir  # noqa: E402
+from dailypapers.evaluation import load_beir  # noqa: E402
 from dailypapers.config import Settings  # noqa: E402
 from dailypapers.index.embeddings import DIM, MODEL_KEY, embed_cached, load_embedder, paper_text  # noqa: E402
 from dailypapers.index.fulltext import BadQuery, Filters, FullTextIndex, parse  # noqa: E402

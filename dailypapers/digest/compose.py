@@ -26,7 +26,7 @@ from ..store import votes as vote_store
 from ..store.engine import Store
 from ..store.feed import FeedQuery
 from ..store.subscriptions import Subscriber
-from ..web.render import authors_short, opening
+from ..text import authors_short, opening
 from .period import DigestPeriod
 
 log = logging.getLogger(__name__)

@@ -9,21 +9,22 @@ The index is a cache of the store: it lives under data_dir/index/<store id>/ and
 store when it is missing, of an older layout, or unreadable.
 
 User text never reaches tantivy's query parser: `query.parse` reads it into a tree (words, phrases,
-arXiv's field prefixes and operators, author names, arXiv ids), and the functions below build tantivy
+arXiv's field prefixes and operators, author names, arXiv ids), and `queries.py` builds tantivy
 queries from that tree through tantivy's Query API, analysing each word as its field is indexed;
 anything unusable raises `BadQuery` (a 400 on the web). Author names are indexed folded to ASCII and
-as one key per author (`names.py`), so accents and initials match. Snippets are built from tantivy's
-highlight ranges but escaped here, so stored text can never inject markup.
+as one key per author (`names.py`), so accents and initials match.
+
+This module keeps the index (its folder, writer, sync with the store) and its low-level reads by
+tantivy query; the search service asks through `matches()` (matches.py) in paper ids and scores.
+The documents are `document.py`'s, the facets `facets.py`'s.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import fcntl
-import html
 import json
 import logging
-import re
 import shutil
 import threading
 import time
@@ -40,6 +41,9 @@ from ..store import papers as paper_store
 from ..store.engine import Store
 from ..store.schema import utcnow
 from . import names
+from .document import build_schema, document  # noqa: F401 - document: for callers
+from .facets import Facets  # noqa: F401 - for callers
+from .matches import Matches
 
 # The query language is query.py and its tantivy queries queries.py; callers use them through here.
 from .queries import (  # noqa: F401
@@ -83,64 +87,6 @@ LAYOUT = "fulltext-v3"
 # may commit later than their timestamps say; papers already indexed at that timestamp are skipped.
 SYNC_MARGIN = dt.timedelta(minutes=5)
 READER_REFRESH_SECONDS = 1.0
-EPOCH = dt.date(1970, 1, 1)
-
-
-def build_schema() -> tantivy.Schema:
-    """The index's fields: text for BM25, fast fields for filters, sorting and facets."""
-    sb = tantivy.SchemaBuilder()
-    # i64, not u64: the Python binding turns ints into i64 terms, so deleting by a u64 id never matches.
-    sb.add_integer_field("paper_id", stored=True, indexed=True, fast=True)
-    sb.add_text_field("arxiv_id", stored=True, tokenizer_name="raw")
-    sb.add_text_field("title", stored=True, tokenizer_name="en_stem")
-    sb.add_text_field("abstract", stored=True, tokenizer_name="en_stem")
-    sb.add_text_field("authors", stored=False, tokenizer_name=names.ANALYZER_NAME)
-    sb.add_text_field("author_keys", stored=False, tokenizer_name="raw", index_option="basic")
-    sb.add_text_field("categories", stored=False, tokenizer_name="raw", fast=True)
-    sb.add_text_field("comment", stored=False, tokenizer_name="en_stem")
-    sb.add_text_field("journal_ref", stored=False, tokenizer_name="default")
-    sb.add_text_field("report_no", stored=False, tokenizer_name="default")
-    sb.add_date_field("day", stored=False, indexed=True, fast=True)
-    sb.add_integer_field("has_code", stored=False, indexed=True, fast=True)
-    # Days since 1970-01-01 and yyyymm of the same day: sorting by date and month facets read these.
-    sb.add_integer_field("day_num", stored=False, indexed=True, fast=True)
-    sb.add_integer_field("month", stored=False, indexed=True, fast=True)
-    return sb.build()
-
-
-def document(row: dict) -> tantivy.Document:
-    """The index document for a store row (see papers.rows_for_index). Raises ValueError for a row
-    it cannot index (tantivy dates end in 2262; text must be text)."""
-    day = row.get("first_featured") or (row["published_at"].date() if row.get("published_at") else None)
-    doc = tantivy.Document(
-        paper_id=row["id"],
-        arxiv_id=row["arxiv_id"],
-        title=row["title"],
-        abstract=row["abstract"],
-        authors=" ; ".join(a["name"] for a in row.get("authors") or []),
-        comment=row.get("comment") or "",
-        has_code=1 if row.get("code_url") else 0,
-    )
-    for cat in row.get("categories") or []:
-        doc.add_text("categories", cat)
-    if day is not None:
-        doc.add_date("day", dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC))
-        doc.add_integer("day_num", (day - EPOCH).days)
-        doc.add_integer("month", day.year * 100 + day.month)
-    _add_query_fields(doc, row)
-    return doc
-
-
-def _add_query_fields(doc: tantivy.Document, row: dict) -> None:
-    """The fields only the query language reads: a key per author (names.py), the journal
-    reference and report number (jr:, rn:)."""
-    for author in row.get("authors") or []:
-        author_key = names.key(author["name"])
-        if author_key:
-            doc.add_text("author_keys", author_key)
-    for name in ("journal_ref", "report_no"):
-        if row.get(name):
-            doc.add_text(name, row[name])
 
 
 @dataclass
@@ -251,6 +197,11 @@ class FullTextIndex:
 
     def count(self) -> int:
         return self.searcher().num_docs
+
+    def matches(self, parsed: ParsedQuery, filters: Filters) -> Matches:
+        """The query under the form's filters, read through one searcher: what the search service
+        asks of this index (see matches.py). Raises BadQuery for filters no paper can meet."""
+        return Matches(self, parsed, filters)
 
     def _write_rows(self, writer, rows: list[dict], on_skip: Callable[[int], None] | None = None) -> int:
         """Index the rows; a row that cannot be indexed (a date beyond the index's range, text that
@@ -408,99 +359,9 @@ class FullTextIndex:
         return {pid: day for pid, day in zip(ids, days, strict=True) if pid is not None and day is not None}
 
 
-
 # --- queries ---------------------------------------------------------------------------------------
 
 
 def text_query(index: tantivy.Index, parsed: ParsedQuery) -> tantivy.Query | None:
     """The BM25 query of a parsed query over an index (see queries.match_query)."""
     return match_query(index.schema, parsed)
-
-
-# --- snippets and facets ------------------------------------------------------------------------------
-
-_SPACE = re.compile(r"\s+")
-
-
-class Highlighter:
-    """Safe HTML for titles and abstract snippets: the text escaped, the query's terms (as the index
-    stems them) wrapped in <mark>. Built once per query; cheap per paper."""
-
-    def __init__(self, fulltext: FullTextIndex, parsed: ParsedQuery, *, snippet_chars: int = 240):
-        self.snippet_chars = snippet_chars
-        self.generators: dict[str, tantivy.SnippetGenerator] = {}
-        searcher = fulltext.searcher()
-        for field_name in ("title", "abstract"):
-            query = highlight_query(fulltext.schema, parsed, field_name)
-            if query is not None:
-                generator = tantivy.SnippetGenerator.create(searcher, query, fulltext.schema, field_name)
-                generator.set_max_num_chars(snippet_chars if field_name == "abstract" else 1000)
-                self.generators[field_name] = generator
-
-    def _html(self, field_name: str, text: str) -> str | None:
-        generator = self.generators.get(field_name)
-        if generator is None:
-            return None
-        snippet = generator.snippet_from_doc(tantivy.Document(**{field_name: text}))
-        fragment = snippet.fragment().encode("utf-8")
-        marks = sorted((r.start, r.end) for r in snippet.highlighted())
-        if not fragment or not marks:
-            return None
-        out, at = [], 0
-        for start, end in marks:  # byte offsets into the fragment
-            if start < at:
-                continue
-            out.append(html.escape(fragment[at:start].decode("utf-8", "replace")))
-            out.append("<mark>" + html.escape(fragment[start:end].decode("utf-8", "replace")) + "</mark>")
-            at = end
-        out.append(html.escape(fragment[at:].decode("utf-8", "replace")))
-        body = "".join(out)
-        if field_name == "abstract":
-            span = snippet.fragment_range()
-            body = ("… " if span.start > 0 else "") + body + (" …" if span.end < len(text.encode("utf-8")) else "")
-        return body
-
-    def title(self, title: str) -> str:
-        """The title, escaped, with matches marked."""
-        title = _SPACE.sub(" ", title or "").strip()
-        return self._html("title", title) or html.escape(title)
-
-    def snippet(self, abstract: str) -> str:
-        """The best passage of the abstract (about `snippet_chars` long), escaped, matches marked;
-        the abstract's start when no term matches (a semantic hit)."""
-        abstract = _SPACE.sub(" ", abstract or "").strip()
-        found = self._html("abstract", abstract)
-        if found:
-            return found
-        if len(abstract) <= self.snippet_chars:
-            return html.escape(abstract)
-        cut = abstract.rfind(" ", 0, self.snippet_chars)
-        return html.escape(abstract[: cut if cut > 0 else self.snippet_chars]) + " …"
-
-
-@dataclass
-class Facets:
-    """Counts over a result set: by category (most first) and by month ("2026-05", newest first)."""
-
-    categories: list[tuple[str, int]] = field(default_factory=list)
-    months: list[tuple[str, int]] = field(default_factory=list)
-
-
-def facets(fulltext: FullTextIndex, query: tantivy.Query, *, top_categories: int = 20, top_months: int = 36) -> Facets:
-    """Category and month counts of the documents matching `query`."""
-    spec = {
-        "categories": {"terms": {"field": "categories", "size": top_categories}},
-        "months": {"terms": {"field": "month", "size": top_months, "order": {"_key": "desc"}}},
-    }
-    result = fulltext.searcher().aggregate(query, spec)
-    cats = [(b["key"], int(b["doc_count"])) for b in result.get("categories", {}).get("buckets", [])]
-    months = []
-    for b in result.get("months", {}).get("buckets", []):
-        key = int(b["key"])
-        months.append((f"{key // 100:04d}-{key % 100:02d}", int(b["doc_count"])))
-    return Facets(cats, months)
-
-
-def ids_query(fulltext: FullTextIndex, paper_ids: list[int]) -> tantivy.Query:
-    """A query matching exactly these papers (for facets over a result set)."""
-    return tantivy.Query.term_set_query(fulltext.schema, "paper_id", list(paper_ids))

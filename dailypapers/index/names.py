@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import tantivy
 
-from .query import BadQuery
+from .querytree import BadQuery
 
 ANALYZER_NAME = "author_name"  # the authors field's tokenizer, registered on every index
 SUFFIXES = frozenset({"jr", "sr", "ii", "iii", "iv"})

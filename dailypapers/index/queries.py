@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 import tantivy
 
 from . import names
-from .query import Author, BadQuery, Bool, Category, Paper, ParsedQuery, Text, positive_leaves, words_of
+from .querytree import Author, BadQuery, Bool, Category, Paper, ParsedQuery, Text, positive_leaves, words_of
 
 Q = tantivy.Query
 OCCUR = {"must": tantivy.Occur.Must, "should": tantivy.Occur.Should, "not": tantivy.Occur.MustNot}

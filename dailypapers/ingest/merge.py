@@ -1,4 +1,4 @@
-"""How an incoming record combines with the stored paper: pure functions over row dicts.
+"""How an incoming record combines with the stored paper: pure functions over PaperRows.
 
 Rules:
 - a newer version replaces the text; fields the newer record lacks (a DOI, say) are kept;
@@ -12,63 +12,51 @@ Rules:
 
 from __future__ import annotations
 
+from ..types import PAPER_COLUMNS, PaperRecord, PaperRow
 from .normalize import authors_json, content_hash
-from ..types import PaperRecord
 
-TEXT_FIELDS = (
-    "title",
-    "abstract",
-    "authors",
-    "primary_category",
-    "categories",
-    "comment",
-    "journal_ref",
-    "doi",
-    "report_no",
-    "license",
-    "code_url",
-    "project_url",
-    "updated_at",
-)
+# The columns a record's text rules apply to: all but the id, the version, the first submission
+# date, the upstream counts and HF fields (rules of their own, below), the source and the hash.
+_OWN_RULES = ("arxiv_id", "version", "published_at", "upvotes_imported", "comments_imported", "hf_meta")
+TEXT_FIELDS = tuple(c for c in PAPER_COLUMNS if c not in _OWN_RULES + ("source", "content_hash"))
 
 
-def record_to_row(record: PaperRecord) -> dict:
+def record_to_row(record: PaperRecord) -> PaperRow:
     """The paper row a normalized record stands for (None where the record is silent)."""
-    row = {
-        "arxiv_id": record.arxiv_id,
-        "version": record.version,
-        "title": record.title,
-        "abstract": record.abstract,
-        "authors": authors_json(record.authors) if record.authors else None,
-        "primary_category": record.primary_category,
-        "categories": record.categories or None,
-        "comment": record.comment,
-        "journal_ref": record.journal_ref,
-        "doi": record.doi,
-        "report_no": record.report_no,
-        "license": record.license,
-        "code_url": record.code_url,
-        "project_url": record.project_url,
-        "published_at": record.published_at,
-        "updated_at": record.updated_at,
-        "upvotes_imported": record.upvotes,
-        "comments_imported": record.num_comments,
-        "hf_meta": record.hf_meta,
-        "source": record.source,
-    }
-    return row
+    return PaperRow(
+        arxiv_id=record.arxiv_id,
+        version=record.version,
+        title=record.title,
+        abstract=record.abstract,
+        authors=authors_json(record.authors) if record.authors else None,
+        primary_category=record.primary_category,
+        categories=record.categories or None,
+        comment=record.comment,
+        journal_ref=record.journal_ref,
+        doi=record.doi,
+        report_no=record.report_no,
+        license=record.license,
+        code_url=record.code_url,
+        project_url=record.project_url,
+        published_at=record.published_at,
+        updated_at=record.updated_at,
+        upvotes_imported=record.upvotes,
+        comments_imported=record.num_comments,
+        hf_meta=record.hf_meta,
+        source=record.source,
+    )
 
 
-def complete_new(row: dict, content_hash_: str | None = None) -> dict:
-    """The row of a paper seen for the first time: defaults filled, hash set (computed if not given)."""
-    row = dict(row)
-    if "authors" in row or "_encoded" not in row:  # packed rows keep their authors as JSON text
-        row["authors"] = row.get("authors") or []
-    row["categories"] = row["categories"] or []
-    row["upvotes_imported"] = row["upvotes_imported"] or 0
-    row["comments_imported"] = row["comments_imported"] or 0
-    row["content_hash"] = content_hash_ or content_hash(row)
-    return row
+def complete_new(row: PaperRow, content_hash_: str | None = None) -> PaperRow:
+    """The row of a paper seen for the first time: defaults filled, hash set (computed if not given).
+    Authors the reader encoded as JSON text stay text."""
+    row = row._replace(
+        authors=row.authors or [],
+        categories=row.categories or [],
+        upvotes_imported=row.upvotes_imported or 0,
+        comments_imported=row.comments_imported or 0,
+    )
+    return row._replace(content_hash=content_hash_ or content_hash(row))
 
 
 def _grow(stored: int | None, incoming: int | None) -> int:
@@ -77,11 +65,10 @@ def _grow(stored: int | None, incoming: int | None) -> int:
     return max(stored or 0, incoming)
 
 
-def merge(stored: dict, incoming: dict) -> dict:
-    """The stored row after taking in `incoming` (both row dicts); hash recomputed."""
-    merged = dict(stored)
-    merged.pop("_encoded", None)  # a pre-encoded form of the old values would be stale
-    sv, iv = stored.get("version"), incoming.get("version")
+def merge(stored: PaperRow, incoming: PaperRow) -> PaperRow:
+    """The stored row after taking in `incoming` (both with their authors decoded); hash recomputed."""
+    merged = stored._asdict()
+    sv, iv = stored.version, incoming.version
     if iv is not None and sv is not None and iv < sv:
         mode = "older"
     elif iv is not None and (sv is None or iv > sv):
@@ -92,24 +79,25 @@ def merge(stored: dict, incoming: dict) -> dict:
         mode = "same"
     if mode in ("newer", "same"):
         for name in TEXT_FIELDS:
-            value = incoming.get(name)
+            value = getattr(incoming, name)
             if value is not None:
                 merged[name] = value
         if mode == "newer":
             merged["version"] = iv
     elif mode == "fill":
         for name in TEXT_FIELDS:
-            if merged.get(name) in (None, []) and incoming.get(name) is not None:
-                merged[name] = incoming[name]
+            if merged[name] in (None, []) and getattr(incoming, name) is not None:
+                merged[name] = getattr(incoming, name)
     # The first submission date is the earliest any source reported.
-    ip, sp = incoming.get("published_at"), stored.get("published_at")
+    ip, sp = incoming.published_at, stored.published_at
     if ip is not None and (sp is None or ip < sp):
         merged["published_at"] = ip
-    merged["upvotes_imported"] = _grow(stored.get("upvotes_imported"), incoming.get("upvotes_imported"))
-    merged["comments_imported"] = _grow(stored.get("comments_imported"), incoming.get("comments_imported"))
-    if incoming.get("hf_meta") is not None:
-        merged["hf_meta"] = incoming["hf_meta"]
-    merged["content_hash"] = content_hash(merged)
-    if merged["content_hash"] != stored.get("content_hash") and mode != "older":
-        merged["source"] = incoming.get("source") or stored.get("source")
-    return merged
+    merged["upvotes_imported"] = _grow(stored.upvotes_imported, incoming.upvotes_imported)
+    merged["comments_imported"] = _grow(stored.comments_imported, incoming.comments_imported)
+    if incoming.hf_meta is not None:
+        merged["hf_meta"] = incoming.hf_meta
+    row = PaperRow(**merged)
+    row = row._replace(content_hash=content_hash(row))
+    if row.content_hash != stored.content_hash and mode != "older":
+        row = row._replace(source=incoming.source or stored.source)
+    return row

@@ -2,22 +2,16 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import json
 import re
 
-from ..types import Author, PaperRecord
-from .validate import InvalidRecord, check, parse_version, shown  # InvalidRecord: the sources import it from here
+from ..arxiv import CATEGORY, split_arxiv_id
+from ..errors import InvalidRecord
+from ..types import PAPER_COLUMNS, Author, PaperRecord, PaperRow
+from .validate import check
 
-# ASCII digits only: \d would also take other scripts' digits, which int() reads but arXiv never uses.
-NEW_ID = re.compile(r"^(\d{4}\.\d{4,5})(?:v(\d+))?$", re.ASCII)
-# Old-style archives are at most 8 letters (cond-mat, plasm-ph); 16 keeps ids within their column.
-OLD_ID = re.compile(r"^([a-z][a-z-]{0,15}(?:\.[A-Za-z]{2})?/\d{7})(?:v(\d+))?$", re.ASCII)
-# arXiv categories (cs.CL, hep-th, cond-mat.str-el); listings sometimes mix in MSC or ACM classes.
-CATEGORY = re.compile(r"^[a-z]+(?:-[a-z]+)?(?:\.[A-Za-z]+(?:-[a-z]+)?)?$")
 MAX_CATEGORY = 40  # the longest arXiv category is 17 characters; longer entries are not categories
-_ID_PREFIX = re.compile(r"^(?:arxiv:|oai:arxiv\.org:|https?://(?:export\.)?arxiv\.org/(?:abs|pdf)/)", re.IGNORECASE)
 
 # A newline followed by indentation starts a new paragraph in arXiv abstracts; other newlines are wraps.
 _PARAGRAPH = re.compile(r"\n[ \t]{2,}")
@@ -26,48 +20,6 @@ _PARAGRAPH = re.compile(r"\n[ \t]{2,}")
 _URL = re.compile(r"https?://[^\s<>\"'{}\\|^`\[\]]+", re.IGNORECASE)
 _CODE_HOSTS = ("github.com/", "gitlab.com/", "bitbucket.org/", "codeberg.org/", "huggingface.co/", "git.")
 _NOT_PROJECT = ("arxiv.org", "doi.org", "creativecommons.org", "dx.doi.org")
-
-
-def split_arxiv_id(raw: str) -> tuple[str, int | None]:
-    """'2410.17243v2' -> ('2410.17243', 2); accepts arxiv:, oai: and abs/pdf URL forms."""
-    value = _ID_PREFIX.sub("", raw.strip())
-    if value.endswith(".pdf"):
-        value = value[:-4]
-    m = NEW_ID.match(value) or OLD_ID.match(value)
-    if not m:
-        raise InvalidRecord(f"not an arXiv identifier: {shown(raw)}")
-    return m.group(1), parse_version(m.group(2)) if m.group(2) else None
-
-
-def id_month(raw: str) -> tuple[int, int]:
-    """The (year, month) an arXiv id names: the month the paper was first submitted.
-    '2505.17282' -> (2025, 5) (YYMM.NNNNN, from April 2007); 'hep-th/9901001' -> (1999, 1)
-    (archive/YYMMNNN, 1991 to March 2007). Raises InvalidRecord for anything else."""
-    arxiv_id, _ = split_arxiv_id(raw)
-    digits = arxiv_id.rsplit("/", 1)[-1]
-    yy, month = int(digits[:2]), int(digits[2:4])
-    year = 1900 + yy if "/" in arxiv_id and yy >= 91 else 2000 + yy
-    if not 1 <= month <= 12:
-        raise InvalidRecord(f"not an arXiv identifier (no month {month:02d}): {raw!r}")
-    return year, month
-
-
-def could_exist(raw: str, today: dt.date) -> bool:
-    """Whether arXiv can have issued this id by `today`: a real month, not to come (a day of
-    grace for time zones), in the scheme of its time (archive/YYMMNNN from 1991-08 to 2007-03,
-    YYMM.NNNN from 2007-04, YYMM.NNNNN from 2015-01)."""
-    try:
-        year, month = id_month(raw)
-    except InvalidRecord:
-        return False
-    arxiv_id = split_arxiv_id(raw)[0]
-    latest = today + dt.timedelta(days=1)
-    if (year, month) > (latest.year, latest.month):
-        return False
-    if "/" in arxiv_id:
-        return (1991, 8) <= (year, month) <= (2007, 3)
-    digits = len(arxiv_id.split(".", 1)[1])
-    return (year, month) >= (2007, 4) and digits == (5 if (year, month) >= (2015, 1) else 4)
 
 
 def clean_title(text: str) -> str:
@@ -125,41 +77,6 @@ def find_links(*texts: str | None) -> tuple[str | None, str | None]:
             elif not any(host_path.startswith(h) or f".{h}" in host_path.split("/", 1)[0] for h in _NOT_PROJECT):
                 project = project or url
     return code, project
-
-
-def parse_datetime(value: str | None) -> dt.datetime | None:
-    """ISO 8601 (with Z or an offset) or RFC 2822 (the snapshot's versions), as naive UTC."""
-    if value is None or value == "":
-        return None
-    if not isinstance(value, str):
-        raise InvalidRecord(f"not a date: {shown(value)}")
-    value = value.strip()
-    try:
-        parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        from email.utils import parsedate_to_datetime
-
-        try:
-            parsed = parsedate_to_datetime(value)
-        except (TypeError, ValueError, IndexError, OverflowError) as exc:  # email's parser raises all of these
-            raise InvalidRecord(f"not a date: {shown(value)}") from exc
-    if parsed.tzinfo is not None:
-        try:
-            parsed = parsed.astimezone(dt.UTC).replace(tzinfo=None)
-        except OverflowError:
-            raise InvalidRecord(f"date out of range: {shown(value)}") from None
-    return parsed
-
-
-def parse_date(value: str | None) -> dt.date | None:
-    if value is None or value == "":
-        return None
-    if not isinstance(value, str):
-        raise InvalidRecord(f"not a date: {shown(value)}")
-    try:
-        return dt.date.fromisoformat(value.strip()[:10])
-    except ValueError as exc:
-        raise InvalidRecord(f"not a date: {shown(value)}") from exc
 
 
 def normalize(record: PaperRecord) -> PaperRecord:
@@ -233,52 +150,35 @@ def _authors_text(authors: list | None) -> str:
     )
 
 
-def content_hash(row: dict) -> str:
+# Every paper column but the id, the primary category (the first of `categories`), the source's
+# name and the hash itself: equal hashes mean nothing to write.
+HASHED_FIELDS = tuple(c for c in PAPER_COLUMNS if c not in ("arxiv_id", "primary_category", "source", "content_hash"))
+
+
+def content_hash(row: PaperRow) -> str:
     """A hash of the stored paper fields (HASHED_FIELDS): equal hashes mean nothing to write."""
-    g = row.get
-    cats = g("categories")
+    cats = row.categories
     payload = "\x1f".join(
         (
-            _s(g("version")),
-            _s(g("title")),
-            _s(g("abstract")),
-            _authors_text(g("authors")),
+            _s(row.version),
+            _s(row.title),
+            _s(row.abstract),
+            _authors_text(row.authors),
             "\x00" if cats is None else "\x1e".join(cats),
-            _s(g("comment")),
-            _s(g("journal_ref")),
-            _s(g("doi")),
-            _s(g("report_no")),
-            _s(g("license")),
-            _s(g("code_url")),
-            _s(g("project_url")),
-            _s(g("published_at")),
-            _s(g("updated_at")),
-            _s(g("upvotes_imported")),
-            _s(g("comments_imported")),
+            _s(row.comment),
+            _s(row.journal_ref),
+            _s(row.doi),
+            _s(row.report_no),
+            _s(row.license),
+            _s(row.code_url),
+            _s(row.project_url),
+            _s(row.published_at),
+            _s(row.updated_at),
+            _s(row.upvotes_imported),
+            _s(row.comments_imported),
         )
     )
-    hf = g("hf_meta")
+    hf = row.hf_meta
     if hf is not None:  # only then, so the hashes of papers without HF fields stay as they were
         payload += "\x1f" + json.dumps(hf, sort_keys=True, ensure_ascii=False)
     return hashlib.blake2b(payload.encode(), digest_size=16).hexdigest()
-
-
-HASHED_FIELDS = (
-    "version",
-    "title",
-    "abstract",
-    "authors",
-    "categories",
-    "comment",
-    "journal_ref",
-    "doi",
-    "report_no",
-    "license",
-    "code_url",
-    "project_url",
-    "published_at",
-    "updated_at",
-    "upvotes_imported",
-    "comments_imported",
-    "hf_meta",
-)

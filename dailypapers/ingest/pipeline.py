@@ -21,9 +21,9 @@ from ..store import kv
 from ..store import papers as paper_store
 from ..store import runs as run_store
 from ..store.engine import Store
-from ..types import IngestReport
+from ..types import IngestReport, PaperRow, VersionInfo
 from .merge import complete_new, merge
-from .prepare import Item, Prepared, batches, fingerprints_of, prepare, unpack
+from .prepare import Incoming, Item, Prepared, batches, fingerprints_of, prepare, unpack
 
 
 @dataclass
@@ -32,38 +32,65 @@ class BatchResult:
     changed_ids: list[int] = field(default_factory=list)  # papers new or changed, for the search index
 
 
-def _version_rows(row: dict, versions: tuple, paper_id: int) -> list[dict]:
-    out: dict[int, dict] = {}
-    for number, submitted in versions:
-        out[number] = {"paper_id": paper_id, "version": number, "submitted_at": submitted, "title": None}
-    if row["version"] is not None:
-        entry = out.setdefault(
-            row["version"], {"paper_id": paper_id, "version": row["version"], "submitted_at": None, "title": None}
+def write_batch(store: Store, prepared: Prepared) -> BatchResult:
+    """Store one prepared batch in a single transaction: the papers, their version history, their
+    days on the feed, the submitters' profiles and the input records applied."""
+    result = BatchResult()
+    report = result.report
+    report.rejected = len(prepared.rejections)
+    report.rejections = list(prepared.rejections)
+    report.unchanged = prepared.skipped
+    records = prepared.records
+    if not records:
+        return result
+    with store.session() as session, session.begin():
+        found = paper_store.existing(session, {rec.row.arxiv_id for rec in records})
+        status, new_rows, changed = _classify(session, records, found)
+        ids = _write_papers(session, records, found, new_rows, changed)
+        new_versions = _write_versions(session, records, ids)
+        added, new_days = _write_daily_entries(session, records, ids, found)
+        _write_submitters(session, records)
+        _remember_inputs(session, records, ids)
+        for i in new_versions | new_days:  # an otherwise unchanged record that brought a version or a day
+            if status[i] == "unchanged":
+                status[i] = "updated"
+        if any(st != "unchanged" for st in status):
+            kv.bump(session)  # pages cached by the web processes are now stale
+        report.featured += added
+        for s in status:
+            setattr(report, s, getattr(report, s) + 1)
+        result.changed_ids = sorted(
+            {ids[rec.row.arxiv_id] for rec, st in zip(records, status, strict=True) if st != "unchanged"}
         )
-        entry["title"] = row["title"]
-    return list(out.values())
+    return result
 
 
-def _classify(prepared: Prepared, found: dict, current: dict):
+def _classify(
+    session, records: list[Incoming], found: dict[str, paper_store.Stored]
+) -> tuple[list[str], dict[str, PaperRow], dict[str, PaperRow]]:
     """Per record: new, updated or unchanged; and the final rows to insert and to update."""
+    needs_merge = {
+        found[aid].id for rec in records if (aid := rec.row.arxiv_id) in found and found[aid].content_hash != rec.new_hash
+    }
+    current = paper_store.ingest_rows(session, needs_merge)
     status: list[str] = []
-    new_rows: dict[str, dict] = {}
-    changed: dict[str, dict] = {}
-    for raw, chash in zip(prepared.rows, prepared.hashes, strict=True):
-        aid = raw["arxiv_id"]
+    new_rows: dict[str, PaperRow] = {}
+    changed: dict[str, PaperRow] = {}
+    for rec in records:
+        aid = rec.row.arxiv_id
         if aid in new_rows:  # seen earlier in this batch
-            merged = merge(unpack(new_rows[aid]), unpack(raw))
-            status.append("unchanged" if merged["content_hash"] == new_rows[aid]["content_hash"] else "updated")
+            merged = merge(unpack(new_rows[aid]), unpack(rec.row))
+            status.append("unchanged" if merged.content_hash == new_rows[aid].content_hash else "updated")
             new_rows[aid] = merged
         elif aid not in found:
-            new_rows[aid] = complete_new(raw, chash)
+            new_rows[aid] = complete_new(rec.row, rec.new_hash)
             status.append("new")
-        elif aid not in current and found[aid][2] == chash:
+        elif aid not in current and found[aid].content_hash == rec.new_hash:
             status.append("unchanged")
         else:
             base = changed.get(aid) or current[aid]
-            merged = merge(base, unpack(raw))
-            if merged["content_hash"] == base["content_hash"]:
+            merged = merge(base, unpack(rec.row))
+            if merged.content_hash == base.content_hash:
                 status.append("unchanged")
             else:
                 status.append("updated")
@@ -71,109 +98,123 @@ def _classify(prepared: Prepared, found: dict, current: dict):
     return status, new_rows, changed
 
 
-def write_batch(store: Store, prepared: Prepared) -> BatchResult:
-    """Store one prepared batch in a single transaction."""
-    result = BatchResult()
-    report = result.report
-    report.rejected = len(prepared.rejections)
-    report.rejections = list(prepared.rejections)
-    report.unchanged = prepared.skipped
-    rows, extras = prepared.rows, prepared.extras
-    if not rows:
-        return result
-    with store.session() as session, session.begin():
-        found = paper_store.existing(session, {row["arxiv_id"] for row in rows})
-        needs_merge = {
-            found[row["arxiv_id"]][0]
-            for row, chash in zip(rows, prepared.hashes, strict=True)
-            if row["arxiv_id"] in found and found[row["arxiv_id"]][2] != chash
-        }
-        current = {row["arxiv_id"]: row for row in paper_store.ingest_rows(session, needs_merge).values()}
-        status, new_rows, changed = _classify(prepared, found, current)
+def _write_papers(
+    session, records: list[Incoming], found: dict, new_rows: dict[str, PaperRow], changed: dict[str, PaperRow]
+) -> dict[str, int]:
+    """Insert the new papers (each with the earliest day the batch features it on), rewrite the
+    changed ones, set their categories. Returns arxiv_id -> paper id for every record's paper."""
+    first_featured: dict[str, dt.date] = {}
+    for rec in records:
+        aid = rec.row.arxiv_id
+        if rec.featured is not None and aid in new_rows:
+            day = first_featured.get(aid)
+            if day is None or rec.featured.day < day:
+                first_featured[aid] = rec.featured.day
+    ids = {aid: stored.id for aid, stored in found.items()}
+    ids.update(paper_store.insert_many(session, list(new_rows.values()), first_featured))
+    paper_store.update_many(session, {ids[aid]: row for aid, row in changed.items()})
+    paper_store.replace_categories(session, {ids[aid]: row.categories for aid, row in new_rows.items()}, fresh=True)
+    paper_store.replace_categories(session, {ids[aid]: row.categories for aid, row in changed.items()})
+    return ids
 
-        # New papers carry their first featured day; existing ones are lowered to it below.
-        for row, (_fp, featured, _versions) in zip(rows, extras, strict=True):
-            new = new_rows.get(row["arxiv_id"])
-            if featured is not None and new is not None:
-                day = new.get("first_featured")
-                if day is None or featured[0] < day:
-                    new["first_featured"] = featured[0]
-        ids = {aid: v[0] for aid, v in found.items()}
-        ids.update(paper_store.insert_many(session, list(new_rows.values())))
-        paper_store.update_many(session, [dict(row, id=ids[aid]) for aid, row in changed.items()])
-        paper_store.replace_categories(
-            session, {ids[aid]: row["categories"] for aid, row in new_rows.items()}, fresh=True
+
+def _version_rows(row: PaperRow, versions: tuple[VersionInfo, ...], paper_id: int) -> list[dict]:
+    out: dict[int, dict] = {}
+    for v in versions:
+        out[v.version] = {"paper_id": paper_id, "version": v.version, "submitted_at": v.submitted_at, "title": None}
+    if row.version is not None:
+        entry = out.setdefault(
+            row.version, {"paper_id": paper_id, "version": row.version, "submitted_at": None, "title": None}
         )
-        paper_store.replace_categories(session, {ids[aid]: row["categories"] for aid, row in changed.items()})
+        entry["title"] = row.title
+    return list(out.values())
 
-        # Version history: add what is missing, even from an older or otherwise unchanged record.
-        versioned = [i for i, row in enumerate(rows) if extras[i][2] or row["version"] is not None]
-        if versioned:
-            known = paper_store.known_versions(session, {ids[rows[i]["arxiv_id"]] for i in versioned})
-            version_rows: dict[tuple[int, int], dict] = {}
-            for i in versioned:
-                for entry in _version_rows(rows[i], extras[i][2], ids[rows[i]["arxiv_id"]]):
-                    key = (entry["paper_id"], entry["version"])
-                    has_date, has_title = known.get(key, (False, False))
-                    gains_date = entry["submitted_at"] is not None and not has_date
-                    gains_title = entry["title"] is not None and not has_title
-                    if key in known and not gains_date and not gains_title:
-                        continue
-                    prev = version_rows.get(key)
-                    if prev:
-                        prev["submitted_at"] = prev["submitted_at"] or entry["submitted_at"]
-                        prev["title"] = prev["title"] or entry["title"]
-                    else:
-                        version_rows[key] = entry
-                    if status[i] == "unchanged":
-                        status[i] = "updated"
-            paper_store.upsert_versions(session, list(version_rows.values()))
 
-        # Daily entries: a paper featured on a day it was not featured before.
-        featured_at = [i for i, extra in enumerate(extras) if extra[1] is not None]
-        if featured_at:
-            old_ids = {ids[rows[i]["arxiv_id"]] for i in featured_at if rows[i]["arxiv_id"] in found}
-            have = daily_store.existing(session, old_ids) if old_ids else set()
-            entry_rows: list[dict] = []
-            first_days: dict[int, dt.date] = {}
-            profiles: dict[str, dict] = {}
-            for i in featured_at:
-                day, submitted_at, submitter, source, fullname, avatar = extras[i][1]
-                if submitter and (fullname or avatar):  # refreshed even when the entry exists
-                    profiles[submitter] = {"name": submitter, "fullname": fullname, "avatar_url": avatar}
-                aid = rows[i]["arxiv_id"]
-                pid = ids[aid]
-                if (pid, day) in have:
-                    continue
-                have.add((pid, day))
-                entry_rows.append(
-                    {
-                        "paper_id": pid,
-                        "day": day,
-                        "submitted_at": submitted_at or dt.datetime.combine(day, dt.time()),
-                        "submitter_name": submitter,
-                        "source": source,
-                    }
-                )
-                if aid in found and (pid not in first_days or day < first_days[pid]):
-                    first_days[pid] = day
-                if status[i] == "unchanged":
-                    status[i] = "updated"
-            daily_store.add_many(session, entry_rows)
-            hf_user_store.upsert_many(session, list(profiles.values()))
-            paper_store.set_first_featured(session, first_days)
-            report.featured += len(entry_rows)
+def _write_versions(session, records: list[Incoming], ids: dict[str, int]) -> set[int]:
+    """Version history: add what is missing, even from an older or otherwise unchanged record.
+    Returns the indexes of the records that added something."""
+    versioned = [i for i, rec in enumerate(records) if rec.versions or rec.row.version is not None]
+    if not versioned:
+        return set()
+    known = paper_store.known_versions(session, {ids[records[i].row.arxiv_id] for i in versioned})
+    version_rows: dict[tuple[int, int], dict] = {}
+    gained: set[int] = set()
+    for i in versioned:
+        rec = records[i]
+        for entry in _version_rows(rec.row, rec.versions, ids[rec.row.arxiv_id]):
+            key = (entry["paper_id"], entry["version"])
+            has_date, has_title = known.get(key, (False, False))
+            gains_date = entry["submitted_at"] is not None and not has_date
+            gains_title = entry["title"] is not None and not has_title
+            if key in known and not gains_date and not gains_title:
+                continue
+            prev = version_rows.get(key)
+            if prev:
+                prev["submitted_at"] = prev["submitted_at"] or entry["submitted_at"]
+                prev["title"] = prev["title"] or entry["title"]
+            else:
+                version_rows[key] = entry
+            gained.add(i)
+    paper_store.upsert_versions(session, list(version_rows.values()))
+    return gained
 
-        paper_store.remember_fingerprints(
-            session,
-            [{"fingerprint": extras[i][0], "paper_id": ids[row["arxiv_id"]]} for i, row in enumerate(rows) if extras[i][0]],
+
+def _write_daily_entries(
+    session, records: list[Incoming], ids: dict[str, int], found: dict
+) -> tuple[int, set[int]]:
+    """Daily entries: a paper featured on a day it was not featured before; a stored paper's first
+    featured day lowered to it. Returns how many entries were added, and by which records."""
+    featured_at = [i for i, rec in enumerate(records) if rec.featured is not None]
+    if not featured_at:
+        return 0, set()
+    old_ids = {ids[aid] for i in featured_at if (aid := records[i].row.arxiv_id) in found}
+    have = daily_store.existing(session, old_ids) if old_ids else set()
+    entry_rows: list[dict] = []
+    first_days: dict[int, dt.date] = {}
+    added: set[int] = set()
+    for i in featured_at:
+        featured, aid = records[i].featured, records[i].row.arxiv_id
+        pid, day = ids[aid], featured.day
+        if (pid, day) in have:
+            continue
+        have.add((pid, day))
+        entry_rows.append(
+            {
+                "paper_id": pid,
+                "day": day,
+                "submitted_at": featured.submitted_at or dt.datetime.combine(day, dt.time()),
+                "submitter_name": featured.submitter,
+                "source": featured.source,
+            }
         )
-        if any(st != "unchanged" for st in status):
-            kv.bump(session)  # pages cached by the web processes are now stale
-        for s in status:
-            setattr(report, s, getattr(report, s) + 1)
-        result.changed_ids = sorted({ids[row["arxiv_id"]] for i, row in enumerate(rows) if status[i] != "unchanged"})
-    return result
+        if aid in found and (pid not in first_days or day < first_days[pid]):
+            first_days[pid] = day
+        added.add(i)
+    daily_store.add_many(session, entry_rows)
+    paper_store.set_first_featured(session, first_days)
+    return len(entry_rows), added
+
+
+def _write_submitters(session, records: list[Incoming]) -> None:
+    """The profiles of upstream (HF) submitters, refreshed even when the entry exists."""
+    profiles: dict[str, dict] = {}
+    for rec in records:
+        f = rec.featured
+        if f is not None and f.submitter and (f.submitter_fullname or f.submitter_avatar_url):
+            profiles[f.submitter] = {
+                "name": f.submitter,
+                "fullname": f.submitter_fullname,
+                "avatar_url": f.submitter_avatar_url,
+            }
+    hf_user_store.upsert_many(session, list(profiles.values()))
+
+
+def _remember_inputs(session, records: list[Incoming], ids: dict[str, int]) -> None:
+    """The input records applied, by fingerprint: a later run skips them unparsed."""
+    paper_store.remember_fingerprints(
+        session,
+        [{"fingerprint": rec.fingerprint, "paper_id": ids[rec.row.arxiv_id]} for rec in records if rec.fingerprint],
+    )
 
 
 def ingest(
@@ -280,11 +321,14 @@ def _serial(store: Store, items: Iterable[Item], size: int) -> Iterator[BatchRes
 
 def logged(store: Store, source: str, run: Callable[[], IngestReport]) -> IngestReport:
     """Run an ingest and record it (with its counts) in the store's run log."""
-    run_id = run_store.start(store, source)
+    with store.session() as session, session.begin():
+        run_id = run_store.start(session, source)
     try:
         report = run()
     except BaseException:
-        run_store.finish(store, run_id, None, "failed")
+        with store.session() as session, session.begin():
+            run_store.finish(session, run_id, None, "failed")
         raise
-    run_store.finish(store, run_id, report, "done")
+    with store.session() as session, session.begin():
+        run_store.finish(session, run_id, report, "done")
     return report

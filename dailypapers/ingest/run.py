@@ -1,19 +1,18 @@
-"""An ingest run over files and arXiv targets, with progress and a report. Used by the CLI, `up` and
-the scheduled ingest job."""
+"""An ingest run over files and arXiv targets, reporting its progress and a report. Used by the CLI,
+`up` and the scheduled ingest job."""
 
 from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Callable
-
-from rich.console import Console
-from rich.progress import BarColumn, Progress, ProgressColumn, TaskProgressColumn, TextColumn, TimeRemainingColumn
-from rich.text import Text
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Protocol
 
 from ..errors import DailyPapersError, SourceError
 from ..sources import harvest
 from ..sources.files import InputFile, detect
+from ..store import runs as run_store
 from ..store.engine import Store
 from ..types import IngestReport
 from .pipeline import BatchResult, ingest, ingest_file, logged
@@ -22,14 +21,22 @@ from .pipeline import BatchResult, ingest, ingest_file, logged
 PARALLEL_MIN_BYTES = 4 << 20
 
 
-class RateColumn(ProgressColumn):
-    """Papers so far and papers per second."""
+class Progress(Protocol):
+    """Whoever shows a run's progress (the CLI draws bars, cli/progress.py). A run goes through
+    stages one at a time: `start` one, `update` it (None leaves a value as it was), `end` it."""
 
-    def render(self, task) -> Text:
-        papers = task.fields.get("papers", 0)
-        elapsed = task.elapsed or 0
-        rate = papers / elapsed if elapsed > 0 else 0
-        return Text(f"{papers:,} papers {rate:,.0f}/s", style="progress.data.speed")
+    def start(self, label: str, total: int | None, papers: int = 0) -> None:
+        """A stage begins: `total` units of work (bytes of a file, ids; None: not known yet)."""
+
+    def update(self, *, done: int | None = None, total: int | None = None, papers: int | None = None, label: str | None = None) -> None:
+        """Units done so far, the total once known, papers so far, a new label."""
+
+    def end(self) -> None:
+        """The stage is over (also when it failed)."""
+
+
+class Quiet(Progress):
+    """No display (each method does nothing): the default, for scheduled jobs and tests."""
 
 
 class IngestJob:
@@ -37,15 +44,13 @@ class IngestJob:
         self,
         store: Store,
         *,
-        show_progress: bool = False,
-        console: Console | None = None,
+        progress: Progress | None = None,
         parallel: bool = True,
         update_index: bool = True,
         after_batch: list[Callable[[BatchResult], None]] | None = None,
     ):
         self.store = store
-        self.show_progress = show_progress
-        self.console = console or Console(stderr=True)
+        self.progress = progress or Quiet()
         self.parallel = parallel
         self.after_batch = list(after_batch or [])
         self.update_index = update_index
@@ -60,8 +65,7 @@ class IngestJob:
         if self.update_index and self._changed:
             from ..index.fulltext import FullTextIndex
 
-            with self._progress() as progress:
-                progress.add_task("full-text index", total=None, papers=self._changed)
+            with self._stage("full-text index", None, papers=self._changed):
                 FullTextIndex.for_store(self.store).sync(self.store)
         self._changed = 0
 
@@ -70,17 +74,13 @@ class IngestJob:
         for hook in self.after_batch:
             hook(result)
 
-    def _progress(self) -> Progress:
-        return Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            TaskProgressColumn(),
-            RateColumn(),
-            TimeRemainingColumn(),
-            console=self.console,
-            disable=not self.show_progress,
-            transient=False,
-        )
+    @contextmanager
+    def _stage(self, label: str, total: int | None, papers: int = 0) -> Iterator[Progress]:
+        self.progress.start(label, total, papers)
+        try:
+            yield self.progress
+        finally:
+            self.progress.end()
 
     def run(self, sources: list[str], *, since: dt.date | None = None, until: dt.date | None = None) -> IngestReport:
         """Ingest every source; files are all recognised before anything is stored."""
@@ -107,14 +107,13 @@ class IngestJob:
         return report
 
     def _file(self, input_file: InputFile) -> IngestReport:
-        with self._progress() as progress:
-            task = progress.add_task(f"{input_file.path.name} ({input_file.format})", total=input_file.size, papers=0)
+        with self._stage(f"{input_file.path.name} ({input_file.format})", input_file.size) as progress:
             counted = 0
 
             def on_batch(result: BatchResult, position: int) -> None:
                 nonlocal counted
                 counted += result.report.total
-                progress.update(task, completed=position, papers=counted)
+                progress.update(done=position, papers=counted)
                 self._batch_done(result)
 
             parallel = self.parallel and input_file.size >= PARALLEL_MIN_BYTES
@@ -123,32 +122,44 @@ class IngestJob:
             except SourceError as exc:
                 kept = f"the {counted:,} records read before it are stored" if counted else "nothing from it was stored"
                 raise SourceError(f"{exc}; {kept}") from None
-            progress.update(task, completed=input_file.size, papers=counted)
+            progress.update(done=input_file.size, papers=counted)
         return report
 
     def _ids(self, ids: list[str]) -> IngestReport:
-        with self._progress() as progress:
-            task = progress.add_task(f"arXiv API: {len(ids)} ids", total=len(ids), papers=0)
+        with self._stage(f"arXiv API: {len(ids)} ids", len(ids)) as progress:
             items = list(harvest.fetch_ids(self.store.settings, ids))
+            done = 0
 
             def on_batch(result: BatchResult) -> None:
-                progress.update(task, advance=result.report.total, papers=result.report.total)
+                nonlocal done
+                done += result.report.total
+                progress.update(done=done, papers=result.report.total)
                 self._batch_done(result)
 
             return ingest(self.store, items, on_batch=on_batch)
 
+    def _load_cursor(self, key: str) -> dict | None:
+        with self.store.session() as session:
+            return run_store.get_cursor(session, key)
+
+    def _save_cursor(self, key: str, cursor: str | None, records: int, done: bool) -> None:
+        with self.store.session() as session, session.begin():
+            run_store.save_cursor(session, key, cursor, records, done)
+
     def _categories(self, categories: list[str], since: dt.date | None, until: dt.date | None) -> IngestReport:
         assert since is not None
-        with self._progress() as progress:
-            task = progress.add_task(f"arXiv OAI-PMH: {','.join(categories)} since {since}", total=None, papers=0)
+        with self._stage(f"arXiv OAI-PMH: {','.join(categories)} since {since}", None) as progress:
             started = time.monotonic()
 
             def sink(items) -> IngestReport:
                 return ingest(self.store, items, on_batch=self._batch_done)
 
             def on_page(seen: int, complete: int | None) -> None:
-                progress.update(task, total=complete, completed=seen, papers=seen)
+                progress.update(done=seen, total=complete, papers=seen)
 
-            report = harvest.harvest_categories(self.store.settings, self.store, categories, since, until, sink, on_page=on_page)
-            progress.update(task, description=f"arXiv OAI-PMH done in {time.monotonic() - started:.0f}s")
+            report = harvest.harvest_categories(
+                self.store.settings, categories, since, until, sink, on_page=on_page,
+                load_cursor=self._load_cursor, save_cursor=self._save_cursor,
+            )
+            progress.update(label=f"arXiv OAI-PMH done in {time.monotonic() - started:.0f}s")
         return report

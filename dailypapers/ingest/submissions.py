@@ -6,10 +6,10 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 
-from ..errors import DailyPapersError
+from ..arxiv import id_month
+from ..errors import DailyPapersError, InvalidRecord
 from ..store import daily as daily_store
 from ..store import kv
-from .normalize import InvalidRecord, id_month
 
 
 class Refused(DailyPapersError):

@@ -12,24 +12,17 @@ The caps sit far above anything in the real corpus (docs/ingest.md gives both).
 from __future__ import annotations
 
 import datetime as dt
-import re
 import time
 from dataclasses import fields
 
+from ..arxiv import MAX_VERSION
+from ..errors import InvalidRecord, shown
 from ..types import Author, PaperRecord
 
 
-class InvalidRecord(ValueError):
-    """A record that breaks a rule; the message is the reason shown to the user."""
-
-
-# Highest version number accepted (arXiv papers rarely pass v30).
-MAX_VERSION = 1_000
 # arXiv's first papers are from August 1991; nothing can be dated more than a year ahead.
 FIRST_DAY = dt.date(1991, 1, 1)
 DAYS_AHEAD = 366
-# One record of a JSON-lines file or one item of an HF file, before it is parsed.
-MAX_RECORD_BYTES = 16 << 20
 
 # Characters per text field. doi and license match their 255-character columns.
 TEXT_CAPS: dict[str, int] = {
@@ -56,29 +49,12 @@ MAX_OTHER_TEXT = 100_000
 MAX_OTHER_ITEMS = 1_000
 
 _TEXT_CAPS = tuple(TEXT_CAPS.items())
-_DIGITS = re.compile(r"[0-9]+", re.ASCII)
 _CHECKED = {
     *TEXT_CAPS, "arxiv_id", "authors", "categories", "version", "versions", "published_at", "updated_at",
     "featured", "upvotes", "num_comments", "source", "position", "fingerprint", "versions_complete",
 }  # fmt: skip
 # Fields added to PaperRecord later are still checked for surrogates, NULs and size.
 _OTHER = tuple(f.name for f in fields(PaperRecord) if f.name not in _CHECKED)
-
-
-def shown(value, limit: int = 60) -> str:
-    """A value for an error message: its repr (control characters and surrogates escaped), cut short."""
-    text = repr(value)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
-def parse_version(label: str) -> int:
-    """'v3' or '3' -> 3; anything else, 0, or a number above MAX_VERSION is an InvalidRecord."""
-    digits = label[1:] if label[:1] in ("v", "V") else label
-    if not _DIGITS.fullmatch(digits):
-        raise InvalidRecord(f"bad version label {shown(label)}")
-    if len(digits) > 6 or not 1 <= int(digits) <= MAX_VERSION:
-        raise InvalidRecord(f"version {shown(digits, 30)} is not between 1 and {MAX_VERSION:,}")
-    return int(digits)
 
 
 def last_day() -> dt.date:

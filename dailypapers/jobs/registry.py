@@ -106,10 +106,12 @@ def ingest_arxiv(store: Store) -> str:
 
     if not store.settings.online:
         return "skipped: DAILYPAPERS_ONLINE is off"
-    last = kv.get(store, "last_arxiv_harvest")
+    with store.session() as session:
+        last = kv.read(session, "last_arxiv_harvest")
     since = dt.date.fromisoformat(last) - dt.timedelta(days=1) if last else dt.date.today() - dt.timedelta(days=3)
     report = IngestJob(store).run([f"arxiv:{','.join(store.settings.categories)}"], since=since)
-    kv.set_value(store, "last_arxiv_harvest", dt.date.today().isoformat())
+    with store.session() as session, session.begin():
+        kv.set_value(session, "last_arxiv_harvest", dt.date.today().isoformat())
     return report.summary()
 
 
@@ -140,7 +142,7 @@ def ingest_inbox(store: Store) -> str:
 
     from ..ingest.run import IngestJob
     from ..store import jobruns
-    from .runner import Heartbeat
+    from .heartbeat import Heartbeat
 
     inbox = store.settings.inbox_dir or Path(store.settings.data_dir) / "inbox"
     files = sorted(p for p in Path(inbox).glob("*") if p.is_file() and not p.name.startswith("."))
@@ -172,8 +174,8 @@ def ingest_inbox(store: Store) -> str:
 def index_papers(store: Store) -> str:
     """Bring the search indexes up to date with the store: full text, then embeddings (a bounded
     number per run, so a large backfill does not hold up the other jobs; later runs continue it)."""
-    from ..index import neighbours
-    from ..search import index_new_papers
+    from .. import neighbours
+    from ..index.update import index_new_papers
 
     report = index_new_papers(store, limit=store.settings.index_job_limit or None, should_stop=SHUTTING_DOWN.is_set)
     if SHUTTING_DOWN.is_set():
@@ -187,7 +189,7 @@ def index_papers(store: Store) -> str:
 @job("similar-refresh", daily_at="04:00")
 def similar_refresh(store: Store) -> str:
     """Recompute every paper's similar papers, so older papers learn of newer neighbours."""
-    from ..index import neighbours
+    from .. import neighbours
 
     if not store.settings.search_semantic:
         return "skipped: semantic search is off"

@@ -5,40 +5,17 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import threading
 
 from ..errors import expected, one_line
 from ..store import jobruns
 from ..store.engine import Store
 from ..store.schema import utcnow
+from .heartbeat import Heartbeat
 from .registry import JOBS, Quiet
 
 log = logging.getLogger(__name__)
 
 DONE, BUSY, RAN = "done-before", "busy", "ran"
-
-
-class Heartbeat:
-    """Renews a run's heartbeat in the store while the work goes on."""
-
-    def __init__(self, store: Store, name: str, period: str, every: float):
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._beat, args=(store, name, period, every), daemon=True)
-
-    def _beat(self, store, name, period, every) -> None:
-        while not self._stop.wait(every):
-            try:
-                jobruns.heartbeat(store, name, period)
-            except Exception as exc:  # noqa: BLE001 - a missed beat is retried at the next one
-                log.warning("heartbeat of %s (%s) failed: %s", name, period, one_line(exc))
-
-    def __enter__(self):
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._stop.set()
-        self._thread.join(5)
 
 
 def execute(store: Store, name: str, period: str, *, log_failure: bool = True) -> tuple[str, str]:

@@ -43,6 +43,21 @@ def fuse(bm25: Mapping[int, float], dense: Mapping[int, float], weight: float) -
     return scored
 
 
+def by_score(scores: Mapping[int, float]) -> list[tuple[int, float]]:
+    """One side's candidates, best first (ties: the lower id)."""
+    return sorted(scores.items(), key=lambda s: (-s[1], s[0]))
+
+
+def ranked(bm25: Mapping[int, float], dense: Mapping[int, float], weight: float, mode: str = "hybrid") -> list[tuple[int, float]]:
+    """The candidates in the order a search mode gives: "fulltext" by BM25, "semantic" by cosine,
+    "hybrid" fused (see `fuse`). Without cosines (no model, no vectors) every mode ranks by BM25."""
+    if mode == "fulltext" or not dense:
+        return by_score(bm25)
+    if mode == "semantic":
+        return by_score(dense)
+    return fuse(bm25, dense, weight)
+
+
 # --- metrics -----------------------------------------------------------------------------------------
 
 

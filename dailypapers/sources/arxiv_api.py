@@ -8,7 +8,8 @@ from typing import IO
 
 from lxml import etree
 
-from ..ingest.normalize import InvalidRecord, parse_datetime, split_arxiv_id
+from ..arxiv import parse_datetime, split_arxiv_id
+from ..errors import InvalidRecord
 from ..types import Author, PaperRecord, Rejection, VersionInfo
 from .common import Item, xml_text
 

@@ -9,6 +9,9 @@ from ..types import Author, PaperRecord, RawRecord, Rejection
 
 Item = PaperRecord | RawRecord | Rejection
 
+# One record of a JSON-lines file or one item of an HF file, before it is parsed.
+MAX_RECORD_BYTES = 16 << 20
+
 _AND = re.compile(r"\s*,\s*(?:and\s+)?|\s+and\s+")
 
 

@@ -1,6 +1,7 @@
 """Live harvesting from arXiv: OAI-PMH for everything new in some categories since a date, the export
 API for papers by id. Each page is stored before the next is asked for, and the OAI-PMH resumption
-token is saved after it, so a crashed harvest resumes where it stopped."""
+token is saved after it (through the caller's callbacks: sources never touch the store), so a
+crashed harvest resumes where it stopped."""
 
 from __future__ import annotations
 
@@ -9,9 +10,9 @@ import io
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
+from ..arxiv import CATEGORY, split_arxiv_id
 from ..config import Settings
-from ..errors import SourceError
-from ..ingest.normalize import CATEGORY, InvalidRecord, split_arxiv_id
+from ..errors import InvalidRecord, SourceError
 from ..types import IngestReport, PaperRecord, Rejection
 from . import arxiv_api, oai_pmh
 
@@ -52,6 +53,9 @@ def parse_target(spec: str) -> tuple[str, list[str]]:
 
 
 PageSink = Callable[[list[PaperRecord | Rejection]], IngestReport]
+# A harvest's resumption state by key: {"cursor": token or None, "records": seen, "done": bool}.
+LoadCursor = Callable[[str], dict | None]
+SaveCursor = Callable[[str, str | None, int, bool], None]
 
 
 def _in_categories(record: PaperRecord, wanted: set[str]) -> bool:
@@ -60,21 +64,21 @@ def _in_categories(record: PaperRecord, wanted: set[str]) -> bool:
 
 def harvest_categories(
     settings: Settings,
-    store,
     categories: list[str],
     since: dt.date,
     until: dt.date | None,
     sink: PageSink,
     *,
+    load_cursor: LoadCursor,
+    save_cursor: SaveCursor,
     client: PoliteClient | None = None,
     on_page: Callable[[int, int | None], None] | None = None,
 ) -> IngestReport:
     """ListRecords from OAI-PMH for each archive set, keeping records in `categories`.
 
     `sink` stores a page's records and returns its report; `on_page(records_so_far, complete_size)`
-    reports progress. The resumption token is saved only after the page is stored."""
-    from ..store import runs as run_store
-
+    reports progress. The resumption token is saved (`save_cursor`) only after the page is stored;
+    `load_cursor` gives back the last one saved."""
     report = IngestReport()
     wanted = set(categories)
     own_client = client is None
@@ -85,7 +89,7 @@ def harvest_categories(
     try:
         for set_spec in sorted({oai_set(c) for c in categories}):
             key = f"oai:{set_spec}:{since.isoformat()}:{until.isoformat() if until else ''}:{','.join(sorted(wanted))}"
-            state = run_store.get_cursor(store, key)
+            state = load_cursor(key)
             if state and state["done"]:
                 # Done before: harvest again from the start (cheap, and catches late updates).
                 state = None
@@ -106,7 +110,7 @@ def harvest_categories(
                 if info.error_code == "badResumptionToken" and token:
                     # Tokens expire; the records are idempotent, so start this set over.
                     token, seen = None, 0
-                    run_store.save_cursor(store, key, None, 0, False)
+                    save_cursor(key, None, 0, False)
                     continue
                 if info.error_code not in (None, "noRecordsMatch"):
                     raise SourceError(f"OAI-PMH error {info.error_code}: {info.error_message}")
@@ -114,7 +118,7 @@ def harvest_categories(
                 report.add(sink(kept))
                 seen += len(items)
                 token = info.resumption_token
-                run_store.save_cursor(store, key, token, seen, token is None)
+                save_cursor(key, token, seen, token is None)
                 if on_page:
                     on_page(seen, info.complete_list_size)
                 if not token:

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import IO
 
-from ..ingest.normalize import InvalidRecord, parse_datetime
+from ..arxiv import parse_datetime
+from ..errors import InvalidRecord
 from ..types import Author, Featured, PaperRecord, Rejection
 from . import json_items
 from .common import Item

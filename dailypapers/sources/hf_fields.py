@@ -8,7 +8,8 @@ since on our site they would lead nowhere."""
 
 from __future__ import annotations
 
-from ..ingest.normalize import InvalidRecord, parse_datetime
+from ..arxiv import parse_datetime
+from ..errors import InvalidRecord
 
 HF_ORIGIN = "https://huggingface.co"
 MAX_LIST = 100  # media URLs, keywords, authors

@@ -14,8 +14,8 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from ..ingest.validate import MAX_RECORD_BYTES
 from ..types import Rejection
+from .common import MAX_RECORD_BYTES
 
 _DECODER = json.JSONDecoder()
 _SPACE = re.compile(r"[ \t\n\r]*")

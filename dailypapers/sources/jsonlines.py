@@ -8,10 +8,10 @@ from collections.abc import Callable, Iterator
 from functools import partial
 from typing import IO
 
-from ..ingest.normalize import InvalidRecord, parse_date, parse_datetime
-from ..ingest.validate import MAX_RECORD_BYTES, parse_version, shown
+from ..arxiv import parse_date, parse_datetime, parse_version
+from ..errors import InvalidRecord, shown
 from ..types import Author, Featured, PaperRecord, RawRecord, Rejection, VersionInfo
-from .common import decode_latex_name, split_author_string
+from .common import MAX_RECORD_BYTES, decode_latex_name, split_author_string
 
 
 def load_object(raw: bytes | str) -> dict:

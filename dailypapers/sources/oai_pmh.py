@@ -8,8 +8,8 @@ from typing import IO
 
 from lxml import etree
 
-from ..ingest.normalize import InvalidRecord, parse_date, parse_datetime
-from ..ingest.validate import parse_version
+from ..arxiv import parse_date, parse_datetime, parse_version
+from ..errors import InvalidRecord
 from ..types import Author, Featured, PaperRecord, Rejection, VersionInfo
 from .common import Item, decode_latex_name, split_author_string, xml_text
 

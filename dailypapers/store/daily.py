@@ -42,16 +42,11 @@ def add_many(session: Session, rows: list[dict]) -> None:
     bulk_insert(session, entries, rows, ignore_conflicts_on=("paper_id", "day"))
 
 
-def days_with_papers(session: Session) -> list[dt.date]:
-    """Every day that has at least one entry, ascending."""
-    return [d for (d,) in session.execute(select(entries.c.day).distinct().order_by(entries.c.day))]
-
-
 def latest_day(session: Session, category: str | tuple[str, ...] | None = None) -> dt.date | None:
     """The last day with papers (in the category, or in any of the categories, when named)."""
     stmt = select(func.max(entries.c.day)).where(served())
     if category:
-        from .feed import in_categories
+        from .papers import in_categories
 
         stmt = stmt.where(entries.c.paper_id.in_(in_categories(category)))
     return session.execute(stmt).scalar_one_or_none()

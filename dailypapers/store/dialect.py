@@ -17,12 +17,6 @@ def insert_for(session: Session, table: Table):
     return sqlite.insert(table)
 
 
-def insert_ignore(session: Session, table: Table, rows: list[dict], conflict: list[str]) -> None:
-    """Insert rows, skipping those that collide on the `conflict` columns."""
-    if rows:
-        session.execute(insert_for(session, table).on_conflict_do_nothing(index_elements=conflict), rows)
-
-
 def chunks(items: list, size: int = 500):
     """Slices small enough for an IN (...) list on every backend."""
     for start in range(0, len(items), size):

@@ -9,7 +9,10 @@ from dataclasses import dataclass, field
 from sqlalchemy import and_, func, literal_column, select
 from sqlalchemy.orm import Session
 
+from ..trending_formula import score as trending_score
+from ..types import PAPER_COLUMNS
 from .daily import served
+from .papers import in_categories
 from .schema import DailyEntry, HfUser, Paper, PaperCategory, User
 
 papers = Paper.__table__
@@ -58,26 +61,19 @@ class FeedPage:
     total: int = 0
 
 
+# What a card shows: the paper's columns (types.PAPER_COLUMNS) but those no card shows (journal
+# reference, DOI, report number, license) and ingest's bookkeeping; plus the store's first featured
+# day and local counts.
 CARD_COLUMNS = (
     papers.c.id,
-    papers.c.arxiv_id,
-    papers.c.version,
-    papers.c.title,
-    papers.c.abstract,
-    papers.c.authors,
-    papers.c.primary_category,
-    papers.c.categories,
-    papers.c.comment,
-    papers.c.code_url,
-    papers.c.project_url,
-    papers.c.published_at,
-    papers.c.updated_at,
+    *(
+        papers.c[name]
+        for name in PAPER_COLUMNS
+        if name not in ("journal_ref", "doi", "report_no", "license", "source", "content_hash")
+    ),
     papers.c.first_featured,
-    papers.c.upvotes_imported,
     papers.c.upvote_count,
-    papers.c.comments_imported,
     papers.c.comment_count,
-    papers.c.hf_meta,
 )
 
 
@@ -104,12 +100,6 @@ def _featured(query: FeedQuery):
     return sub.group_by(entries.c.paper_id).subquery("f")
 
 
-def in_categories(category: str | tuple[str, ...]):
-    """The ids of the papers in the category, or in any of the categories."""
-    names = (category,) if isinstance(category, str) else tuple(category)
-    return select(categories.c.paper_id).where(categories.c.category.in_(names))
-
-
 # Who submitted a paper: a local member (username, display name) or an upstream user (the entry's
 # submitter_name, and the profile its import carried).
 SUBMITTER_COLUMNS = (users.c.username, users.c.display_name, hf_users.c.fullname, hf_users.c.avatar_url)
@@ -117,8 +107,6 @@ SUBMITTER_COLUMNS = (users.c.username, users.c.display_name, hf_users.c.fullname
 
 def list_featured(session: Session, query: FeedQuery, *, now: dt.datetime | None = None) -> FeedPage:
     """The page of papers the query asks for, with the total count for pagination."""
-    from ..ranking.trending import score as trending_score
-
     f = _featured(query)
     upvotes = (papers.c.upvotes_imported + papers.c.upvote_count).label("upvotes")
     base = select(

@@ -5,7 +5,13 @@ once), keeps a heartbeat while it works, and a run whose heartbeat went stale ca
 While a run is queued, `heartbeat_at` says when it was last handed to the queue or seen waiting
 there (empty: since it was claimed, `created_at`). A queued run not seen for the claim expiry
 (its message lost) or a running one whose heartbeat is older than the lease (its worker died, or
-its end could not be recorded) is stuck: `stuck` finds them and `requeue` takes one over."""
+its end could not be recorded) is stuck: `stuck` finds them and `requeue` takes one over.
+
+Unlike the entity modules, which work in their caller's session, each function here is a transaction
+of its own, committed before it returns: a claim, a take or a heartbeat is a step of a protocol
+between processes, which the others must see at once whatever the caller does next (a claim made
+inside a longer transaction would let a second scheduler claim the same period). So they take the
+Store."""
 
 from __future__ import annotations
 

@@ -1,10 +1,15 @@
-"""Small store-wide values: the store's identity, generated secrets, watermarks."""
+"""Small store-wide values: the store's identity, generated secrets, watermarks.
+
+Like every store module, these take the caller's session, except `get_or_create` (and `store_id`):
+a value created once for all processes must be committed on its own, between a read and a read, so
+they take the Store and open their own transactions."""
 
 from __future__ import annotations
 
 import secrets
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from .dialect import insert_for
 from .engine import Store
@@ -13,26 +18,22 @@ from .schema import KeyValue, utcnow
 kv = KeyValue.__table__
 
 
-def get(store: Store, key: str) -> str | None:
-    with store.session() as session:
-        return session.execute(select(kv.c.value).where(kv.c.key == key)).scalar_one_or_none()
-
-
-def set_value(store: Store, key: str, value: str) -> None:
-    with store.session() as session, session.begin():
-        stmt = insert_for(session, kv).values(key=key, value=value, updated_at=utcnow())
-        session.execute(stmt.on_conflict_do_update(index_elements=["key"], set_={"value": value, "updated_at": utcnow()}))
+def set_value(session: Session, key: str, value: str) -> None:
+    stmt = insert_for(session, kv).values(key=key, value=value, updated_at=utcnow())
+    session.execute(stmt.on_conflict_do_update(index_elements=["key"], set_={"value": value, "updated_at": utcnow()}))
 
 
 def get_or_create(store: Store, key: str, make=lambda: secrets.token_hex(16)) -> str:
     """The value under `key`, created once (first writer wins, also across processes)."""
-    value = get(store, key)
+    with store.session() as session:
+        value = read(session, key)
     if value is not None:
         return value
     with store.session() as session, session.begin():
         stmt = insert_for(session, kv).values(key=key, value=make(), updated_at=utcnow())
         session.execute(stmt.on_conflict_do_nothing(index_elements=["key"]))
-    value = get(store, key)
+    with store.session() as session:
+        value = read(session, key)
     assert value is not None
     return value
 
@@ -45,7 +46,7 @@ def store_id(store: Store) -> str:
 CONTENT_VERSION = "content_version"
 
 
-def bump(session, key: str = CONTENT_VERSION) -> None:
+def bump(session: Session, key: str = CONTENT_VERSION) -> None:
     """Increment a counter inside the caller's transaction (page caches watch content_version)."""
     from sqlalchemy import Integer, Text, cast
 
@@ -56,11 +57,11 @@ def bump(session, key: str = CONTENT_VERSION) -> None:
     session.execute(stmt)
 
 
-def read(session, key: str) -> str | None:
+def read(session: Session, key: str) -> str | None:
     return session.execute(select(kv.c.value).where(kv.c.key == key)).scalar_one_or_none()
 
 
-def read_stamped(session, key: str):
+def read_stamped(session: Session, key: str):
     """(value, when it was last written, naive UTC), or None."""
     row = session.execute(select(kv.c.value, kv.c.updated_at).where(kv.c.key == key)).first()
     return (row[0], row[1]) if row else None

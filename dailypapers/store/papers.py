@@ -6,10 +6,12 @@ import datetime as dt
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.orm import Session
 
+from ..types import PAPER_COLUMNS, PaperRow
 from .dialect import bulk_insert, bulk_insert_values, chunks, converter, insert_for, max_id
 from .schema import IngestedRecord, Paper, PaperCategory, PaperVersion, utcnow
 
@@ -18,35 +20,18 @@ versions = PaperVersion.__table__
 categories = PaperCategory.__table__
 records = IngestedRecord.__table__
 
-# The columns ingest may set; the rest (counts of local votes, comments, timestamps) belong to the store.
-INGEST_COLUMNS = (
-    "arxiv_id",
-    "version",
-    "title",
-    "abstract",
-    "authors",
-    "primary_category",
-    "categories",
-    "comment",
-    "journal_ref",
-    "doi",
-    "report_no",
-    "license",
-    "code_url",
-    "project_url",
-    "published_at",
-    "updated_at",
-    "upvotes_imported",
-    "comments_imported",
-    "hf_meta",
-    "source",
-    "content_hash",
-)
+
+class Stored(NamedTuple):
+    """What ingest needs to know of a stored paper before it reads the rest."""
+
+    id: int
+    version: int | None
+    content_hash: str
 
 
-def existing(session: Session, arxiv_ids: Iterable[str]) -> dict[str, tuple[int, int | None, str]]:
+def existing(session: Session, arxiv_ids: Iterable[str]) -> dict[str, Stored]:
     """arxiv_id -> (id, version, content_hash) for the ids already stored."""
-    found: dict[str, tuple[int, int | None, str]] = {}
+    found: dict[str, Stored] = {}
     for part in chunks(list(arxiv_ids)):
         rows = session.execute(
             select(papers.c.arxiv_id, papers.c.id, papers.c.version, papers.c.content_hash).where(
@@ -54,72 +39,75 @@ def existing(session: Session, arxiv_ids: Iterable[str]) -> dict[str, tuple[int,
             )
         )
         for arxiv_id, pid, version, chash in rows:
-            found[arxiv_id] = (pid, version, chash)
+            found[arxiv_id] = Stored(pid, version, chash)
     return found
 
 
-def ingest_rows(session: Session, paper_ids: Iterable[int]) -> dict[int, dict]:
-    """The ingest-owned columns of stored papers, by id, for merging."""
-    cols = [papers.c.id] + [papers.c[name] for name in INGEST_COLUMNS]
-    out: dict[int, dict] = {}
+def ingest_rows(session: Session, paper_ids: Iterable[int]) -> dict[str, PaperRow]:
+    """The ingest-owned columns of stored papers, by arxiv_id, for merging."""
+    cols = [papers.c[name] for name in PAPER_COLUMNS]
+    out: dict[str, PaperRow] = {}
     for part in chunks(list(paper_ids)):
-        for row in session.execute(select(*cols).where(papers.c.id.in_(part))).mappings():
-            out[row["id"]] = dict(row)
+        for row in session.execute(select(*cols).where(papers.c.id.in_(part))):
+            out[row.arxiv_id] = PaperRow(*row)
     return out
 
 
-_NEW_COLUMNS = INGEST_COLUMNS + ("first_featured", "upvote_count", "comment_count", "created_at", "changed_at")
+# What a new paper's row holds besides PAPER_COLUMNS, and the columns kept as JSON.
+_NEW_COLUMNS = PAPER_COLUMNS + ("first_featured", "upvote_count", "comment_count", "created_at", "changed_at")
 _JSON_COLUMNS = ("authors", "categories")
 
 
-def insert_many(session: Session, rows: list[dict]) -> dict[str, int]:
-    """Insert new papers (rows of INGEST_COLUMNS plus first_featured); returns arxiv_id -> id.
+def insert_many(session: Session, rows: list[PaperRow], first_featured: dict[str, dt.date] | None = None) -> dict[str, int]:
+    """Insert new papers, each with its first featured day if it has one; returns arxiv_id -> id.
 
-    A row may carry "_encoded": {"authors": json, "categories": json} computed earlier (in the
-    reader process of a parallel import, see ingest.prepare.pack), which spares this, the writing
-    process, the encoding."""
+    A row's authors may be their JSON text already (encoded in the reader process of a parallel
+    import, see ingest.prepare.pack), which spares this, the writing process, the encoding."""
     if not rows:
         return {}
+    first_featured = first_featured or {}
     now = utcnow()
+    sqlite = session.get_bind().dialect.name == "sqlite"
     convert = {name: converter(session, papers.c[name]) for name in _NEW_COLUMNS}
     plain = [n for n in _NEW_COLUMNS if n not in _JSON_COLUMNS and convert[n] is None]
     typed = [(n, convert[n]) for n in _NEW_COLUMNS if n not in _JSON_COLUMNS and convert[n] is not None]
     columns = tuple(plain) + tuple(n for n, _ in typed) + _JSON_COLUMNS
     encode_json = convert["authors"]
     data = []
-    for row in rows:
-        row = dict(row, upvote_count=0, comment_count=0, created_at=now, changed_at=now)
-        values = [row.get(n) for n in plain]
-        values += [None if (v := row.get(n)) is None else fn(v) for n, fn in typed]
-        encoded = row.get("_encoded")
-        if encoded is not None and "authors" not in row and session.get_bind().dialect.name == "sqlite":
-            values += [encoded["authors"] or "[]", encoded["categories"]]
+    for paper in rows:
+        row = paper._asdict()
+        row.update(upvote_count=0, comment_count=0, created_at=now, changed_at=now)
+        row["first_featured"] = first_featured.get(paper.arxiv_id)
+        values = [row[n] for n in plain]
+        values += [None if (v := row[n]) is None else fn(v) for n, fn in typed]
+        authors = paper.authors
+        if isinstance(authors, str):  # encoded by ingest.prepare; PostgreSQL takes the list
+            values.append(authors if sqlite else encode_json(json.loads(authors)))
         else:
-            if "authors" not in row:  # packed by ingest.prepare; PostgreSQL takes the lists
-                row["authors"] = json.loads(encoded["authors"] or "[]")
-            values += [encode_json(row["authors"] or []), encode_json(row["categories"])]
+            values.append(encode_json(authors or []))
+        values.append(encode_json(paper.categories))
         data.append(values)
     bulk_insert_values(session, papers, columns, data)
-    if session.get_bind().dialect.name == "sqlite":
+    if sqlite:
         # Inside our write transaction SQLite gives each new row max(rowid) + 1, in insert order.
         last = max_id(session, papers)
         first = last - len(rows) + 1
-        return {row["arxiv_id"]: first + i for i, row in enumerate(rows)}
-    return {aid: v[0] for aid, v in existing(session, [row["arxiv_id"] for row in rows]).items()}
+        return {row.arxiv_id: first + i for i, row in enumerate(rows)}
+    return {aid: v.id for aid, v in existing(session, [row.arxiv_id for row in rows]).items()}
 
 
-def update_many(session: Session, rows: list[dict]) -> None:
-    """Rewrite the ingest-owned columns of existing papers (each row carries its `id`)."""
+def update_many(session: Session, rows: dict[int, PaperRow]) -> None:
+    """Rewrite the ingest-owned columns of existing papers, by id."""
     if not rows:
         return
     now = utcnow()
     params = []
-    for row in rows:
-        p = {f"v_{k}": row[k] for k in INGEST_COLUMNS if k != "arxiv_id"}
-        p["b_id"] = row["id"]
+    for pid, row in rows.items():
+        p = {f"v_{k}": v for k, v in zip(PAPER_COLUMNS, row, strict=True) if k != "arxiv_id"}
+        p["b_id"] = pid
         p["v_changed_at"] = now
         params.append(p)
-    values = {k: bindparam(f"v_{k}") for k in INGEST_COLUMNS if k != "arxiv_id"}
+    values = {k: bindparam(f"v_{k}") for k in PAPER_COLUMNS if k != "arxiv_id"}
     values["changed_at"] = bindparam("v_changed_at")
     stmt = update(papers).where(papers.c.id == bindparam("b_id")).values(**values)
     session.connection().execute(stmt, params)
@@ -296,3 +284,9 @@ def rows_for_index(session: Session, paper_ids: list[int]) -> list[dict]:
 
 def all_ids(session: Session) -> list[int]:
     return list(session.execute(select(papers.c.id).order_by(papers.c.id)).scalars())
+
+
+def in_categories(category: str | tuple[str, ...]):
+    """The ids of the papers in the category, or in any of the categories."""
+    names = (category,) if isinstance(category, str) else tuple(category)
+    return select(categories.c.paper_id).where(categories.c.category.in_(names))

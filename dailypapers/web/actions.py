@@ -8,9 +8,9 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
-from ..errors import DailyPapersError, NotFoundError
+from ..arxiv import could_exist, split_arxiv_id
+from ..errors import DailyPapersError, InvalidRecord, NotFoundError
 from ..ingest import submissions
-from ..ingest.normalize import InvalidRecord, could_exist, split_arxiv_id
 from ..ingest.submissions import Refused
 from ..store import comments as comment_store
 from ..store import fetches
@@ -118,12 +118,6 @@ async def submit_form(request: Request) -> Response:
     if state is not None:
         response.headers["Cache-Control"] = "no-store"
     return response
-
-
-def submission_rules(site, paper: dict, user: dict, today: dt.date) -> None:
-    """Raise Refused with the reason when the paper may not be featured today."""
-    with site.store.session() as session:
-        submissions.check(session, paper, is_curator=bool(user["is_curator"]), day=today, window=site.settings.submission_window_days)
 
 
 def parse_submission(value: str, today: dt.date) -> str:

@@ -1,13 +1,6 @@
 """The JSON API, shaped like Hugging Face's papers API so its clients work unchanged
-(huggingface_hub's HfApi(endpoint=...).list_daily_papers, paper_info, list_papers).
-
-    GET  /api/daily_papers                     a day, week or month of the feed, or one submitter's papers
-    GET  /api/papers/search                    search (no query: the most recently featured papers)
-    GET  /api/papers/{arxiv_id}                one paper
-    GET  /api/papers/{arxiv_id}/similar        papers like it
-    POST /api/papers/{arxiv_id}/upvote         (signed in; CSRF header) upvote, and take it back:
-    POST /api/papers/{arxiv_id}/unvote
-    POST /api/subscriptions                    subscribe an address to email digests
+(huggingface_hub's HfApi(endpoint=...).list_daily_papers, paper_info, list_papers). Its routes are
+listed with the pages' in routes.py; here are the handlers and what /openapi.json says of each.
 
 The answers are shapes.py's dicts; api_models.py documents them. Parameters are validated as the
 document declares them (bounds, the `sort` enum), and whatever is wrong answers 400 with a one-line
@@ -18,13 +11,13 @@ from __future__ import annotations
 import json
 from typing import Literal
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import Path, Query, Request
 from fastapi.openapi.utils import get_openapi
 from starlette.responses import Response
 
 from .. import periods, shapes
-from ..errors import DailyPapersError, NotFoundError
-from ..ingest.normalize import InvalidRecord, split_arxiv_id
+from ..arxiv import split_arxiv_id
+from ..errors import DailyPapersError, InvalidRecord, NotFoundError
 from ..store import daily as daily_store
 from ..store import feed as feed_store
 from ..store import papers as paper_store
@@ -33,11 +26,20 @@ from . import api_models as m
 from .site import site_of
 from .views import cached
 
-router = APIRouter(prefix="/api", tags=["papers"])
-
 # HF's sort names -> the feed's. Without one, a feed is ordered as HF orders it: by upvotes.
 API_SORTS = {"publishedAt": "time", "trending": "trending"}
 MAX_PAGE = 10_000  # p * limit stays a small offset for any database
+
+
+def documented(**operation):
+    """What the OpenAPI document says of a handler (summary, response_model, responses, ...):
+    routes.py's table adds the route with these (FastAPI's add_api_route arguments)."""
+
+    def mark(handler):
+        handler.openapi = {"tags": ["papers"], **operation}
+        return handler
+
+    return mark
 
 
 class BadRequest(DailyPapersError):
@@ -73,8 +75,7 @@ def daily_span(site, date: str | None, week: str | None, month: str | None, *, e
     return (latest, latest) if latest else None
 
 
-@router.get(
-    "/daily_papers",
+@documented(
     summary="Papers featured on a day, week or month, or all papers a user submitted",
     response_model=list[m.DailyItem],
     responses=m.BAD_REQUEST,
@@ -114,8 +115,7 @@ async def daily_papers(
     return await cached(request, build)
 
 
-@router.get(
-    "/papers/search",
+@documented(
     summary="Search papers (no query: the most recently featured papers)",
     response_model=list[m.DailyItem],
     responses=m.BAD_REQUEST,
@@ -162,8 +162,7 @@ def _paper_item(site, bare: str) -> feed_store.FeedItem:
         return feed_store.items_for(session, [paper])[0]
 
 
-@router.get(
-    "/papers/{arxiv_id:path}/similar",
+@documented(
     summary="Papers similar to one paper",
     response_model=list[m.SimilarPaper],
     responses={**m.BAD_REQUEST, **m.NOT_FOUND},
@@ -193,8 +192,7 @@ VOTE_RESPONSES = {
 }
 
 
-@router.post(
-    "/papers/{arxiv_id:path}/upvote",
+@documented(
     summary="Upvote a paper (signed in; send the CSRF token in x-csrftoken)",
     response_model=m.VoteAnswer,
     responses=VOTE_RESPONSES,
@@ -205,8 +203,7 @@ async def upvote(request: Request, arxiv_id: str = ARXIV_ID) -> Response:
     return await vote(request)
 
 
-@router.post(
-    "/papers/{arxiv_id:path}/unvote",
+@documented(
     summary="Take back an upvote (signed in; send the CSRF token in x-csrftoken)",
     response_model=m.VoteAnswer,
     responses=VOTE_RESPONSES,
@@ -217,7 +214,7 @@ async def unvote(request: Request, arxiv_id: str = ARXIV_ID) -> Response:
     return await vote(request)
 
 
-@router.get("/papers/{arxiv_id:path}", summary="One paper", response_model=m.PaperInfo, responses=m.NOT_FOUND)
+@documented(summary="One paper", response_model=m.PaperInfo, responses=m.NOT_FOUND)
 async def paper(request: Request, arxiv_id: str = ARXIV_ID) -> Response:
     bare = _arxiv_id(arxiv_id)
 
@@ -228,8 +225,7 @@ async def paper(request: Request, arxiv_id: str = ARXIV_ID) -> Response:
     return await cached(request, build)
 
 
-@router.post(
-    "/subscriptions",
+@documented(
     status_code=202,
     summary="Subscribe an address to email digests (double opt-in)",
     response_model=m.SubscriptionAnswer,

@@ -1,11 +1,10 @@
 """The web application: FastAPI for the JSON API and its OpenAPI description, Starlette routes for
-the pages (see routes.py), wrapped in request limits (limits.py), security headers and CSRF protection."""
+the pages (both listed in routes.py), wrapped in request limits (limits.py), security headers and CSRF protection."""
 
 from __future__ import annotations
 
 import logging
 from contextlib import asynccontextmanager
-from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
@@ -22,12 +21,12 @@ from . import api, httpcache, outage
 from .limits import BodyTooLarge, RequestLimits
 from .routes import ROUTES
 from .readonly import ReadOnlyAccess
+from .render import STATIC
 from .security import RateLimited, SecurityHeaders, with_csrf
 from .site import RequestBaseURL, Site
 from .vendor import CachedStatic, VendorFiles, missing_warning
 from .views import error_page, wants_json
 
-STATIC = Path(__file__).parent / "static"
 log = logging.getLogger(__name__)
 
 
@@ -66,10 +65,12 @@ def create_app(settings: Settings | None = None, store: Store | None = None, *, 
     )
     app.state.site = site
     away = outage.Outage(site.store.engine, settings.database_outage_log_seconds)
-    app.include_router(api.router)
     app.openapi = lambda: api.openapi_document(app)
     for method, path, handler in ROUTES:
-        app.add_route(path, handler, methods=[method], include_in_schema=False)
+        if hasattr(handler, "openapi"):  # the JSON API's (web/api.py): in /openapi.json
+            app.add_api_route(path, handler, methods=[method], **handler.openapi)
+        else:
+            app.add_route(path, handler, methods=[method], include_in_schema=False)
     app.mount("/static/vendor", VendorFiles(settings.vendor_dir), name="vendor")
     warning = missing_warning(settings.vendor_dir, site.vendor)
     if warning:
@@ -146,7 +147,7 @@ def _logging_in_worker() -> None:
     """The site's own log lines in a web process that uvicorn spawned (`serve`/`up` with several
     workers): uvicorn configures its own loggers there, not the root one, so without this the
     site's warnings would print bare and its INFO lines (the database back, indexes caught up)
-    not at all. Same format as the commands' (cli_site.py), at the level uvicorn was given."""
+    not at all. Same format as the commands' (cli/site.py), at the level uvicorn was given."""
     root = logging.getLogger()
     if not root.handlers:
         logging.basicConfig(level=logging.getLogger("uvicorn.error").getEffectiveLevel(),

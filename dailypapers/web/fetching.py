@@ -11,7 +11,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from ..errors import NotFoundError
-from ..ingest.normalize import could_exist
+from ..arxiv import could_exist
 from ..store import fetches
 from ..store.schema import utcnow
 from .auth import client_address, current_user

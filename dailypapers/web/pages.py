@@ -9,8 +9,8 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
 
 from .. import periods
-from ..errors import NotFoundError, database_away
-from ..ingest.normalize import InvalidRecord, split_arxiv_id
+from ..arxiv import split_arxiv_id
+from ..errors import InvalidRecord, NotFoundError, database_away
 from ..store import comments as comment_store
 from ..store import daily as daily_store
 from ..store import feed as feed_store
@@ -27,7 +27,9 @@ from .views import cached, render
 
 log = logging.getLogger(__name__)
 
-SORTS = {"upvotes": "Most upvoted", "time": "Newest"}
+# The feed's orders (store.feed.SORTS) these pages offer, as the switcher names them; trending has
+# its own page.
+SORT_LABELS = {"upvotes": "Most upvoted", "time": "Newest"}
 TRENDING_SPANS = {"day": 1, "week": 7, "month": 30}
 
 
@@ -41,7 +43,7 @@ def _page_number(request: Request) -> int:
 
 def _sort(request: Request) -> str:
     value = request.query_params.get("sort", "upvotes")
-    return value if value in SORTS else "upvotes"
+    return value if value in SORT_LABELS else "upvotes"
 
 
 def _voted(request: Request, paper_ids: list[int]) -> set[int]:
@@ -83,7 +85,7 @@ def _feed_page(request: Request, period: periods.Period, *, canonical: str | Non
         page=page,
         pages=pages,
         sort=sort,
-        sorts=SORTS,
+        sorts=SORT_LABELS,
         voted=voted,
         prev_path=prev_path,
         next_path=next_path,

@@ -10,27 +10,10 @@ from urllib.parse import quote, urlsplit
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup, escape
 
+from ..text import authors_short, opening
+
 TEMPLATES = Path(__file__).parent / "templates"
-
-
-def authors_short(authors: list[dict], n: int = 3) -> str:
-    names = [a["name"] for a in authors or []]
-    if len(names) <= n:
-        return ", ".join(names)
-    return ", ".join(names[:n]) + " et al."
-
-
-def opening(text: str, limit: int = 280) -> str:
-    """The first ~limit characters of an abstract, cut at a word, never inside a $...$ formula."""
-    first = (text or "").split("\n", 1)[0]
-    if len(first) <= limit:
-        return first
-    cut = first.rfind(" ", 0, limit)
-    cut = cut if cut > limit // 2 else limit
-    # An odd number of $ before the cut means we are inside inline math: cut before it instead.
-    if first[:cut].count("$") % 2 == 1:
-        cut = first.rfind("$", 0, cut)
-    return first[:cut].rstrip(" ,;:") + " …"
+STATIC = Path(__file__).parent / "static"  # served under /static (app.py), hashed into URLs (site.py)
 
 
 def paragraphs(text: str) -> Markup:

@@ -1,13 +1,20 @@
-"""The route table: every page and endpoint of the site, one line each. Read this to find the code
-behind any URL."""
+"""The route table: every page and endpoint of the site, the JSON API's among them, one line each.
+Read this to find the code behind any URL."""
 
 from __future__ import annotations
 
-from . import accounts, actions, avatars, docs, feeds, pages, search_page, subscribe
+from . import accounts, actions, api, avatars, docs, feeds, pages, search_page, subscribe
 
-# (METHOD, path, handler). The JSON API's routes are listed in web/api.py (FastAPI documents them
-# at /docs); its upvote routes share the pages' handler, actions.vote.
+# (METHOD, path, handler). The JSON API's handlers (web/api.py) say how /openapi.json, shown at
+# /docs, describes them; its upvotes are answered by the pages' handler, actions.vote.
 ROUTES = [
+    ("GET", "/api/daily_papers", api.daily_papers),  # a day, week or month of the feed, or a submitter's papers
+    ("GET", "/api/papers/search", api.search_papers),  # no query: the most recently featured papers
+    ("GET", "/api/papers/{arxiv_id:path}/similar", api.similar_papers),
+    ("POST", "/api/papers/{arxiv_id:path}/upvote", api.upvote),  # signed in; the CSRF token in a header
+    ("POST", "/api/papers/{arxiv_id:path}/unvote", api.unvote),
+    ("GET", "/api/papers/{arxiv_id:path}", api.paper),
+    ("POST", "/api/subscriptions", api.subscriptions),  # an address to email digests (double opt-in)
     ("GET", "/", pages.home),
     ("GET", "/date", pages.jump_to_date),
     ("GET", "/date/{day}", pages.by_date),

@@ -16,7 +16,7 @@ from ..siteurl import from_host_header
 from ..store import kv
 from ..store.engine import Store
 from . import vendor
-from .render import make_environment
+from .render import STATIC, make_environment
 from .security import RateLimiter
 
 
@@ -122,8 +122,6 @@ class Site:
         version = self._static_versions.get(path)
         if version is None:
             import hashlib
-
-            from .app import STATIC
 
             file = STATIC / path
             version = hashlib.blake2b(file.read_bytes(), digest_size=6).hexdigest() if file.is_file() else "0"

@@ -1,0 +1,61 @@
+"""The indexing job: bring every index of this node up to date with the store (full text, then the
+embeddings of new and changed papers, then the vector index). What the scheduled job and
+`dailypapers index` run."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from ..store.engine import Store
+from .fulltext import FullTextIndex
+
+
+@dataclass
+class IndexReport:
+    """What one indexing run did."""
+
+    fulltext: int = 0  # papers (re)indexed by full text
+    embedded: int = 0  # papers embedded
+    vectors: int = 0  # vectors added to or replaced in the vector index
+    runtime: str = ""  # the embedding runtime used
+    seconds: float = 0.0
+    skipped: int = 0  # papers an index could not take (each logged on a line of its own)
+
+    def summary(self) -> str:
+        skipped = f"; {self.skipped} skipped (see the log)" if self.skipped else ""
+        return (
+            f"{self.fulltext} papers full-text indexed, {self.embedded} embedded ({self.runtime or 'no model'}),"
+            f" {self.vectors} vectors indexed in {self.seconds:.1f}s{skipped}"
+        )
+
+    __str__ = summary
+
+
+def index_new_papers(
+    store: Store, *, on_progress=None, limit: int | None = None, runtime: str | None = None, should_stop=None
+) -> IndexReport:
+    """Bring every index up to date with the store: full text, then embeddings of new and changed
+    papers (committed in batches: resumable), then the vector index. What the scheduled job and
+    `dailypapers index` run. `on_progress(done, total)` follows the embedding; `should_stop()` ends
+    the embedding early, between batches (a process shutting down)."""
+    from .embeddings import DIM, MODEL_KEY, embed_papers, load_embedder  # imported here: numpy and the model
+    from .vectors import VectorIndex
+
+    started = time.perf_counter()
+    report = IndexReport()
+    skipped: set[int] = set()
+    fulltext = FullTextIndex.for_store(store)
+    fulltext.ensure(store, on_skip=skipped.add)
+    report.fulltext = fulltext.sync(store, on_skip=skipped.add)
+    if store.settings.search_semantic:
+        embedder = load_embedder(store.settings, runtime=runtime)
+        report.runtime = embedder.runtime
+        report.embedded = embed_papers(
+            store, embedder, batch=store.settings.embedding_batch_size, on_batch=on_progress, stop_after=limit,
+            on_skip=skipped.add, should_stop=should_stop,
+        )
+        report.vectors = VectorIndex.for_store(store, MODEL_KEY, DIM).sync(store, on_skip=skipped.add)
+    report.skipped = len(skipped)
+    report.seconds = time.perf_counter() - started
+    return report

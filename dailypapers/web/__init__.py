@@ -1,0 +1,1 @@
+"""The web site: app factory, route table, pages, JSON API, feeds, accounts."""

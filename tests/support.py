@@ -1,0 +1,113 @@
+"""What the tests share besides fixtures: where the code and the data are, databases made and
+dropped, settings for a test, the site with its data and a client for it. Test modules import these
+from here; conftest.py holds the fixtures."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from dailypapers.config import Settings
+from dailypapers.store.engine import Store
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = Path(os.environ.get("DAILYPAPERS_TEST_DATA", ROOT.parent / "shared" / "data"))
+PG_ADMIN_URL = os.environ.get("DAILYPAPERS_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+REQUIRE_PG = os.environ.get("DAILYPAPERS_REQUIRE_POSTGRES") == "1"
+# The embedding model's ONNX export, made once per machine: the folder survives sessions
+# (test-artifacts is ignored by git), so only the first run pays for importing torch and converting.
+MODELS = Path(os.environ.get("DAILYPAPERS_TEST_MODELS_DIR", ROOT / "test-artifacts" / "models"))
+
+
+def need_data(*parts: str) -> Path:
+    """A path under ../shared/data, or skip the test with a clear message when it is absent."""
+    path = DATA.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"test data not found: {path} (the shared data folder is absent)")
+    return path
+
+
+def pg_database(admin_engine) -> str:
+    name = f"dp_test_{uuid.uuid4().hex[:12]}"
+    with admin_engine.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    return name
+
+
+def drop_pg_database(admin_engine, name: str) -> None:
+    with admin_engine.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+def make_settings(db_url: str, tmp_path: Path, **overrides) -> Settings:
+    values = dict(
+        database_url=db_url,
+        data_dir=tmp_path / "data",
+        arxiv_request_interval=0.0,
+        http_backoff=0.01,
+        http_retries=3,
+        http_timeout=5.0,
+    )
+    values.update(overrides)
+    return Settings(**values)
+
+
+def env_for(settings: Settings) -> dict:
+    """The environment that points the real `dailypapers` command at these settings' database."""
+    env = dict(os.environ)
+    env.update(
+        DAILYPAPERS_DATABASE_URL=settings.database_url,
+        DAILYPAPERS_DATA_DIR=str(settings.data_dir),
+        DAILYPAPERS_MODELS_DIR=str(MODELS),
+        DAILYPAPERS_ARXIV_REQUEST_INTERVAL="0",
+        DAILYPAPERS_HTTP_BACKOFF="0.01",
+    )
+    env.pop("DAILYPAPERS_DEBUG", None)
+    return env
+
+
+LISTING_LINES = 1100  # four listing days (2025-03-18..21, then a weekend gap) and part of a fifth
+
+
+def site_settings(db_url: str, tmp_path: Path, **overrides) -> Settings:
+    values = dict(base_url="http://testserver", vendor_dir=ROOT / "node_modules", rate_limit_storage="store")
+    values.update(overrides)
+    return make_settings(db_url, tmp_path, **values)
+
+
+def load_site_data(settings: Settings, listing: Path) -> None:
+    from dailypapers.ingest.run import IngestJob
+
+    store = Store(settings)
+    hf = DATA / "fixtures" / "hf-api" / "daily_papers_2024-10-25_first3items.json"
+    IngestJob(store).run([str(listing), str(hf)])
+    store.dispose()
+
+
+def db_for(request, tmp_path: Path, kind: str):
+    if kind == "sqlite":
+        return f"sqlite:///{tmp_path / 'site.db'}", None
+    admin = request.getfixturevalue("pg_server")
+    name = pg_database(admin)
+    return admin.url.set(database=name).render_as_string(hide_password=False), (admin, name)
+
+
+def read_once(settings: Settings, read, *args):
+    """`read(session, *args)` through a store of its own (a test's look at what a site stored)."""
+    store = Store(settings)
+    with store.session() as session:
+        found = read(session, *args)
+    store.dispose()
+    return found
+
+
+def client_for(settings: Settings):
+    from starlette.testclient import TestClient
+
+    from dailypapers.web.app import create_app
+
+    return TestClient(create_app(settings), base_url="http://testserver", follow_redirects=False)
