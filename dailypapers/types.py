@@ -23,14 +23,22 @@ class VersionInfo(NamedTuple):
 
 
 class Featured(NamedTuple):
-    """A paper featured on a day's feed: by an arXiv listing, the HF daily papers, or a user."""
+    """A paper featured on a day's feed, the curated list: by the HF daily papers, or a user."""
 
     day: dt.date
     submitted_at: dt.datetime | None = None
     submitter: str | None = None  # an external name (HF user); local users are linked by id in the store
-    source: str = "listing"
+    source: str = "hf"
     submitter_fullname: str | None = None  # the external submitter's profile, as the source gave it
     submitter_avatar_url: str | None = None  # absolute
+
+
+class Listed(NamedTuple):
+    """A paper arXiv announced on a day: in a daily listing file, or an OAI-PMH harvest. Listed is
+    not featured: the curated feed holds only what members, curators or HF put there."""
+
+    day: dt.date
+    source: str = "listing"  # listing | arxiv
 
 
 @dataclass(slots=True)
@@ -55,6 +63,7 @@ class PaperRecord:
     code_url: str | None = None
     project_url: str | None = None
     featured: Featured | None = None
+    listed: Listed | None = None
     upvotes: int | None = None  # a count an upstream site reported (HF), not local votes
     num_comments: int | None = None
     # Hugging Face's fields beyond arXiv's (claimed authors, media, AI summary and keywords, GitHub
@@ -135,6 +144,7 @@ class IngestReport:
     unchanged: int = 0
     rejected: int = 0
     featured: int = 0  # daily entries added
+    listed: int = 0  # listings added
     rejections: list[Rejection] = field(default_factory=list)
 
     def add(self, other: "IngestReport") -> None:
@@ -143,6 +153,7 @@ class IngestReport:
         self.unchanged += other.unchanged
         self.rejected += other.rejected
         self.featured += other.featured
+        self.listed += other.listed
         self.rejections.extend(other.rejections)
 
     @property
@@ -152,5 +163,5 @@ class IngestReport:
     def summary(self) -> str:
         return (
             f"{self.new} new, {self.updated} updated, {self.unchanged} unchanged, {self.rejected} rejected"
-            f" ({self.featured} daily entries added)"
+            f" ({self.featured} daily entries, {self.listed} listings added)"
         )

@@ -79,13 +79,28 @@ def site_settings(db_url: str, tmp_path: Path, **overrides) -> Settings:
     return make_settings(db_url, tmp_path, **values)
 
 
-def load_site_data(settings: Settings, listing: Path) -> None:
+def load_site_data(settings: Settings, listing: Path, *, feature_listed: bool = True) -> None:
+    """The listing lines (arXiv's listings) and three HF papers (featured on 2024-10-25). With
+    `feature_listed`, every listed paper is also featured on its listing day by a curator's hand
+    (as `dailypapers papers feature --listed` does), so the feed pages have days full of papers."""
     from dailypapers.ingest.run import IngestJob
 
     store = Store(settings)
     hf = DATA / "fixtures" / "hf-api" / "daily_papers_2024-10-25_first3items.json"
     IngestJob(store).run([str(listing), str(hf)])
+    if feature_listed:
+        feature_all_listed(store)
     store.dispose()
+
+
+def feature_all_listed(store: Store) -> int:
+    """Feature every listed paper on its listing day (a curator's bulk action); returns how many."""
+    from dailypapers.store import daily, kv, listings
+
+    with store.session() as session, session.begin():
+        added = daily.feature_many(session, listings.pairs_between(session, None, None))
+        kv.bump(session)
+    return added
 
 
 def db_for(request, tmp_path: Path, kind: str):

@@ -1,4 +1,4 @@
-"""`dailypapers papers`: one stored paper, or the papers featured on a day."""
+"""`dailypapers papers`: one stored paper, the papers featured on a day, featuring papers by hand."""
 
 from __future__ import annotations
 
@@ -97,6 +97,54 @@ def papers_list(
         authors = ", ".join(a["name"] for a in p["authors"][:3]) + (" et al." if len(p["authors"]) > 3 else "")
         out.print(f"{p['arxiv_id']:>12}  {item.upvotes:>4}  {p['title']}  ({authors})", highlight=False, markup=False)
     out.print(f"{page.total} papers on {day}", highlight=False)
+
+
+@app.command("feature")
+def papers_feature(
+    arxiv_ids: Annotated[list[str] | None, typer.Argument(help="arXiv ids to feature.", show_default=False)] = None,
+    day: Annotated[str | None, typer.Option("--day", help="The feed day (YYYY-MM-DD). Default: today (UTC).")] = None,
+    listed: Annotated[
+        bool,
+        typer.Option("--listed", help="Feature every paper arXiv listed on --day (without --day: every listed paper, on its listing day)."),
+    ] = False,
+) -> None:
+    """Put papers on the curated feed by hand, as a curator would (no submission rules, no member
+    named). Papers already featured on that day are left alone."""
+    import datetime as dt
+
+    from ..arxiv import split_arxiv_id
+    from ..errors import InvalidRecord, NotFoundError
+    from ..store import daily as daily_store
+    from ..store import kv
+    from ..store import listings as listing_store
+    from ..store import papers as paper_store
+
+    if not arxiv_ids and not listed:
+        raise DailyPapersError("name arXiv ids to feature, or --listed")
+    if arxiv_ids and listed:
+        raise DailyPapersError("give arXiv ids or --listed, not both")
+    when = parse_day(day) if day else None
+    store = open_store()
+    with store.session() as session, session.begin():
+        if listed:
+            pairs = listing_store.pairs_between(session, when, when)
+        else:
+            bare = []
+            for raw in arxiv_ids or []:
+                try:
+                    bare.append(split_arxiv_id(raw)[0])
+                except InvalidRecord as exc:
+                    raise DailyPapersError(str(exc)) from None
+            found = paper_store.existing(session, bare)
+            missing = [a for a in bare if a not in found]
+            if missing:
+                raise NotFoundError(f"not in the store: {', '.join(missing)}")
+            target = when or dt.datetime.now(dt.UTC).date()
+            pairs = [(found[a].id, target) for a in bare]
+        added = daily_store.feature_many(session, pairs)
+        if added:
+            kv.bump(session)
+    out.print(f"{added} featured ({len(pairs) - added} already were)", highlight=False)
 
 
 def _iso(value):

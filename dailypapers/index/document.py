@@ -37,7 +37,12 @@ def build_schema() -> tantivy.Schema:
 def document(row: dict) -> tantivy.Document:
     """The index document for a store row (see papers.rows_for_index). Raises ValueError for a row
     it cannot index (tantivy dates end in 2262; text must be text)."""
-    day = row.get("first_featured") or (row["published_at"].date() if row.get("published_at") else None)
+    # The day a paper is searched by: the first it was featured, else listed, else published.
+    day = (
+        row.get("first_featured")
+        or row.get("first_listed")
+        or (row["published_at"].date() if row.get("published_at") else None)
+    )
     doc = tantivy.Document(
         paper_id=row["id"],
         arxiv_id=row["arxiv_id"],

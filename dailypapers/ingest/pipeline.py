@@ -18,6 +18,7 @@ from ..sources.files import InputFile
 from ..store import daily as daily_store
 from ..store import hf_users as hf_user_store
 from ..store import kv
+from ..store import listings as listing_store
 from ..store import papers as paper_store
 from ..store import runs as run_store
 from ..store.engine import Store
@@ -34,7 +35,7 @@ class BatchResult:
 
 def write_batch(store: Store, prepared: Prepared) -> BatchResult:
     """Store one prepared batch in a single transaction: the papers, their version history, their
-    days on the feed, the submitters' profiles and the input records applied."""
+    days on the feed and in arXiv's listings, the submitters' profiles and the input records applied."""
     result = BatchResult()
     report = result.report
     report.rejected = len(prepared.rejections)
@@ -49,14 +50,16 @@ def write_batch(store: Store, prepared: Prepared) -> BatchResult:
         ids = _write_papers(session, records, found, new_rows, changed)
         new_versions = _write_versions(session, records, ids)
         added, new_days = _write_daily_entries(session, records, ids, found)
+        listed, new_listings = _write_listings(session, records, ids, found)
         _write_submitters(session, records)
         _remember_inputs(session, records, ids)
-        for i in new_versions | new_days:  # an otherwise unchanged record that brought a version or a day
+        for i in new_versions | new_days | new_listings:  # an unchanged record that brought a version or a day
             if status[i] == "unchanged":
                 status[i] = "updated"
         if any(st != "unchanged" for st in status):
             kv.bump(session)  # pages cached by the web processes are now stale
         report.featured += added
+        report.listed += listed
         for s in status:
             setattr(report, s, getattr(report, s) + 1)
         result.changed_ids = sorted(
@@ -193,6 +196,28 @@ def _write_daily_entries(
     daily_store.add_many(session, entry_rows)
     paper_store.set_first_featured(session, first_days)
     return len(entry_rows), added
+
+
+def _write_listings(session, records: list[Incoming], ids: dict[str, int], found: dict) -> tuple[int, set[int]]:
+    """Listings: a paper in a day's arXiv listing it was not in before, after the papers the day
+    already lists, in input order. Returns how many were added, and by which records."""
+    listed_at = [i for i, rec in enumerate(records) if rec.listed is not None]
+    if not listed_at:
+        return 0, set()
+    old_ids = {ids[aid] for i in listed_at if (aid := records[i].row.arxiv_id) in found}
+    have = listing_store.existing(session, old_ids) if old_ids else set()
+    rows: list[dict] = []
+    added: set[int] = set()
+    for i in listed_at:
+        listed, pid = records[i].listed, ids[records[i].row.arxiv_id]
+        if (pid, listed.day) in have:
+            continue
+        have.add((pid, listed.day))
+        rows.append({"paper_id": pid, "day": listed.day, "source": listed.source})
+        added.add(i)
+    listing_store.add_many(session, rows)
+    listing_store.touch(session, {r["paper_id"] for r in rows} & old_ids)
+    return len(rows), added
 
 
 def _write_submitters(session, records: list[Incoming]) -> None:

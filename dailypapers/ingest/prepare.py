@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from ..errors import InvalidRecord, shown
-from ..types import Featured, PaperRecord, PaperRow, RawRecord, Rejection, VersionInfo
+from ..types import Featured, Listed, PaperRecord, PaperRow, RawRecord, Rejection, VersionInfo
 from .merge import complete_new, record_to_row
 from .normalize import content_hash, normalize
 
@@ -30,6 +30,7 @@ class Incoming(NamedTuple):
     new_hash: str  # content hash of the row completed for a new paper
     fingerprint: str | None  # of the raw input record, to remember it as applied
     featured: Featured | None  # a day's feed it is featured on
+    listed: Listed | None  # a day's arXiv listing it is in
     versions: tuple[VersionInfo, ...]  # the version history it reports
 
 
@@ -117,6 +118,7 @@ def prepare(batch: list[Item], applied: set[str]) -> Prepared:
                 content_hash(complete_new(row, "-")),
                 record.fingerprint,
                 record.featured,
+                record.listed,
                 tuple(record.versions),
             )
         )

@@ -227,6 +227,8 @@ def check(record: PaperRecord) -> None:
         _check_day("published date", record.published_at, last)
     if record.updated_at is not None:
         _check_day("updated date", record.updated_at, last)
+    if record.listed is not None:
+        _check_day("listing day", record.listed.day, last)
     if featured is not None:
         _check_day("featured day", featured.day, last)
         if featured.submitted_at is not None:

@@ -10,7 +10,7 @@ from typing import IO
 
 from ..arxiv import parse_date, parse_datetime, parse_version
 from ..errors import InvalidRecord, shown
-from ..types import Author, Featured, PaperRecord, RawRecord, Rejection, VersionInfo
+from ..types import Author, Listed, PaperRecord, RawRecord, Rejection, VersionInfo
 from .common import MAX_RECORD_BYTES, decode_latex_name, split_author_string
 
 
@@ -108,7 +108,7 @@ def listing_record(obj: dict, source: str = "listing") -> PaperRecord:
         authors=author_list,
         categories=cats,
         comment=_str_or_none(obj, "comment"),
-        featured=Featured(day=day, source="listing"),  # type: ignore[arg-type]
+        listed=Listed(day=day, source="listing"),  # type: ignore[arg-type]
         source=source,
     )
 

@@ -10,7 +10,7 @@ from lxml import etree
 
 from ..arxiv import parse_date, parse_datetime, parse_version
 from ..errors import InvalidRecord
-from ..types import Author, Featured, PaperRecord, Rejection, VersionInfo
+from ..types import Author, Listed, PaperRecord, Rejection, VersionInfo
 from .common import Item, decode_latex_name, split_author_string, xml_text
 
 OAI = "http://www.openarchives.org/OAI/2.0/"
@@ -87,7 +87,7 @@ NEW_PAPER_DAYS = 7
 
 def record_from(element) -> PaperRecord | None:
     """A record from an OAI <record>; None for a record deleted upstream. A new paper is also
-    featured on the day of its datestamp, like a paper in the daily listing."""
+    listed on the day of its datestamp, like a paper in the daily listing."""
     header = element.find("oai:header", NS)
     if header is not None and header.get("status") == "deleted":
         return None
@@ -102,7 +102,7 @@ def record_from(element) -> PaperRecord | None:
     stamp = parse_date(xml_text(header, "oai:datestamp", NS)) if header is not None else None
     first = record.versions[0].submitted_at if record.versions else record.published_at
     if stamp is not None and first is not None and 0 <= (stamp - first.date()).days <= NEW_PAPER_DAYS:
-        record.featured = Featured(day=stamp, source="arxiv")
+        record.listed = Listed(day=stamp, source="arxiv")
     return record
 
 

@@ -1,4 +1,5 @@
-"""Daily entries: which papers were featured on which day, by whom.
+"""Daily entries: which papers were featured on which day, by whom: the curated feed (members'
+submissions, curators, Hugging Face imports). What arXiv listed is in store/listings.py.
 
 Days outside the ones the site serves (periods.py: 1991 to the end of next year), which an older
 version could have stored, are never the latest or first day nor a recent one: the pages, feeds and
@@ -84,3 +85,26 @@ def recent_days(session: Session, n: int) -> list[dt.date]:
         select(entries.c.day).distinct().where(served()).order_by(entries.c.day.desc()).limit(n)
     ).scalars().all()
     return sorted(days)
+
+
+def feature_many(session: Session, pairs: Iterable[tuple[int, dt.date]], *, source: str = "curator") -> int:
+    """Feature papers on days ((paper_id, day) pairs) by a curator's hand, at midnight of each day,
+    by no member; pairs already featured are left alone. Returns how many were added."""
+    wanted = sorted(set(pairs))
+    if not wanted:
+        return 0
+    have = existing(session, {pid for pid, _ in wanted})
+    rows = [
+        {"paper_id": pid, "day": day, "submitted_at": dt.datetime.combine(day, dt.time()), "source": source}
+        for pid, day in wanted
+        if (pid, day) not in have
+    ]
+    add_many(session, rows)
+    first: dict[int, dt.date] = {}
+    for row in rows:
+        if row["paper_id"] not in first or row["day"] < first[row["paper_id"]]:
+            first[row["paper_id"]] = row["day"]
+    from .papers import set_first_featured
+
+    set_first_featured(session, first)
+    return len(rows)

@@ -138,8 +138,13 @@ def list_featured(session: Session, query: FeedQuery, *, now: dt.datetime | None
     return FeedPage([_item(r, trending_score(r["upvotes"], r["submitted_at"], now)) for r in rows], total)
 
 
+def paper_card(row) -> dict:
+    """A card's paper, from a result row holding CARD_COLUMNS (the one place that builds it)."""
+    return {c.name: row[c.name] for c in CARD_COLUMNS}
+
+
 def _item(row, score: float) -> FeedItem:
-    paper = {c.name: row[c.name] for c in CARD_COLUMNS}
+    paper = paper_card(row)
     local = row["username"] is not None
     return FeedItem(
         paper=paper,

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from ..types import PAPER_COLUMNS, PaperRow
 from .dialect import bulk_insert, bulk_insert_values, chunks, converter, insert_for, max_id
-from .schema import IngestedRecord, Paper, PaperCategory, PaperVersion, utcnow
+from .schema import IngestedRecord, Listing, Paper, PaperCategory, PaperVersion, utcnow
 
 papers = Paper.__table__
 versions = PaperVersion.__table__
@@ -268,6 +268,11 @@ INDEX_COLUMNS = (
     papers.c.report_no,  # rn: in search
     papers.c.code_url,
     papers.c.first_featured,
+    # The first day arXiv listed it: the search's date for a paper never featured.
+    select(func.min(Listing.__table__.c.day))
+    .where(Listing.__table__.c.paper_id == papers.c.id)
+    .scalar_subquery()
+    .label("first_listed"),
     papers.c.published_at,
     papers.c.changed_at,
     papers.c.content_hash,

@@ -66,7 +66,7 @@ class Paper(Base):
     project_url: Mapped[str | None] = mapped_column(Text)
     published_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     updated_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
-    # The first day the paper was featured; denormalized from daily_entries for sorting.
+    # The first day the paper was featured (daily_entries, never listings); denormalized for sorting.
     first_featured: Mapped[dt.date | None] = mapped_column(Date, index=True)
     # Counts: upvotes an upstream site reported (HF) and our own, kept in step with their tables.
     upvotes_imported: Mapped[int] = mapped_column(Integer, default=0)
@@ -138,7 +138,8 @@ class LoginSession(Base):
 
 
 class DailyEntry(Base):
-    """A paper featured on a day's feed."""
+    """A paper featured on a day's feed: the curated list (a member's submission, a curator, an
+    import from Hugging Face's daily papers). What arXiv merely listed is in `listings`."""
 
     __tablename__ = "daily_entries"
 
@@ -148,7 +149,7 @@ class DailyEntry(Base):
     submitted_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     submitted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     submitter_name: Mapped[str | None] = mapped_column(String(100))  # an upstream (HF) user's name
-    source: Mapped[str] = mapped_column(String(20), default="listing")  # listing | hf | user
+    source: Mapped[str] = mapped_column(String(20), default="user")  # hf | user | curator
 
     __table_args__ = (
         UniqueConstraint("paper_id", "day", name="uq_daily_entries_paper_day"),
@@ -165,6 +166,20 @@ class DailyEntry(Base):
 
 # Submitters are looked up without regard to case (?submitter=NAME, as Hugging Face does).
 Index("ix_daily_entries_submitter_lower", func.lower(DailyEntry.submitter_name))
+
+
+class Listing(Base):
+    """A paper arXiv announced on a day (a daily listing file, an OAI-PMH harvest): everything
+    listed, apart from the curated daily_entries. `position` orders a day's listing (1, 2, ...)."""
+
+    __tablename__ = "listings"
+
+    paper_id: Mapped[int] = mapped_column(ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True)
+    day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    position: Mapped[int] = mapped_column(Integer)
+    source: Mapped[str] = mapped_column(String(20), default="listing")  # listing | arxiv
+
+    __table_args__ = (Index("ix_listings_day_position", "day", "position"), {"sqlite_with_rowid": False})
 
 
 class HfUser(Base):
