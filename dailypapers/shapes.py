@@ -177,3 +177,17 @@ def search_items(store, papers: list[dict], base_url: str = "") -> list[dict]:
     with store.session() as session:
         items = items_for(session, papers)
     return [daily_item(item, base_url) for item in items]
+
+
+def listed_item(item: FeedItem, base_url: str = "") -> dict:
+    """One element of GET /api/listings: the paper, the day arXiv listed it, whether it is featured."""
+    first = item.paper.get("first_featured")
+    paper_obj = paper_object(item, base_url)
+    if first is not None:
+        paper_obj["submittedOnDailyAt"] = iso(dt.datetime.combine(first, dt.time()))
+    return {
+        "paper": paper_obj,
+        "listedOn": item.day.isoformat() if item.day else None,
+        "isFeatured": first is not None,
+        "featuredOn": first.isoformat() if first else None,
+    }

@@ -116,6 +116,42 @@ async def daily_papers(
 
 
 @documented(
+    summary="Everything arXiv listed on a day, in the listing's order (featured or not)",
+    response_model=list[m.ListedItem],
+    responses=m.BAD_REQUEST,
+)
+async def listings(
+    request: Request,
+    date: str | None = Query(
+        None, pattern=r"^\d{4}-\d{2}-\d{2}$", description="A day, YYYY-MM-DD. Default: the latest day arXiv listed papers on.",
+        examples=["2025-03-18"],
+    ),
+    category: str | None = Query(
+        None, max_length=100, description="Only papers in this arXiv category, or in any category of this archive (cs).",
+        examples=["cs.CL"],
+    ),
+    p: int = Query(0, ge=0, le=MAX_PAGE, description="Page number, from 0."),
+    limit: int = Query(50, ge=1, le=100, description="Papers per page."),
+) -> Response:
+    from ..store import listings as listing_store
+    from ..store.listings import ListingQuery
+    from .new_page import category_filter
+
+    def build() -> Response:
+        site = site_of(request)
+        _name, members = category_filter(category)
+        with site.store.session() as session:
+            day = periods.parse_day(date).start if date else listing_store.latest_day(session)
+            if day is None:  # nothing listed yet
+                return json_response([])
+            page = listing_store.list_listed(session, ListingQuery(day=day, category=members, limit=limit, offset=p * limit))
+        base = base_url(request)
+        return json_response([shapes.listed_item(item, base) for item in page.items])
+
+    return await cached(request, build)
+
+
+@documented(
     summary="Search papers (no query: the most recently featured papers)",
     response_model=list[m.DailyItem],
     responses=m.BAD_REQUEST,

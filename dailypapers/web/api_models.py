@@ -104,6 +104,15 @@ class DailyItem(_HfFields, _Linked):
     isAuthorParticipating: bool
 
 
+class ListedItem(_Strict):
+    """One paper of a day's arXiv listing (GET /api/listings), in the listing's order."""
+
+    paper: Paper
+    listedOn: str = Field(description="The day arXiv listed it, YYYY-MM-DD.", examples=["2025-03-18"])
+    isFeatured: bool = Field(description="Whether it is on the curated feed (a member, a curator or HF put it there).")
+    featuredOn: str | None = Field(description="The first day it was featured, YYYY-MM-DD (null: never).")
+
+
 class PaperInfo(Paper, _Linked):
     """GET /api/papers/{arxiv_id}."""
 

@@ -14,11 +14,13 @@ from ..errors import InvalidRecord, NotFoundError, database_away
 from ..store import comments as comment_store
 from ..store import daily as daily_store
 from ..store import feed as feed_store
+from ..store import listings as listing_store
 from ..store import papers as paper_store
 from ..store import stats as stats_store
 from ..store import users as user_store
 from ..store import votes as vote_store
 from ..store.feed import FeedQuery
+from ..store.listings import ListingQuery
 from . import charts
 from .auth import current_user
 from .avatars import linkable
@@ -54,7 +56,12 @@ def _voted(request: Request, paper_ids: list[int]) -> set[int]:
         return vote_store.voted(session, user["id"], paper_ids)
 
 
-def _feed_page(request: Request, period: periods.Period, *, canonical: str | None = None) -> Response:
+LISTED_INSTEAD = 10  # listed papers a featured day without papers offers instead
+
+
+def _feed_page(
+    request: Request, period: periods.Period, *, canonical: str | None = None, nothing_featured: bool = False
+) -> Response:
     site = site_of(request)
     page = _page_number(request)
     sort = _sort(request)
@@ -72,6 +79,9 @@ def _feed_page(request: Request, period: periods.Period, *, canonical: str | Non
             first, last = daily_store.first_and_last_day(session)
             prev_path = before.path if before and first is not None and before.end >= first else None
             next_path = after.path if after and last is not None and after.start <= last else None
+        listed = None
+        if period.kind == "day" and result.total == 0:  # offer the day's listings, plainly as such
+            listed = listing_store.list_listed(session, ListingQuery(day=period.start, limit=LISTED_INSTEAD))
     voted = _voted(request, [i.paper["id"] for i in result.items])
     pages = max(1, -(-result.total // size))
     # The day the Day/Week/Month switcher names: week 1991-W01 begins on 31 December 1990.
@@ -95,6 +105,9 @@ def _feed_page(request: Request, period: periods.Period, *, canonical: str | Non
         feed_day=feed_day,
         first_day=periods.FIRST_DAY,
         last_day=periods.last_day(),
+        nothing_featured=nothing_featured,
+        listed_total=listed.total if listed else 0,
+        listed_items=listed.items if listed else [],
     )
 
 
@@ -102,6 +115,9 @@ async def home(request: Request) -> Response:
     def build():
         with site_of(request).store.session() as session:
             latest = daily_store.latest_day(session)
+            listed = listing_store.latest_day(session) if latest is None else None
+        if latest is None and listed is not None:  # listings, but nothing featured yet: say so
+            return _feed_page(request, periods.day(listed), canonical="/", nothing_featured=True)
         if latest is None:
             return render(request, "empty.html")
         return _feed_page(request, periods.day(latest), canonical="/")

@@ -3,12 +3,13 @@ Read this to find the code behind any URL."""
 
 from __future__ import annotations
 
-from . import accounts, actions, api, avatars, docs, feeds, pages, search_page, subscribe
+from . import accounts, actions, api, avatars, docs, feeds, new_page, pages, search_page, subscribe
 
 # (METHOD, path, handler). The JSON API's handlers (web/api.py) say how /openapi.json, shown at
 # /docs, describes them; its upvotes are answered by the pages' handler, actions.vote.
 ROUTES = [
     ("GET", "/api/daily_papers", api.daily_papers),  # a day, week or month of the feed, or a submitter's papers
+    ("GET", "/api/listings", api.listings),  # everything arXiv listed on a day (the /new page's query)
     ("GET", "/api/papers/search", api.search_papers),  # no query: the most recently featured papers
     ("GET", "/api/papers/{arxiv_id:path}/similar", api.similar_papers),
     ("POST", "/api/papers/{arxiv_id:path}/upvote", api.upvote),  # signed in; the CSRF token in a header
@@ -18,6 +19,8 @@ ROUTES = [
     ("GET", "/", pages.home),
     ("GET", "/date", pages.jump_to_date),
     ("GET", "/date/{day}", pages.by_date),
+    ("GET", "/new", new_page.latest),  # everything arXiv listed on a day, apart from the curated feed
+    ("GET", "/new/{day}", new_page.by_date),
     ("GET", "/week/{week}", pages.by_week),
     ("GET", "/month/{month}", pages.by_month),
     ("GET", "/trending", pages.trending),
