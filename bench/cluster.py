@@ -153,6 +153,8 @@ def postgres_copy(sqlite_db: Path, admin_url: str) -> str:
             conn.execute(text(f'CREATE DATABASE "{name}"'))
     env = dict(os.environ, DAILYPAPERS_DATABASE_URL=url, DAILYPAPERS_DATA_DIR=str(CACHE / "pg-data"))
     subprocess.run([sys.executable, "-m", "dailypapers", "ingest", "--no-progress", str(CORPUS)], env=env, check=True)
+    # The corpus is arXiv's listings: feature them on their days, as the benchmark's feeds need.
+    subprocess.run([sys.executable, "-m", "dailypapers", "papers", "feature", "--listed"], env=env, check=True)
     src = Store(Settings(database_url=f"sqlite:///{sqlite_db}", data_dir=CACHE / "web-data"))
     dst = Store(Settings(database_url=url, data_dir=CACHE / "pg-data"))
     with src.session() as s, dst.session() as d:

@@ -133,6 +133,19 @@ def random_vectors(count: int, dim: int = 384):
     return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
 
 
+def feature_corpus(store) -> None:
+    """The corpus is arXiv's listings, which are not featured; the daily pages' benchmarks need full
+    featured days, so every listed paper is featured on its listing day by a curator's hand (as
+    `dailypapers papers feature --listed` does). Once: a store featured already is left alone."""
+    from dailypapers.store import daily, kv, listings
+
+    with store.session() as session, session.begin():
+        if daily.count(session) >= 74728:
+            return
+        daily.feature_many(session, listings.pairs_between(session, None, None))
+        kv.bump(session)
+
+
 def corpus_store(settings, *, similar: bool = True, embeddings: bool = True, random: bool = False):
     """A benchmark store holding the whole corpus, built once and reused: the papers ingested the
     normal way, each paper's embedding taken from the eval cache (its abstract's vector, a stand-in
@@ -157,6 +170,7 @@ def corpus_store(settings, *, similar: bool = True, embeddings: bool = True, ran
         if paper_store.count(session) < 74728:
             IngestJob(store).run([str(need(CORPUS))])
         have = embedding_store.count(session, MODEL_KEY)
+    feature_corpus(store)
     if not embeddings:
         return store
     if have < 74728:

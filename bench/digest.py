@@ -91,6 +91,8 @@ def corpus_db(data: Path) -> Path:
     tmp.unlink(missing_ok=True)
     env = env_for(tmp, data)
     subprocess.run([sys.executable, "-m", "dailypapers", "ingest", "--no-progress", str(CORPUS), str(votes)], env=env, check=True)
+    # The corpus is arXiv's listings: feature them on their days, as the benchmark's feeds need.
+    subprocess.run([sys.executable, "-m", "dailypapers", "papers", "feature", "--listed"], env=env, check=True)
     tmp.rename(db)
     return db
 

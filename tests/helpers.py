@@ -10,14 +10,14 @@ import pytest
 
 from sqlalchemy import func, select
 
-from dailypapers.store.schema import DailyEntry, IngestedRecord, Paper, PaperCategory, PaperVersion
+from dailypapers.store.schema import DailyEntry, Listing, IngestedRecord, Paper, PaperCategory, PaperVersion
 
 
 def table_counts(store) -> dict[str, int]:
     with store.session() as session:
         return {
             t.__tablename__: session.execute(select(func.count()).select_from(t.__table__)).scalar_one()
-            for t in (Paper, PaperVersion, PaperCategory, DailyEntry, IngestedRecord)
+            for t in (Paper, PaperVersion, PaperCategory, DailyEntry, Listing, IngestedRecord)
         }
 
 
@@ -40,6 +40,8 @@ def consistency_problems(store) -> list[str]:
                 problems.append(f"{p.arxiv_id}: categories {p.categories} vs rows {cats.get(p.id)}")
             if days.get(p.id) and p.first_featured != min(days[p.id]):
                 problems.append(f"{p.arxiv_id}: first_featured {p.first_featured} vs entries {days[p.id]}")
+            if not days.get(p.id) and p.first_featured is not None:
+                problems.append(f"{p.arxiv_id}: first_featured {p.first_featured} without a daily entry")
             if p.version is not None and p.version not in versions.get(p.id, set()):
                 problems.append(f"{p.arxiv_id}: version {p.version} missing from history")
             if not p.title or not p.abstract:

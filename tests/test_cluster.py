@@ -26,7 +26,7 @@ from sqlalchemy import func, select
 from support import DATA, MODELS, ROOT, drop_pg_database, pg_database
 from dailypapers.config import Settings
 from dailypapers.store.engine import Store
-from dailypapers.store.schema import DailyEntry, Delivery, Embedding, JobRun, Paper
+from dailypapers.store.schema import DailyEntry, Delivery, Embedding, JobRun, Listing, Paper
 from digesthelp import SMTPServer
 from helpers import need_redis
 import services
@@ -163,7 +163,7 @@ def test_two_web_two_workers_one_killed(cluster):
 
     # Every paper, embedding, daily entry and digest exactly once.
     assert count(store, Paper) == PAPERS
-    assert count(store, DailyEntry) == PAPERS
+    assert count(store, Listing) == PAPERS  # the corpus is arXiv listings
     assert count(store, Embedding) == PAPERS  # one vector per paper and model, the killed run resumed
     with store.session() as session:
         runs = session.execute(select(JobRun.attempts).where(JobRun.name == "index")).scalars().all()

@@ -130,7 +130,7 @@ def test_hf_upvotes_follow_a_later_snapshot(store, tmp_path):
         assert _paper(store, item["paper"]["id"])["upvotes_imported"] == later[item["paper"]["id"]]
 
 
-def test_listing_and_hf_for_the_same_paper_make_one_paper_two_days(store, tmp_path):
+def test_listing_and_hf_for_the_same_paper_make_one_paper_listed_and_featured(store, tmp_path):
     hf = need_data("fixtures", "hf-api", "daily_papers_2024-10-25_first3items.json")
     first = json.loads(hf.read_text())[0]["paper"]
     listing = tmp_path / "listing.jsonl"
@@ -145,8 +145,13 @@ def test_listing_and_hf_for_the_same_paper_make_one_paper_two_days(store, tmp_pa
     run(store, hf)
     with store.session() as session:
         detail = paper_store.detail(session, first["id"])
-    assert [d.isoformat() for d in detail.days] == ["2024-10-23", "2024-10-25"]
-    assert detail.paper["first_featured"].isoformat() == "2024-10-23"
+    assert [d.isoformat() for d in detail.days] == ["2024-10-25"]  # featured by HF; listed on the 23rd
+    assert detail.paper["first_featured"].isoformat() == "2024-10-25"
+    from dailypapers.store import listings
+
+    with store.session() as session:
+        listed = listings.pairs_between(session, None, None)
+    assert [d.isoformat() for _, d in listed] == ["2024-10-23"]
     assert detail.paper["categories"] == ["cs.CV", "cs.LG"]  # HF knows none; the listing's stay
     assert consistency_problems(store) == []
 
@@ -183,7 +188,7 @@ def test_killed_run_leaves_whole_papers_and_a_rerun_completes(store, cli_env, tm
     partial = table_counts(store)
     assert 0 < partial["papers"] < n
     assert partial["papers"] % 400 == 0  # whole batches only
-    assert partial["daily_entries"] == partial["papers"] == partial["ingested_records"]
+    assert partial["listings"] == partial["papers"] == partial["ingested_records"]
     assert consistency_problems(store) == []
     done = subprocess.run(
         [sys.executable, "-m", "dailypapers", "ingest", "--no-index", str(path)], env=env, capture_output=True, text=True
@@ -191,5 +196,5 @@ def test_killed_run_leaves_whole_papers_and_a_rerun_completes(store, cli_env, tm
     assert done.returncode == 0, done.stderr
     assert f"{n - partial['papers']} new" in done.stdout and f"{partial['papers']} unchanged" in done.stdout
     final = table_counts(store)
-    assert final["papers"] == final["daily_entries"] == n
+    assert final["papers"] == final["listings"] == n
     assert consistency_problems(store) == []

@@ -180,3 +180,29 @@ def test_oai_pmh_records_are_listed_not_featured():
                 continue
     assert seen and all(r.featured is None for r in seen)
     assert any(r.listed is not None and r.listed.source == "arxiv" for r in seen)
+
+
+def test_papers_feature_command(store, cli_env, tmp_path):
+    import subprocess
+    import sys
+
+    from dailypapers.ingest.run import IngestJob
+    from dailypapers.store import daily
+
+    IngestJob(store).run([str(_listing_file(tmp_path, [_line(1, D1), _line(2, D1), _line(3, D2)]))])
+
+    def cli(*args):
+        return subprocess.run([sys.executable, "-m", "dailypapers", "papers", "feature", *args], env=cli_env,
+                              capture_output=True, text=True, timeout=120)  # fmt: skip
+
+    one = cli("2503.00002", "--day", D3.isoformat())
+    assert one.returncode == 0 and "1 featured" in one.stdout
+    listed = cli("--listed", "--day", D1.isoformat())
+    assert listed.returncode == 0 and "2 featured" in listed.stdout
+    missing = cli("2503.09999")
+    assert missing.returncode != 0 and "not in the store: 2503.09999" in missing.stderr
+    assert "Traceback" not in missing.stderr
+    neither = cli()
+    assert neither.returncode != 0 and "--listed" in neither.stderr
+    with store.session() as session:
+        assert daily.existing(session, range(1, 10)) == {(1, D1), (2, D1), (2, D3)}

@@ -173,7 +173,8 @@ def test_listing_records(tmp_path):
     assert len(recs) == 50
     first = json.loads(lines[0])
     assert recs[0].arxiv_id == first["id"]
-    assert recs[0].featured.day.isoformat() == first["listed"]
+    assert recs[0].listed.day.isoformat() == first["listed"] and recs[0].listed.source == "listing"
+    assert recs[0].featured is None  # listed by arXiv, not picked by anyone
     assert recs[0].abstract == " ".join(first["abstract"].split())  # its line wraps joined
     # A newline and indentation starts a paragraph, kept; every other newline was a wrap.
     raw = [json.loads(line)["abstract"] for line in lines]
