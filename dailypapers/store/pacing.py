@@ -24,7 +24,7 @@ def reserve(store: Store, key: str, interval: float, now: float) -> float:
     """Reserve the next slot of `key` at or after `now` and `interval` after the last one handed
     out; returns its time (epoch seconds)."""
     for _ in range(100):
-        with store.session() as session, session.begin():
+        with store.writing() as session:  # SQLite: the write lock from the start (no upgrade deadlock)
             last = session.execute(select(kv.c.value).where(kv.c.key == key)).scalar_one_or_none()
             if last is None:
                 stmt = insert_for(session, kv).values(key=key, value=repr(now), updated_at=utcnow())
