@@ -51,7 +51,7 @@ def card_svg(title: str, category: str | None) -> str:
     archive = category.split(".")[0]
     digest = hashlib.blake2b(category.encode(), digest_size=4).digest()
     color = ARCHIVE_COLORS.get(archive) or PALETTE[digest[0] % len(PALETTE)]
-    lines = textwrap.wrap(_plain(title) or "Untitled", width=30, break_long_words=True, max_lines=5, placeholder=" …")
+    lines = textwrap.wrap(_plain(title) or "Untitled", width=28, break_long_words=True, max_lines=5, placeholder=" …")
     size = 28 if len(lines) <= 3 else 24
     top = HEIGHT / 2 - (len(lines) - 1) * size * 0.6 + 10
     tspans = "".join(
