@@ -158,6 +158,19 @@ class Settings(BaseSettings):
         description="Fetches from arXiv one client address may start by opening the page of a paper the store lacks "
         "(pages of papers already being fetched do not count), so a crawler cannot make the site hammer arXiv.",
     )
+    arxiv_pdf_url: str = Field(
+        "https://arxiv.org/pdf/{id}",
+        description="Where a paper's PDF is fetched for its thumbnail; {id} is the arXiv id (the thumbnails job).",
+    )
+    thumbnail_job_limit: int = Field(
+        20, ge=1, description="Thumbnails the scheduled thumbnails job makes per run (each PDF is one arXiv request)."
+    )
+    thumbnail_max_pdf_mb: float = Field(
+        40.0, gt=0, description="A paper's PDF larger than this (MB) is not downloaded: the paper keeps its generated card."
+    )
+    thumbnail_attempts: int = Field(
+        5, ge=1, description="Tries of making a paper's thumbnail (an hour apart, doubling) before it keeps its generated card."
+    )
     ingest_time: str = Field(
         "06:30", description="Local time (HH:MM, site time zone) of the daily arXiv ingest that `dailypapers up` runs."
     )

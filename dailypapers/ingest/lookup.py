@@ -9,8 +9,6 @@ requests itself, through store/fetches.py: it never imports what talks to arXiv.
 from __future__ import annotations
 
 import datetime as dt
-import threading
-import time
 from dataclasses import dataclass
 
 from ..errors import SourceError
@@ -25,10 +23,6 @@ from . import submissions
 from .pipeline import ingest
 
 BATCH = 100  # ids per export-API request, arXiv's own page size
-
-_pace_lock = threading.Lock()
-_last_request = 0.0  # monotonic time of this process's last request to arXiv, across job runs
-
 
 def lease(store: Store) -> dt.timedelta:
     """How long a request may stay 'fetching' before another worker takes it (its worker died)."""
@@ -70,16 +64,6 @@ class FetchReport:
         return text
 
 
-def _pace(interval: float) -> None:
-    """Keep arXiv's interval between this process's requests, across job runs."""
-    global _last_request
-    with _pace_lock:
-        wait = interval - (time.monotonic() - _last_request)
-        if wait > 0:
-            time.sleep(wait)
-        _last_request = time.monotonic()
-
-
 def _ask_arxiv(store: Store, ids: list[str]) -> dict[str, str]:
     """Fetch `ids` and store what arXiv returns; {id: why it is not stored} for those it did not
     return or whose record was rejected. One attempt: the requests' own backoff does the retrying.
@@ -87,8 +71,10 @@ def _ask_arxiv(store: Store, ids: list[str]) -> dict[str, str]:
     from ..sources.http import PoliteClient
 
     settings = store.settings
-    _pace(settings.arxiv_request_interval)
-    with PoliteClient(settings.model_copy(update={"http_retries": 0})) as client:
+    from ..store.pacing import SharedPace
+
+    # The spacing is the site's, shared with every arXiv client of every process (store/pacing.py).
+    with PoliteClient(settings.model_copy(update={"http_retries": 0}), pacer=SharedPace(store)) as client:
         items = list(harvest.fetch_ids(settings, ids, client=client))
     records = [i for i in items if isinstance(i, PaperRecord)]
     rejected = [i.reason for i in items if isinstance(i, Rejection)]

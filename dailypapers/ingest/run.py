@@ -127,7 +127,8 @@ class IngestJob:
 
     def _ids(self, ids: list[str]) -> IngestReport:
         with self._stage(f"arXiv API: {len(ids)} ids", len(ids)) as progress:
-            items = list(harvest.fetch_ids(self.store.settings, ids))
+            with self._arxiv_client() as client:
+                items = list(harvest.fetch_ids(self.store.settings, ids, client=client))
             done = 0
 
             def on_batch(result: BatchResult) -> None:
@@ -137,6 +138,13 @@ class IngestJob:
                 self._batch_done(result)
 
             return ingest(self.store, items, on_batch=on_batch)
+
+    def _arxiv_client(self):
+        """A client to arXiv that keeps the site's shared request spacing (store/pacing.py)."""
+        from ..sources.http import PoliteClient
+        from ..store.pacing import SharedPace
+
+        return PoliteClient(self.store.settings, pacer=SharedPace(self.store))
 
     def _load_cursor(self, key: str) -> dict | None:
         with self.store.session() as session:
@@ -157,9 +165,10 @@ class IngestJob:
             def on_page(seen: int, complete: int | None) -> None:
                 progress.update(done=seen, total=complete, papers=seen)
 
-            report = harvest.harvest_categories(
-                self.store.settings, categories, since, until, sink, on_page=on_page,
-                load_cursor=self._load_cursor, save_cursor=self._save_cursor,
-            )
+            with self._arxiv_client() as client:
+                report = harvest.harvest_categories(
+                    self.store.settings, categories, since, until, sink, on_page=on_page,
+                    load_cursor=self._load_cursor, save_cursor=self._save_cursor, client=client,
+                )
             progress.update(label=f"arXiv OAI-PMH done in {time.monotonic() - started:.0f}s")
         return report

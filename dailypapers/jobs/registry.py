@@ -186,6 +186,20 @@ def index_papers(store: Store) -> str:
     return Quiet(summary) if idle else summary
 
 
+@job("thumbnails", every_minutes=5)
+def thumbnails(store: Store) -> str:
+    """Make the card pictures of featured papers that lack one (HF's thumbnail, or the PDF's first page), a few a run."""
+    from ..errors import SourceError
+    from ..ingest.thumbnails import make_thumbnails
+
+    if not store.settings.online:
+        return Quiet("skipped: DAILYPAPERS_ONLINE is off")
+    report = make_thumbnails(store, should_stop=SHUTTING_DOWN.is_set)
+    if report.unreachable:
+        raise SourceError(report.summary())
+    return report.summary() if report.made or report.failed else Quiet(report.summary())
+
+
 @job("similar-refresh", daily_at="04:00")
 def similar_refresh(store: Store) -> str:
     """Recompute every paper's similar papers, so older papers learn of newer neighbours."""

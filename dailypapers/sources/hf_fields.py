@@ -103,6 +103,9 @@ def hf_meta(item: dict, paper: dict) -> dict:
     media = _texts(paper.get("mediaUrls") or item.get("mediaUrls"), absolute_url)
     if media:
         meta["mediaUrls"] = media
+    thumbnail = absolute_url(item.get("thumbnail") or paper.get("thumbnail"))
+    if thumbnail:
+        meta["thumbnail"] = thumbnail  # the picture HF shows on the paper's card
     summary = _text(paper.get("ai_summary"), MAX_TEXT)
     if summary:
         meta["ai_summary"] = summary

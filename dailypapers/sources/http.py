@@ -7,6 +7,8 @@ import email.utils
 import logging
 import time
 
+from collections.abc import Callable
+
 import httpx
 
 from ..config import Settings
@@ -17,9 +19,18 @@ log = logging.getLogger(__name__)
 RETRY_STATUS = {429, 500, 502, 503, 504}
 
 
+class TooLarge(SourceError):
+    """An answer bigger than the caller's cap (never retried)."""
+
+
 class PoliteClient:
-    def __init__(self, settings: Settings, *, sleep=time.sleep, clock=time.monotonic):
+    """`pacer`, when given, is called before each request and waits for this client's turn instead
+    of the client's own interval: store/pacing.SharedPace shares arXiv's 3 seconds between every
+    job and process of a site."""
+
+    def __init__(self, settings: Settings, *, sleep=time.sleep, clock=time.monotonic, pacer: Callable[[], None] | None = None):
         self.interval = settings.arxiv_request_interval
+        self.pacer = pacer
         self.retries = settings.http_retries
         self.backoff = settings.http_backoff
         self._sleep = sleep
@@ -42,6 +53,9 @@ class PoliteClient:
         self.close()
 
     def _wait_turn(self) -> None:
+        if self.pacer is not None:
+            self.pacer()
+            return
         if self._last is not None:
             wait = self.interval - (self._clock() - self._last)
             if wait > 0:
@@ -61,8 +75,25 @@ class PoliteClient:
             return None
         return max(0.0, when.timestamp() - time.time())
 
-    def get(self, url: str, params: dict | None = None) -> httpx.Response:
-        """GET with pacing and retries; raises SourceError with one clear line when it gives up."""
+    def _fetch(self, url: str, params: dict | None, max_bytes: int | None) -> httpx.Response:
+        if max_bytes is None:
+            return self.client.get(url, params=params)
+        with self.client.stream("GET", url, params=params) as response:
+            declared = response.headers.get("content-length", "")
+            if response.status_code < 400 and declared.isdigit() and int(declared) > max_bytes:
+                raise TooLarge(f"{url} is {int(declared) / 1e6:.1f} MB, over the {max_bytes / 1e6:.1f} MB cap")
+            body = bytearray()
+            for chunk in response.iter_bytes():
+                body += chunk
+                if len(body) > max_bytes:
+                    raise TooLarge(f"{url} is over the {max_bytes / 1e6:.1f} MB cap")
+        # The body is decoded already: keep the headers but those that describe the wire encoding.
+        headers = [(k, v) for k, v in response.headers.items() if k.lower() not in ("content-encoding", "content-length", "transfer-encoding")]
+        return httpx.Response(response.status_code, headers=headers, content=bytes(body), request=response.request)
+
+    def get(self, url: str, params: dict | None = None, *, max_bytes: int | None = None) -> httpx.Response:
+        """GET with pacing and retries; raises SourceError with one clear line when it gives up.
+        With `max_bytes`, a body larger than that is not read past it: TooLarge (a SourceError)."""
         attempt = 0
         while True:
             self._wait_turn()
@@ -70,7 +101,7 @@ class PoliteClient:
             problem: str
             delay = self.backoff * (2**attempt)
             try:
-                response = self.client.get(url, params=params)
+                response = self._fetch(url, params, max_bytes)
             except httpx.TimeoutException:
                 problem = "timed out"
             except httpx.TransportError as exc:

@@ -14,6 +14,7 @@ from ..types import PAPER_COLUMNS
 from .daily import served
 from .papers import in_categories
 from .schema import DailyEntry, HfUser, Paper, PaperCategory, User
+from .thumbnails import versions_for as thumbnail_versions
 
 papers = Paper.__table__
 entries = DailyEntry.__table__
@@ -53,6 +54,9 @@ class FeedItem:
     # URL (an HF user's, as imported), when known.
     submitter_fullname: str | None = None
     submitter_avatar_url: str | None = None
+    # The version of the paper's thumbnail (store/thumbnails.py), None while it has none: the card
+    # then shows a generated picture.
+    thumbnail: str | None = None
 
 
 @dataclass
@@ -129,13 +133,26 @@ def list_featured(session: Session, query: FeedQuery, *, now: dt.datetime | None
         rows = session.execute(base).mappings().all()
         items = [_item(r, trending_score(r["upvotes"], r["submitted_at"], now)) for r in rows]
         items.sort(key=lambda i: (-i.trending_score, -i.upvotes, i.paper["arxiv_id"]))
-        return FeedPage(items[query.offset : query.offset + query.limit], total)
+        return FeedPage(with_thumbnails(session, items[query.offset : query.offset + query.limit]), total)
     if query.sort == "time":
         order = (f.c.submitted_at.desc(), papers.c.arxiv_id.desc())
     else:
         order = (literal_column("upvotes").desc(), f.c.submitted_at.desc(), papers.c.arxiv_id.desc())
     rows = session.execute(base.order_by(*order).limit(query.limit).offset(query.offset)).mappings().all()
-    return FeedPage([_item(r, trending_score(r["upvotes"], r["submitted_at"], now)) for r in rows], total)
+    return FeedPage(with_thumbnails(session, [_item(r, trending_score(r["upvotes"], r["submitted_at"], now)) for r in rows]), total)
+
+
+def _paper_id(item: FeedItem) -> int:
+    paper = item.paper
+    return paper["id"] if isinstance(paper, dict) else paper.id
+
+
+def with_thumbnails(session: Session, items: list[FeedItem]) -> list[FeedItem]:
+    """The items, each told its thumbnail's version (one query for the page)."""
+    versions = thumbnail_versions(session, [_paper_id(i) for i in items]) if items else {}
+    for item in items:
+        item.thumbnail = versions.get(_paper_id(item))
+    return items
 
 
 def paper_card(row) -> dict:
@@ -203,7 +220,7 @@ def items_for(session: Session, paper_rows: list[dict]) -> list[FeedItem]:
                 submitter_avatar_url=None if local or entry is None else entry["avatar_url"],
             )
         )
-    return out
+    return with_thumbnails(session, out)
 
 
 def adjacent_days(session: Session, day: dt.date) -> tuple[dt.date | None, dt.date | None]:

@@ -418,6 +418,27 @@ class FetchRequest(Base):
     )
 
 
+class Thumbnail(Base):
+    """A featured paper's picture for its card: made by the thumbnails job (ingest/thumbnails.py)
+    from HF's mirrored thumbnail or the PDF's first page, stored as WebP under data_dir. A failed
+    try is retried with backoff (next_attempt_at) a few times; meanwhile the card is generated."""
+
+    __tablename__ = "thumbnails"
+
+    paper_id: Mapped[int] = mapped_column(ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True)
+    path: Mapped[str | None] = mapped_column(Text)  # relative to data_dir
+    width: Mapped[int | None] = mapped_column(Integer)
+    height: Mapped[int | None] = mapped_column(Integer)
+    source: Mapped[str | None] = mapped_column(String(8))  # pdf | hf
+    status: Mapped[str] = mapped_column(String(12))  # ok | failed
+    tries: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text)
+    next_attempt_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+    __table_args__ = {"sqlite_with_rowid": False}
+
+
 class RateLimit(Base):
     """Fixed-window rate-limit counters, shared by every process of the site (see store/ratelimit)."""
 

@@ -91,6 +91,9 @@ def make_environment(globals_: dict | None = None) -> Environment:
         plural=plural,
     )
     from .avatars import linkable
+    from .cardpictures import item_url, url_for
+
+    env.filters.update(thumbnail_url=item_url, paper_thumbnail_url=url_for)
 
     env.tests.update(served_day=served_day, linkable=linkable)
     env.globals.update(globals_ or {})

@@ -3,7 +3,7 @@ Read this to find the code behind any URL."""
 
 from __future__ import annotations
 
-from . import accounts, actions, api, avatars, docs, feeds, new_page, pages, search_page, subscribe
+from . import accounts, actions, api, avatars, docs, feeds, new_page, pages, search_page, subscribe, thumbnails
 
 # (METHOD, path, handler). The JSON API's handlers (web/api.py) say how /openapi.json, shown at
 # /docs, describes them; its upvotes are answered by the pages' handler, actions.vote.
@@ -28,6 +28,7 @@ ROUTES = [
     ("GET", "/search", search_page.search_page),
     ("GET", "/u/{username}", pages.user_page),  # members, and Hugging Face submitters known by name
     ("GET", "/u/{username}/avatar.svg", avatars.avatar),  # generated from the name, for any name
+    ("GET", "/thumbnails/{name:path}", thumbnails.thumbnail),  # {arxiv_id}.webp?v= a paper's picture; .svg its generated card
     ("POST", "/papers/{arxiv_id:path}/upvote", actions.vote),
     ("POST", "/papers/{arxiv_id:path}/unvote", actions.vote),
     ("POST", "/papers/{arxiv_id:path}/comments", actions.comment),

@@ -12,6 +12,7 @@ from starlette.responses import RedirectResponse, Response
 
 from .. import periods
 from ..search import SORTS, BadQuery, SearchQuery, lone_arxiv_id, search
+from ..store import thumbnails as thumb_store
 from .pages import _voted
 from .site import site_of
 from .views import cached, render
@@ -58,6 +59,14 @@ def _link(request: Request, **changes) -> str:
     return "/search?" + urlencode(params)
 
 
+def _thumbnails(site, paper_ids: list[int]) -> dict[int, str]:
+    """{paper id: thumbnail version} of the results that have a picture."""
+    if not paper_ids:
+        return {}
+    with site.store.session() as session:
+        return thumb_store.versions_for(session, paper_ids)
+
+
 async def search_page(request: Request) -> Response:
     arxiv_id = lone_arxiv_id(request.query_params.get("q", ""))
     if arxiv_id is not None:
@@ -83,6 +92,7 @@ async def search_page(request: Request) -> Response:
             months=months,
             page=query.offset // PAGE + 1,
             voted=_voted(request, [h.paper["id"] for h in result.hits]),
+            thumbs=_thumbnails(site, [h.paper["id"] for h in result.hits]),
             link=lambda **k: _link(request, **k),
         )
 

@@ -9,7 +9,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
-from . import httpcache
+from . import cardview, httpcache
 from .auth import current_user
 from .site import site_of
 
@@ -26,8 +26,11 @@ def render(request: Request, template: str, status: int = 200, **context) -> HTM
         return request.scope["csrftoken"]()
 
     context.update(request=request, path=request.url.path, csrf=csrf, base_url=site.base_url)
+    context.setdefault("view", cardview.chosen(request))
+    context.setdefault("view_link", lambda v: cardview.link(request, v))
     html = site.templates.get_template(template).render(context)
     response = HTMLResponse(html, status_code=status)
+    cardview.remember(request, response)
     if getattr(request.state, "issued_csrf", False):  # its token belongs to this visitor's cookie
         response.headers["cache-control"] = "private, no-cache"
     return response
@@ -44,7 +47,7 @@ async def cached(request: Request, build: Callable[[], Response]) -> Response:
     token) are private and validated by their tag alone."""
     site = site_of(request)
     anonymous = not request.cookies.get("dp_session")
-    key = request.url.path + "?" + request.url.query
+    key = request.url.path + "?" + request.url.query + cardview.cache_key(request)
     if anonymous:
         if site.base_url_per_request:  # answers link to the address asked for: keep them apart
             key = site.base_url + key
