@@ -18,8 +18,14 @@ RETRY_STATUS = {429, 500, 502, 503, 504}
 
 
 class PoliteClient:
-    def __init__(self, settings: Settings, *, sleep=time.sleep, clock=time.monotonic):
-        self.interval = settings.arxiv_request_interval
+    """`interval`: seconds between requests (default arXiv's). `quiet`: retries are logged at debug
+    level only, for jobs whose one failure line says it all (an offline instance's daily mirror)."""
+
+    def __init__(
+        self, settings: Settings, *, sleep=time.sleep, clock=time.monotonic, interval: float | None = None, quiet: bool = False
+    ):
+        self.interval = settings.arxiv_request_interval if interval is None else interval
+        self.quiet = quiet
         self.retries = settings.http_retries
         self.backoff = settings.http_backoff
         self._sleep = sleep
@@ -61,7 +67,7 @@ class PoliteClient:
             return None
         return max(0.0, when.timestamp() - time.time())
 
-    def get(self, url: str, params: dict | None = None) -> httpx.Response:
+    def get(self, url: str, params: dict | None = None, headers: dict | None = None) -> httpx.Response:
         """GET with pacing and retries; raises SourceError with one clear line when it gives up."""
         attempt = 0
         while True:
@@ -70,7 +76,7 @@ class PoliteClient:
             problem: str
             delay = self.backoff * (2**attempt)
             try:
-                response = self.client.get(url, params=params)
+                response = self.client.get(url, params=params, headers=headers)
             except httpx.TimeoutException:
                 problem = "timed out"
             except httpx.TransportError as exc:
@@ -87,6 +93,6 @@ class PoliteClient:
             if attempt >= self.retries:
                 tries = f"; gave up after {attempt + 1} attempts" if attempt else ""
                 raise SourceError(f"{url} {problem}{tries}")
-            log.warning("%s %s; retrying in %.1fs", url, problem, delay)
+            log.log(logging.DEBUG if self.quiet else logging.WARNING, "%s %s; retrying in %.1fs", url, problem, delay)
             self._sleep(delay)
             attempt += 1
