@@ -162,6 +162,18 @@ def hf_mirror(store: Store) -> str:
         return Unreachable(f"Hugging Face could not be read: {exc}")
 
 
+@job("github-stars", every_minutes=60)
+def github_stars(store: Store) -> str:
+    """Record the code repositories papers link to, and read GitHub repositories' stars (conditional requests, within GitHub's rate limit)."""
+    from ..ingest.stars import backfill, refresh
+
+    if not store.settings.online:
+        scanned = backfill(store)  # links are found offline too
+        return Quiet(f"links of {scanned} papers recorded; stars skipped: DAILYPAPERS_ONLINE is off")
+    report = refresh(store)
+    return Quiet(report.summary()) if report.idle else report.summary()
+
+
 @job("ingest-inbox", every_minutes=1, concurrent=True)
 def ingest_inbox(store: Store) -> str:
     """Ingest the files dropped into the inbox folder, each by one worker, then move them to done/."""
