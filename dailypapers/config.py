@@ -13,7 +13,7 @@ import re
 from pathlib import Path
 from typing import Any, Literal, Optional
 
-from pydantic import Field, PrivateAttr, field_validator, model_validator
+from pydantic import AliasChoices, Field, PrivateAttr, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
 
 from . import __version__
@@ -22,7 +22,9 @@ CONFIG_FILE_ENV = "DAILYPAPERS_CONFIG_FILE"
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="DAILYPAPERS_", extra="forbid", validate_default=True)
+    model_config = SettingsConfigDict(
+        env_prefix="DAILYPAPERS_", extra="forbid", validate_default=True, populate_by_name=True
+    )
 
     # --- store -----------------------------------------------------------------------------------
     database_url: str = Field(
@@ -80,6 +82,43 @@ class Settings(BaseSettings):
     )
     contact_email: str = Field(
         "", description="Address put in the User-Agent of upstream requests, so arXiv can reach the operator."
+    )
+
+    # --- Hugging Face mirror, code and stars -------------------------------------------------------
+    hf_endpoint: str = Field(
+        "https://huggingface.co",
+        # As huggingface_hub names it, so one variable points both at a mirror of the Hub.
+        validation_alias=AliasChoices("hf_endpoint", "HF_ENDPOINT", "DAILYPAPERS_HF_ENDPOINT"),
+        description="The Hugging Face site the hf-mirror job and `dailypapers ingest hf:DAY` read "
+        "/api/daily_papers from (environment variable HF_ENDPOINT, as huggingface_hub names it).",
+    )
+    hf_mirror: bool = Field(
+        True,
+        description="Whether `dailypapers up` mirrors hf.co/papers: the daily hf-mirror job imports yesterday's and "
+        "today's papers as featured (and days it missed since its last success), when online is on.",
+    )
+    hf_mirror_catchup_days: int = Field(
+        7, ge=0, le=60, description="Days before yesterday the hf-mirror job catches up when its last success is older."
+    )
+    hf_request_interval: float = Field(
+        0.6, ge=0, description="Minimum seconds between two requests to Hugging Face (its limit: 500 requests in 5 minutes)."
+    )
+    hf_votes: Literal["sum", "apart"] = Field(
+        "sum",
+        description="How Hugging Face's upvotes and the site's own are shown: 'sum' (one count) or 'apart' (the site's "
+        "votes and HF's side by side on cards, paper pages and in the API, whose `upvotes` stays the sum).",
+    )
+    github_api_url: str = Field(
+        "https://api.github.com", description="GitHub's REST API, read by the github-stars job for repositories' stars."
+    )
+    github_token: str = Field(
+        "", description="A GitHub token for the github-stars job (5,000 requests an hour instead of 60); never logged."
+    )
+    github_stars_per_run: int = Field(
+        500, ge=1, description="Repositories the github-stars job checks per run (the oldest checked first)."
+    )
+    github_stars_max_age_hours: int = Field(
+        24, ge=1, description="A repository's stars are checked again when older than this (a 304 costs no quota)."
     )
 
 
@@ -388,6 +427,16 @@ class Settings(BaseSettings):
     )
 
 
+def env_name(name: str) -> str:
+    """The environment variable of a setting: DAILYPAPERS_NAME, or the one an alias names first."""
+    alias = Settings.model_fields[name].validation_alias
+    if isinstance(alias, AliasChoices):
+        named = [c for c in alias.choices if isinstance(c, str) and c.isupper()]
+        if named:
+            return named[0]
+    return f"DAILYPAPERS_{name.upper()}"
+
+
 def describe() -> list[tuple[str, str, str]]:
     """(environment variable, default, help) for every setting, in declaration order."""
     rows = []
@@ -395,7 +444,7 @@ def describe() -> list[tuple[str, str, str]]:
         default = field.default_factory() if field.default_factory else field.default  # type: ignore[call-arg]
         if isinstance(default, list):
             default = ",".join(default)
-        rows.append((f"DAILYPAPERS_{name.upper()}", str(default), field.description or ""))
+        rows.append((env_name(name), str(default), field.description or ""))
     return rows
 
 

@@ -100,14 +100,27 @@ def organization(paper: dict) -> dict | None:
     }
 
 
-def hf_fields(paper: dict) -> dict:
-    """The fields HF's answers carry beyond arXiv's, in HF's names (null or [] when unknown)."""
+def github(item: FeedItem) -> tuple[str | None, int | None]:
+    """(githubRepo, githubStars): the paper's GitHub repository (paper_repos, the most starred) and
+    its stars as the github-stars job read them, else HF's figure; else the paper's code link."""
+    paper = item.paper
     meta = paper.get("hf_meta") or {}
+    repo, stars = getattr(item, "repo_url", None), getattr(item, "stars", None)
+    if repo and repo.startswith("https://github.com/"):
+        return repo, stars if stars is not None else meta.get("githubStars")
+    return paper.get("code_url"), meta.get("githubStars")
+
+
+def hf_fields(item: FeedItem) -> dict:
+    """The fields HF's answers carry beyond arXiv's, in HF's names (null or [] when unknown)."""
+    paper = item.paper
+    meta = paper.get("hf_meta") or {}
+    repo, stars = github(item)
     return {
         "mediaUrls": list(meta.get("mediaUrls") or []),
         "projectPage": paper.get("project_url"),
-        "githubRepo": paper.get("code_url"),
-        "githubStars": meta.get("githubStars"),
+        "githubRepo": repo,
+        "githubStars": stars,
         "ai_summary": meta.get("ai_summary"),
         "ai_keywords": list(meta.get("ai_keywords") or []),
         "organization": organization(paper),
@@ -118,7 +131,13 @@ def _submitter(item: FeedItem, base_url: str) -> dict | None:
     return user(item.submitter, base_url, fullname=item.submitter_fullname, avatar=item.submitter_avatar_url)
 
 
-def paper_object(item: FeedItem, base_url: str = "") -> dict:
+def votes_apart(item: FeedItem) -> dict:
+    """hf_votes 'apart': HF's upvotes and the site's own, beside `upvotes` (their sum, as HF's clients read it)."""
+    imported = item.paper.get("upvotes_imported") or 0
+    return {"upvotesHf": imported, "upvotesLocal": item.upvotes - imported}
+
+
+def paper_object(item: FeedItem, base_url: str = "", *, apart: bool = False) -> dict:
     """The `paper` object of a daily item."""
     paper = item.paper
     arxiv_id = paper["arxiv_id"]
@@ -134,19 +153,20 @@ def paper_object(item: FeedItem, base_url: str = "") -> dict:
         "title": paper["title"],
         "summary": paper["abstract"],
         "upvotes": item.upvotes,
+        **(votes_apart(item) if apart else {}),
         "discussionId": _oid("discussion", arxiv_id),
         "numComments": item.comments,
-        **hf_fields(paper),
+        **hf_fields(item),
         "categories": paper.get("categories") or [],
         "version": paper.get("version"),
         "comment": paper.get("comment"),
     }
 
 
-def daily_item(item: FeedItem, base_url: str = "") -> dict:
+def daily_item(item: FeedItem, base_url: str = "", *, apart: bool = False) -> dict:
     """One element of GET /api/daily_papers (and of /api/papers/search: the same shape). HF's item
     fields, plus the paper's HF fields at the top level, where huggingface_hub's PaperInfo reads them."""
-    paper_obj = paper_object(item, base_url)
+    paper_obj = paper_object(item, base_url, apart=apart)
     return {
         "paper": paper_obj,
         "publishedAt": paper_obj["submittedOnDailyAt"] or paper_obj["publishedAt"],
@@ -156,27 +176,27 @@ def daily_item(item: FeedItem, base_url: str = "") -> dict:
         "numComments": item.comments,
         "submittedBy": paper_obj["submittedOnDailyBy"],
         "isAuthorParticipating": False,
-        **hf_fields(item.paper),
+        **hf_fields(item),
         **LINKED,
     }
 
 
-def paper_info(item: FeedItem, base_url: str = "") -> dict:
+def paper_info(item: FeedItem, base_url: str = "", *, apart: bool = False) -> dict:
     """GET /api/papers/{id}: the paper object with HF's top-level fields for paper_info()."""
-    body = paper_object(item, base_url)
+    body = paper_object(item, base_url, apart=apart)
     body["submittedBy"] = body["submittedOnDailyBy"]
     body.update(LINKED)
     return body
 
 
-def search_items(store, papers: list[dict], base_url: str = "") -> list[dict]:
+def search_items(store, papers: list[dict], base_url: str = "", *, apart: bool = False) -> list[dict]:
     """Daily items (the same fields) for papers found by a search, in their order: each with the
     first day it was featured and by whom, when it was."""
     from .store.feed import items_for
 
     with store.session() as session:
         items = items_for(session, papers)
-    return [daily_item(item, base_url) for item in items]
+    return [daily_item(item, base_url, apart=apart) for item in items]
 
 
 def listed_item(item: FeedItem, base_url: str = "") -> dict:

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from ..config import Settings, settings_markdown
+from ..config import Settings, env_name, settings_markdown
 from .common import out, settings
 
 
@@ -23,5 +23,5 @@ def show_settings(
         value = getattr(current, name)
         if isinstance(value, list):
             value = ",".join(value)
-        shown = "***" if any(s in name for s in ("secret", "password", "smtp_url")) and value else value
-        out.print(f"DAILYPAPERS_{name.upper()}={shown}", highlight=False, markup=False)
+        shown = "***" if any(s in name for s in ("secret", "password", "smtp_url", "token")) and value else value
+        out.print(f"{env_name(name)}={shown}", highlight=False, markup=False)

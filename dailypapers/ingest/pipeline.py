@@ -20,9 +20,11 @@ from ..store import hf_users as hf_user_store
 from ..store import kv
 from ..store import listings as listing_store
 from ..store import papers as paper_store
+from ..store import repos as repo_store
 from ..store import runs as run_store
 from ..store.engine import Store
 from ..types import IngestReport, PaperRow, VersionInfo
+from . import repo_links
 from .merge import complete_new, merge
 from .prepare import Incoming, Item, Prepared, batches, fingerprints_of, prepare, unpack
 
@@ -52,6 +54,7 @@ def write_batch(store: Store, prepared: Prepared) -> BatchResult:
         added, new_days = _write_daily_entries(session, records, ids, found)
         listed, new_listings = _write_listings(session, records, ids, found)
         _write_submitters(session, records)
+        _write_repos(session, records, ids, status)
         _remember_inputs(session, records, ids)
         for i in new_versions | new_days | new_listings:  # an unchanged record that brought a version or a day
             if status[i] == "unchanged":
@@ -232,6 +235,16 @@ def _write_submitters(session, records: list[Incoming]) -> None:
                 "avatar_url": f.submitter_avatar_url,
             }
     hf_user_store.upsert_many(session, list(profiles.values()))
+
+
+def _write_repos(session, records: list[Incoming], ids: dict[str, int], status: list[str]) -> None:
+    """The code repositories the new and changed papers link to (repo_links.py), with HF's stars."""
+    rows = []
+    for rec, st in zip(records, status, strict=True):
+        row = rec.row
+        if st != "unchanged" and (row.code_url or "://" in (row.abstract or "") or "://" in (row.comment or "")):
+            rows += repo_links.rows_for(ids[row.arxiv_id], row.abstract, row.comment, row.code_url, row.source, row.hf_meta)
+    repo_store.add_many(session, rows)
 
 
 def _remember_inputs(session, records: list[Incoming], ids: dict[str, int]) -> None:

@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from typing import Protocol
 
 from ..errors import DailyPapersError, SourceError
-from ..sources import harvest
+from ..sources import harvest, hf_mirror
 from ..sources.files import InputFile, detect
 from ..store import runs as run_store
 from ..store.engine import Store
@@ -55,6 +55,7 @@ class IngestJob:
         self.after_batch = list(after_batch or [])
         self.update_index = update_index
         self._changed = 0
+        self.notes: list[str] = []  # what a source did beyond the counts (HF: arXiv metadata filled in)
 
     def _count_changes(self, result: BatchResult) -> None:
         self._changed += len(result.changed_ids)
@@ -86,8 +87,11 @@ class IngestJob:
         """Ingest every source; files are all recognised before anything is stored."""
         files: list[InputFile] = []
         targets: list[tuple[str, str, list[str]]] = []
+        hf_days: list[tuple[str, list[dt.date]]] = []
         for source in sources:
-            if source.lower().startswith("arxiv:"):
+            if source.lower().startswith("hf:"):
+                hf_days.append((source, hf_mirror.parse_target(source)))
+            elif source.lower().startswith("arxiv:"):
                 kind, values = harvest.parse_target(source)
                 if kind == "categories" and since is None:
                     raise DailyPapersError(f"{source}: harvesting categories needs --since YYYY-MM-DD")
@@ -104,7 +108,25 @@ class IngestJob:
             else:
                 report.add(logged(self.store, f"{source} since {since}", lambda v=values: self._categories(v, since, until)))
             self._index()
+        for source, days in hf_days:
+            report.add(logged(self.store, source, lambda d=days: self._hf(d)))
+            self._index()
         return report
+
+    def _hf(self, days: list[dt.date]) -> IngestReport:
+        from .hf_mirror import import_days
+
+        with self._stage(f"Hugging Face daily papers: {len(days)} day{'s' if len(days) > 1 else ''}", len(days)) as progress:
+            done = 0
+
+            def on_day(day: dt.date, report: IngestReport) -> None:
+                nonlocal done
+                done += 1
+                progress.update(done=done, papers=report.total, label=f"Hugging Face daily papers: {day}")
+
+            mirrored = import_days(self.store, days, on_day=on_day, on_batch=self._batch_done)
+            self.notes.append(mirrored.summary())
+        return mirrored.report
 
     def _file(self, input_file: InputFile) -> IngestReport:
         with self._stage(f"{input_file.path.name} ({input_file.format})", input_file.size) as progress:

@@ -37,6 +37,12 @@ class Quiet(str):
     logged only at debug level, so an idle site does not log a line a minute saying so."""
 
 
+class Unreachable(str):
+    """A job's summary when an upstream it needs could not be reached (an offline instance): the
+    run is recorded as failed and logged as one warning line, without a traceback and without the
+    exception a queue worker would retry; with retry_failed off, the next period catches up."""
+
+
 @dataclass(frozen=True)
 class Job:
     name: str
@@ -48,6 +54,9 @@ class Job:
     # ...or when asked: run as soon as this cheap check says there is work (polled by the scheduler)
     pending: Callable[[Store], bool] | None = None
     concurrent: bool = False  # runs of this job may overlap (see the module's docstring)
+    # A failed run is tried again within its period (off: the next period catches up, as the
+    # hf-mirror job does, so an offline site logs its failure once a day).
+    retry_failed: bool = True
 
     def period(self, now: dt.datetime, tz: ZoneInfo, daily_at: str | None = None) -> str | None:
         """The latest period due at `now` (aware): the one `now` falls in for a job run every N
@@ -89,10 +98,11 @@ def job(
     setting: str | None = None,
     pending: Callable[[Store], bool] | None = None,
     concurrent: bool = False,
+    retry_failed: bool = True,
 ):
     def register(fn: Callable[[Store], str]) -> Callable[[Store], str]:
         help_text = ((fn.__doc__ or "").strip().splitlines() or [""])[0]
-        JOBS[name] = Job(name, fn, every_minutes, daily_at, setting, help_text, pending, concurrent)
+        JOBS[name] = Job(name, fn, every_minutes, daily_at, setting, help_text, pending, concurrent, retry_failed)
         return fn
 
     return register
@@ -133,6 +143,35 @@ def fetch_papers(store: Store) -> str:
     if not (report.fetched or report.featured or report.refused or report.looked_up or report.waiting or report.failed):
         return Quiet("nothing to fetch")
     return report.summary()
+
+
+@job("hf-mirror", daily_at="07:00", retry_failed=False)
+def hf_mirror(store: Store) -> str:
+    """Mirror hf.co/papers: import yesterday's and today's Hugging Face daily papers as featured (and days missed since the last success)."""
+    from ..errors import SourceError
+    from ..ingest.hf_mirror import mirror
+
+    if not store.settings.hf_mirror:
+        return Quiet("skipped: DAILYPAPERS_HF_MIRROR is off")
+    if not store.settings.online:
+        return Quiet("skipped: DAILYPAPERS_ONLINE is off")
+    today = dt.datetime.now(ZoneInfo(store.settings.timezone)).date()
+    try:
+        return mirror(store, today).summary()
+    except SourceError as exc:
+        return Unreachable(f"Hugging Face could not be read: {exc}")
+
+
+@job("github-stars", every_minutes=60)
+def github_stars(store: Store) -> str:
+    """Record the code repositories papers link to, and read GitHub repositories' stars (conditional requests, within GitHub's rate limit)."""
+    from ..ingest.stars import backfill, refresh
+
+    if not store.settings.online:
+        scanned = backfill(store)  # links are found offline too
+        return Quiet(f"links of {scanned} papers recorded; stars skipped: DAILYPAPERS_ONLINE is off")
+    report = refresh(store)
+    return Quiet(report.summary()) if report.idle else report.summary()
 
 
 @job("ingest-inbox", every_minutes=1, concurrent=True)

@@ -11,7 +11,7 @@ from ..store import jobruns
 from ..store.engine import Store
 from ..store.schema import utcnow
 from .heartbeat import Heartbeat
-from .registry import JOBS, Quiet
+from .registry import JOBS, Quiet, Unreachable
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +40,10 @@ def execute(store: Store, name: str, period: str, *, log_failure: bool = True) -
             log.exception("job %s (%s) failed", name, period)
         jobruns.finished(store, name, period, "failed", one_line(exc))
         raise
+    if isinstance(summary, Unreachable):
+        jobruns.finished(store, name, period, "failed", summary)
+        log.warning("job %s (%s) failed: %s", name, period, summary)
+        return RAN, summary
     jobruns.finished(store, name, period, "done", summary)
     log.log(logging.DEBUG if isinstance(summary, Quiet) else logging.INFO, "job %s (%s): %s", name, period, summary)
     return RAN, summary

@@ -52,7 +52,7 @@ def due(store: Store, job: Job, now: dt.datetime, *, retry_failed: bool = False)
         return None
     if jobruns.claim(store, job.name, period):
         return period
-    if retry_failed:
+    if retry_failed and job.retry_failed:
         run = jobruns.get(store, job.name, period)
         if run and run["status"] == "failed" and run["finished_at"] is not None:
             again = run["finished_at"] + dt.timedelta(seconds=retry_wait(settings, run["attempts"]))

@@ -26,11 +26,23 @@ class TooLarge(SourceError):
 class PoliteClient:
     """`pacer`, when given, is called before each request and waits for this client's turn instead
     of the client's own interval: store/pacing.SharedPace shares arXiv's 3 seconds between every
-    job and process of a site."""
+    job and process of a site. `interval`: seconds between requests (default arXiv's). `quiet`:
+    retries are logged at debug level only, for jobs whose one failure line says it all (an offline
+    instance's daily mirror)."""
 
-    def __init__(self, settings: Settings, *, sleep=time.sleep, clock=time.monotonic, pacer: Callable[[], None] | None = None):
-        self.interval = settings.arxiv_request_interval
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        sleep=time.sleep,
+        clock=time.monotonic,
+        pacer: Callable[[], None] | None = None,
+        interval: float | None = None,
+        quiet: bool = False,
+    ):
+        self.interval = settings.arxiv_request_interval if interval is None else interval
         self.pacer = pacer
+        self.quiet = quiet
         self.retries = settings.http_retries
         self.backoff = settings.http_backoff
         self._sleep = sleep
@@ -75,10 +87,10 @@ class PoliteClient:
             return None
         return max(0.0, when.timestamp() - time.time())
 
-    def _fetch(self, url: str, params: dict | None, max_bytes: int | None) -> httpx.Response:
+    def _fetch(self, url: str, params: dict | None, headers: dict | None, max_bytes: int | None) -> httpx.Response:
         if max_bytes is None:
-            return self.client.get(url, params=params)
-        with self.client.stream("GET", url, params=params) as response:
+            return self.client.get(url, params=params, headers=headers)
+        with self.client.stream("GET", url, params=params, headers=headers) as response:
             declared = response.headers.get("content-length", "")
             if response.status_code < 400 and declared.isdigit() and int(declared) > max_bytes:
                 raise TooLarge(f"{url} is {int(declared) / 1e6:.1f} MB, over the {max_bytes / 1e6:.1f} MB cap")
@@ -91,7 +103,7 @@ class PoliteClient:
         headers = [(k, v) for k, v in response.headers.items() if k.lower() not in ("content-encoding", "content-length", "transfer-encoding")]
         return httpx.Response(response.status_code, headers=headers, content=bytes(body), request=response.request)
 
-    def get(self, url: str, params: dict | None = None, *, max_bytes: int | None = None) -> httpx.Response:
+    def get(self, url: str, params: dict | None = None, headers: dict | None = None, *, max_bytes: int | None = None) -> httpx.Response:
         """GET with pacing and retries; raises SourceError with one clear line when it gives up.
         With `max_bytes`, a body larger than that is not read past it: TooLarge (a SourceError)."""
         attempt = 0
@@ -101,7 +113,7 @@ class PoliteClient:
             problem: str
             delay = self.backoff * (2**attempt)
             try:
-                response = self._fetch(url, params, max_bytes)
+                response = self._fetch(url, params, headers, max_bytes)
             except httpx.TimeoutException:
                 problem = "timed out"
             except httpx.TransportError as exc:
@@ -118,6 +130,6 @@ class PoliteClient:
             if attempt >= self.retries:
                 tries = f"; gave up after {attempt + 1} attempts" if attempt else ""
                 raise SourceError(f"{url} {problem}{tries}")
-            log.warning("%s %s; retrying in %.1fs", url, problem, delay)
+            log.log(logging.DEBUG if self.quiet else logging.WARNING, "%s %s; retrying in %.1fs", url, problem, delay)
             self._sleep(delay)
             attempt += 1

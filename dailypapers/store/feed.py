@@ -13,6 +13,7 @@ from ..trending_formula import score as trending_score
 from ..types import PAPER_COLUMNS
 from .daily import served
 from .papers import in_categories
+from .repos import cards_for, stars_of_paper
 from .schema import DailyEntry, HfUser, Paper, PaperCategory, User
 from .thumbnails import versions_for as thumbnail_versions
 
@@ -22,7 +23,7 @@ users = User.__table__
 categories = PaperCategory.__table__
 hf_users = HfUser.__table__
 
-SORTS = ("upvotes", "time", "trending")
+SORTS = ("upvotes", "time", "trending", "stars")
 
 
 @dataclass(frozen=True)
@@ -32,7 +33,7 @@ class FeedQuery:
 
     start: dt.date | None = None
     end: dt.date | None = None
-    sort: str = "upvotes"  # upvotes | time | trending
+    sort: str = "upvotes"  # upvotes | time | trending | stars (its GitHub repository's)
     limit: int = 50
     offset: int = 0
     submitter: str | None = None  # a local username or an upstream (HF) submitter name, any case
@@ -57,6 +58,19 @@ class FeedItem:
     # The version of the paper's thumbnail (store/thumbnails.py), None while it has none: the card
     # then shows a generated picture.
     thumbnail: str | None = None
+    # The code repository the card links (paper_repos; the most starred GitHub one) and its stars.
+    repo_url: str | None = None
+    stars: int | None = None
+
+
+def with_repos(session: Session, items: list[FeedItem]) -> list[FeedItem]:
+    """The items, each with its repository and stars filled in (one query for the page)."""
+    found = cards_for(session, [_paper_id(i) for i in items])
+    for item in items:
+        item.repo_url, item.stars = found.get(_paper_id(item), (None, None))
+    return items
+
+
 
 
 @dataclass
@@ -133,13 +147,15 @@ def list_featured(session: Session, query: FeedQuery, *, now: dt.datetime | None
         rows = session.execute(base).mappings().all()
         items = [_item(r, trending_score(r["upvotes"], r["submitted_at"], now)) for r in rows]
         items.sort(key=lambda i: (-i.trending_score, -i.upvotes, i.paper["arxiv_id"]))
-        return FeedPage(with_thumbnails(session, items[query.offset : query.offset + query.limit]), total)
+        return FeedPage(decorate(session, items[query.offset : query.offset + query.limit]), total)
     if query.sort == "time":
         order = (f.c.submitted_at.desc(), papers.c.arxiv_id.desc())
+    elif query.sort == "stars":
+        order = (func.coalesce(stars_of_paper(), -1).desc(), literal_column("upvotes").desc(), papers.c.arxiv_id.desc())
     else:
         order = (literal_column("upvotes").desc(), f.c.submitted_at.desc(), papers.c.arxiv_id.desc())
     rows = session.execute(base.order_by(*order).limit(query.limit).offset(query.offset)).mappings().all()
-    return FeedPage(with_thumbnails(session, [_item(r, trending_score(r["upvotes"], r["submitted_at"], now)) for r in rows]), total)
+    return FeedPage(decorate(session, [_item(r, trending_score(r["upvotes"], r["submitted_at"], now)) for r in rows]), total)
 
 
 def _paper_id(item: FeedItem) -> int:
@@ -158,6 +174,12 @@ def with_thumbnails(session: Session, items: list[FeedItem]) -> list[FeedItem]:
 def paper_card(row) -> dict:
     """A card's paper, from a result row holding CARD_COLUMNS (the one place that builds it)."""
     return {c.name: row[c.name] for c in CARD_COLUMNS}
+
+
+def decorate(session: Session, items: list[FeedItem]) -> list[FeedItem]:
+    """The items with what cards show beside the paper row (thumbnail, repository and stars), each
+    filled by one query for the page."""
+    return with_repos(session, with_thumbnails(session, items))
 
 
 def _item(row, score: float) -> FeedItem:
@@ -220,7 +242,7 @@ def items_for(session: Session, paper_rows: list[dict]) -> list[FeedItem]:
                 submitter_avatar_url=None if local or entry is None else entry["avatar_url"],
             )
         )
-    return with_thumbnails(session, out)
+    return decorate(session, out)
 
 
 def adjacent_days(session: Session, day: dt.date) -> tuple[dt.date | None, dt.date | None]:

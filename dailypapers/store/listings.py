@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from .daily import served
 from .dialect import bulk_insert, chunks
-from .feed import CARD_COLUMNS, FeedItem, FeedPage, paper_card, with_thumbnails
+from .feed import CARD_COLUMNS, FeedItem, FeedPage, paper_card, decorate
 from .papers import in_categories
 from .schema import Listing, Paper, utcnow
 
@@ -102,7 +102,7 @@ def list_listed(session: Session, query: ListingQuery) -> FeedPage:
         )
         for r in rows
     ]
-    return FeedPage(with_thumbnails(session, items), total)
+    return FeedPage(decorate(session, items), total)
 
 
 def latest_day(session: Session) -> dt.date | None:

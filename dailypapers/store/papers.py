@@ -295,3 +295,13 @@ def in_categories(category: str | tuple[str, ...]):
     """The ids of the papers in the category, or in any of the categories."""
     names = (category,) if isinstance(category, str) else tuple(category)
     return select(categories.c.paper_id).where(categories.c.category.in_(names))
+
+
+def without_categories(session: Session, arxiv_ids: Iterable[str]) -> list[str]:
+    """Those of the papers that have no arXiv category yet (imported from a source without them,
+    such as Hugging Face's daily papers), for filling in from arXiv."""
+    out: list[str] = []
+    for part in chunks(sorted(set(arxiv_ids))):
+        has = select(categories.c.paper_id).where(categories.c.paper_id == papers.c.id).exists()
+        out.extend(session.execute(select(papers.c.arxiv_id).where(papers.c.arxiv_id.in_(part), ~has)).scalars())
+    return sorted(out)

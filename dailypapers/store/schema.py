@@ -98,6 +98,26 @@ class PaperVersion(Base):
     __table_args__ = {"sqlite_with_rowid": False}
 
 
+class PaperRepo(Base):
+    """A code repository a paper links to (GitHub, GitLab, a Hugging Face model, dataset or Space),
+    found in its abstract, comments or Hugging Face's data; for GitHub, its stars as the github-stars
+    job last read them (with the ETag for a conditional request), or HF's figure until then
+    (checked_at NULL)."""
+
+    __tablename__ = "paper_repos"
+
+    paper_id: Mapped[int] = mapped_column(ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True)
+    url: Mapped[str] = mapped_column(String(300), primary_key=True)  # normalised: https://github.com/owner/repo
+    host: Mapped[str] = mapped_column(String(20))  # github | gitlab | hf-model | hf-dataset | hf-space
+    owner_repo: Mapped[str] = mapped_column(String(250))  # owner/repo, as written (GitHub names ignore case)
+    stars: Mapped[int | None] = mapped_column(Integer)
+    etag: Mapped[str | None] = mapped_column(String(200))
+    checked_at: Mapped[dt.datetime | None] = mapped_column(DateTime)  # when the job last read it; NULL: never
+    source: Mapped[str] = mapped_column(String(20))  # hf | abstract | comment
+
+    __table_args__ = (Index("ix_paper_repos_host_checked", "host", "checked_at"),)
+
+
 class PaperCategory(Base):
     """Paper to category, for category feeds, filters and statistics."""
 

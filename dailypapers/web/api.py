@@ -27,7 +27,7 @@ from .site import site_of
 from .views import cached
 
 # HF's sort names -> the feed's. Without one, a feed is ordered as HF orders it: by upvotes.
-API_SORTS = {"publishedAt": "time", "trending": "trending"}
+API_SORTS = {"publishedAt": "time", "trending": "trending", "githubStars": "stars"}
 MAX_PAGE = 10_000  # p * limit stays a small offset for any database
 
 
@@ -92,8 +92,8 @@ async def daily_papers(
         None, max_length=100,
         description="Only papers this user submitted (any case). Without a date, week or month: from every date.",
     ),
-    sort: Literal["publishedAt", "trending"] | None = Query(
-        None, description="Default: most upvoted first, as Hugging Face orders a day. publishedAt: newest submission first. trending: by trending score."
+    sort: Literal["publishedAt", "trending", "githubStars"] | None = Query(
+        None, description="Default: most upvoted first, as Hugging Face orders a day. publishedAt: newest submission first. trending: by trending score. githubStars: most GitHub stars first."
     ),
     p: int = Query(0, ge=0, le=MAX_PAGE, description="Page number, from 0."),
     limit: int = Query(50, ge=1, le=100, description="Papers per page."),
@@ -110,7 +110,7 @@ async def daily_papers(
         with site.store.session() as session:
             page = feed_store.list_featured(session, query, now=site.now())
         base = base_url(request)
-        return json_response([shapes.daily_item(item, base) for item in page.items])
+        return json_response([shapes.daily_item(item, base, apart=apart_votes(site)) for item in page.items])
 
     return await cached(request, build)
 
@@ -167,17 +167,22 @@ async def search_papers(
     return await cached(request, build)
 
 
+def apart_votes(site) -> bool:
+    """hf_votes 'apart': items also say HF's upvotes and the site's own (`upvotes` stays their sum)."""
+    return site.settings.hf_votes == "apart"
+
+
 def search_items(site, q: str, limit: int, base: str) -> list[dict]:
     """Search results as daily items (the same fields): the hits of the query, or without one the
     papers featured most recently."""
     if not q.strip():
         with site.store.session() as session:
             page = feed_store.list_featured(session, FeedQuery(sort="time", limit=limit), now=site.now())
-        return [shapes.daily_item(item, base) for item in page.items]
+        return [shapes.daily_item(item, base, apart=apart_votes(site)) for item in page.items]
     from ..search import SearchQuery, search
 
     hits = search(site.store, SearchQuery(text=q, limit=limit, facets=False)).hits
-    return shapes.search_items(site.store, [hit.paper for hit in hits], base)
+    return shapes.search_items(site.store, [hit.paper for hit in hits], base, apart=apart_votes(site))
 
 
 ARXIV_ID = Path(description="An arXiv id, with or without version: 2410.17243, 2410.17243v2, hep-th/9901001.", examples=["2410.17243"])
@@ -216,7 +221,7 @@ async def similar_papers(
         with site.store.session() as session:
             items = feed_store.items_for(session, [h.paper for h in hits])
         base = base_url(request)
-        return json_response([dict(shapes.paper_info(item, base), score=round(h.score, 4)) for item, h in zip(items, hits)])
+        return json_response([dict(shapes.paper_info(item, base, apart=apart_votes(site)), score=round(h.score, 4)) for item, h in zip(items, hits)])
 
     return await cached(request, build)
 
@@ -256,7 +261,7 @@ async def paper(request: Request, arxiv_id: str = ARXIV_ID) -> Response:
 
     def build() -> Response:
         site = site_of(request)
-        return json_response(shapes.paper_info(_paper_item(site, bare), base_url(request)))
+        return json_response(shapes.paper_info(_paper_item(site, bare), base_url(request), apart=apart_votes(site)))
 
     return await cached(request, build)
 

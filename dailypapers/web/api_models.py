@@ -55,8 +55,8 @@ class Organization(_Strict):
 class _HfFields(_Strict):
     mediaUrls: list[str] = Field(description="Images and videos the submitter attached on Hugging Face.")
     projectPage: str | None
-    githubRepo: str | None
-    githubStars: int | None
+    githubRepo: str | None = Field(description="The paper's GitHub repository (HF's, or one its abstract or comments name).")
+    githubStars: int | None = Field(description="Its stars, as GitHub's API last said (HF's figure until then).")
     ai_summary: str | None = Field(description="Hugging Face's one-sentence AI summary, when imported.")
     ai_keywords: list[str]
     organization: Organization | None
@@ -72,7 +72,9 @@ class Paper(_HfFields):
     submittedOnDailyBy: User | None
     title: str
     summary: str = Field(description="The abstract.")
-    upvotes: int
+    upvotes: int = Field(description="Upvotes: Hugging Face's (for mirrored papers) plus the site's own.")
+    upvotesHf: int | None = Field(None, description="With DAILYPAPERS_HF_VOTES=apart only: Hugging Face's upvotes.")
+    upvotesLocal: int | None = Field(None, description="With DAILYPAPERS_HF_VOTES=apart only: the site's own upvotes.")
     discussionId: str
     numComments: int
     categories: list[str] = Field(description="arXiv categories, primary first.")

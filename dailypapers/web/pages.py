@@ -31,7 +31,7 @@ log = logging.getLogger(__name__)
 
 # The feed's orders (store.feed.SORTS) these pages offer, as the switcher names them; trending has
 # its own page.
-SORT_LABELS = {"upvotes": "Most upvoted", "time": "Newest"}
+SORT_LABELS = {"upvotes": "Most upvoted", "time": "Newest", "stars": "Most stars"}
 TRENDING_SPANS = {"day": 1, "week": 7, "month": 30}
 
 

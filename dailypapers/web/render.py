@@ -70,6 +70,15 @@ def plural(n: int, singular: str, plural_form: str | None = None) -> str:
     return f"{n:,} {singular if n == 1 else plural_form or singular + 's'}"
 
 
+def stars(n: int) -> str:
+    """A repository's stars as hf.co/papers shows them: 952, 1.2k, 35k."""
+    if n < 1000:
+        return str(n)
+    if n < 10_000:
+        return f"{n / 1000:.1f}".rstrip("0").rstrip(".") + "k"
+    return f"{n // 1000}k"
+
+
 def make_environment(globals_: dict | None = None) -> Environment:
     env = Environment(
         loader=FileSystemLoader(str(TEMPLATES)),
@@ -89,6 +98,7 @@ def make_environment(globals_: dict | None = None) -> Environment:
         urlquote=lambda s: quote(str(s), safe=""),
         web_url=web_url,
         plural=plural,
+        stars=stars,
     )
     from .avatars import linkable
     from .cardpictures import item_url, url_for

@@ -111,7 +111,7 @@ class Site:
         self.vendor = vendor.installed(settings.vendor_dir)  # which front-end packages the pages may use
         self.templates = make_environment(
             {"site_name": settings.site_name, "base_url": settings.base_url, "static": self.static_url,
-             "vendor": self.vendor}
+             "vendor": self.vendor, "hf_votes": settings.hf_votes}
         )
         self._static_versions: dict[str, str] = {}
         self.indexes_ready = lambda: True  # the app's index follower replaces it (web/app.py)

@@ -26,7 +26,9 @@
         button.classList.toggle("on", on);
         button.setAttribute("aria-pressed", on ? "true" : "false");
         button.title = on ? "Remove your upvote" : "Upvote";
-        button.querySelector(".count").textContent = data.upvotes;
+        // hf_votes 'apart': the button shows the site's own votes, HF's are beside it.
+        var imported = parseInt(form.closest(".vote").getAttribute("data-imported") || "0", 10);
+        button.querySelector(".count").textContent = data.upvotes - imported;
         button.querySelector(".sr").textContent = on ? "Remove upvote" : "Upvote";
         form.action = form.action.replace(/\/(upvote|unvote)$/, on ? "/unvote" : "/upvote");
       })
