@@ -100,18 +100,35 @@ def organization(paper: dict) -> dict | None:
     }
 
 
-def hf_fields(paper: dict) -> dict:
-    """The fields HF's answers carry beyond arXiv's, in HF's names (null or [] when unknown)."""
+def hf_fields(paper: dict, summary=None) -> dict:
+    """The fields HF's answers carry beyond arXiv's, in HF's names (null or [] when unknown).
+    `ai_summary` and `ai_keywords` are HF's when mirrored, else the ones extracted here (`summary`:
+    the item's store.summaries.Summary); `ai_summary_source` and `ai_keywords_source` say which."""
     meta = paper.get("hf_meta") or {}
+    ai = {
+        "ai_summary": meta.get("ai_summary"),
+        "ai_keywords": list(meta.get("ai_keywords") or []),
+        "ai_summary_source": "huggingface" if meta.get("ai_summary") else None,
+        "ai_keywords_source": "huggingface" if meta.get("ai_keywords") else None,
+    }
+    if summary is not None:
+        ai = {
+            "ai_summary": summary.text or None,
+            "ai_keywords": list(summary.keywords),
+            "ai_summary_source": (_SOURCE[summary.text_by] if summary.text else None),
+            "ai_keywords_source": (_SOURCE[summary.keywords_by] if summary.keywords else None),
+        }
     return {
         "mediaUrls": list(meta.get("mediaUrls") or []),
         "projectPage": paper.get("project_url"),
         "githubRepo": paper.get("code_url"),
         "githubStars": meta.get("githubStars"),
-        "ai_summary": meta.get("ai_summary"),
-        "ai_keywords": list(meta.get("ai_keywords") or []),
+        **ai,
         "organization": organization(paper),
     }
+
+
+_SOURCE = {"hf": "huggingface", "extracted": "extracted"}
 
 
 def _submitter(item: FeedItem, base_url: str) -> dict | None:
@@ -136,7 +153,7 @@ def paper_object(item: FeedItem, base_url: str = "") -> dict:
         "upvotes": item.upvotes,
         "discussionId": _oid("discussion", arxiv_id),
         "numComments": item.comments,
-        **hf_fields(paper),
+        **hf_fields(paper, item.summary),
         "categories": paper.get("categories") or [],
         "version": paper.get("version"),
         "comment": paper.get("comment"),
@@ -156,7 +173,7 @@ def daily_item(item: FeedItem, base_url: str = "") -> dict:
         "numComments": item.comments,
         "submittedBy": paper_obj["submittedOnDailyBy"],
         "isAuthorParticipating": False,
-        **hf_fields(item.paper),
+        **hf_fields(item.paper, item.summary),
         **LINKED,
     }
 

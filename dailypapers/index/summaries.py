@@ -10,6 +10,7 @@ title on a card."""
 
 from __future__ import annotations
 
+import logging
 import math
 from collections import Counter
 from dataclasses import dataclass
@@ -18,6 +19,8 @@ import numpy as np
 
 from . import keyphrases, sentences
 from .keyphrases import STOP, DocumentFrequencies
+
+log = logging.getLogger(__name__)
 
 # Bumped when the method changes: every stored summary of an older version is computed again.
 METHOD_VERSION = 1
@@ -96,3 +99,60 @@ def compute(paper: dict, doc: np.ndarray | None, phrases, df: DocumentFrequencie
     summary = hf_summary or best_sentence(paper.get("abstract") or "", doc, phrases, df)
     keywords = hf_keywords or key_phrases(paper.get("title") or "", paper.get("abstract") or "", doc, phrases, df)
     return Computed(summary, keywords, f"hf+{ours}" if hf_summary or hf_keywords else ours)
+
+
+def load_phrase_vectors(settings):
+    """The phrase vectors, or None when semantic search is off or the model is missing (then every
+    paper gets the TF-IDF choice, logged once)."""
+    if not settings.search_semantic:
+        return None
+    from ..errors import ConfigError
+    from .phrase_vectors import load
+
+    try:
+        return load(settings)
+    except ConfigError as exc:
+        log.warning("%s; key phrases fall back to TF-IDF", exc)
+        return None
+
+
+def summarize_papers(store, *, rebuild: bool = False, limit: int | None = None, batch: int = 512, should_stop=None, on_batch=None) -> int:
+    """Compute and store the line and phrases of every paper that needs them (new, changed, of an
+    older method version, or summarized by TF-IDF before its vector came), in committed batches:
+    resumable and idempotent. `rebuild` recomputes every paper. Returns how many were stored."""
+    from ..store import embeddings as embedding_store
+    from ..store import summaries as summary_store
+    from ..store.schema import utcnow
+    from .model import MODEL_KEY
+
+    phrases = load_phrase_vectors(store.settings)
+    model = MODEL_KEY if phrases is not None else None
+    with store.session() as session:
+        total = summary_store.count_stale(session, METHOD_VERSION, model) if not rebuild else None
+        if total == 0:
+            return 0
+        df = DocumentFrequencies.of(summary_store.sample_texts(session))
+    done, after = 0, 0
+    while limit is None or done < limit:
+        if should_stop is not None and should_stop():
+            break
+        started = utcnow()  # before the read: a paper changed during the batch is summarized again
+        with store.session() as session:
+            rows = summary_store.stale(
+                session, METHOD_VERSION, model, after_id=after, limit=batch if limit is None else min(batch, limit - done),
+                everything=rebuild,
+            )
+            vectors = embedding_store.get_many(session, MODEL_KEY, [r["id"] for r in rows]) if model else {}
+        if not rows:
+            break
+        out = []
+        for row in rows:
+            made = compute(row, vectors.get(row["id"]), phrases, df)
+            out.append((row["id"], made.summary, made.keywords, made.method))
+        with store.session() as session, session.begin():
+            summary_store.upsert_many(session, METHOD_VERSION, out, now=started)
+        done += len(rows)
+        after = rows[-1]["id"]
+        if on_batch is not None:
+            on_batch(done, total)
+    return done

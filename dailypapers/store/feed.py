@@ -14,6 +14,7 @@ from ..types import PAPER_COLUMNS
 from .daily import served
 from .papers import in_categories
 from .schema import DailyEntry, HfUser, Paper, PaperCategory, User
+from .summaries import Summary, for_papers
 
 papers = Paper.__table__
 entries = DailyEntry.__table__
@@ -53,6 +54,16 @@ class FeedItem:
     # URL (an HF user's, as imported), when known.
     submitter_fullname: str | None = None
     submitter_avatar_url: str | None = None
+    # The one line and key phrases shown under the title (store/summaries.py), when there are any.
+    summary: Summary | None = None
+
+
+def with_summaries(session: Session, items: list[FeedItem]) -> list[FeedItem]:
+    """The items, each given its summary and key phrases (one query for all)."""
+    found = for_papers(session, [item.paper for item in items])
+    for item in items:
+        item.summary = found.get(item.paper["id"])
+    return items
 
 
 @dataclass
@@ -129,13 +140,14 @@ def list_featured(session: Session, query: FeedQuery, *, now: dt.datetime | None
         rows = session.execute(base).mappings().all()
         items = [_item(r, trending_score(r["upvotes"], r["submitted_at"], now)) for r in rows]
         items.sort(key=lambda i: (-i.trending_score, -i.upvotes, i.paper["arxiv_id"]))
-        return FeedPage(items[query.offset : query.offset + query.limit], total)
+        return FeedPage(with_summaries(session, items[query.offset : query.offset + query.limit]), total)
     if query.sort == "time":
         order = (f.c.submitted_at.desc(), papers.c.arxiv_id.desc())
     else:
         order = (literal_column("upvotes").desc(), f.c.submitted_at.desc(), papers.c.arxiv_id.desc())
     rows = session.execute(base.order_by(*order).limit(query.limit).offset(query.offset)).mappings().all()
-    return FeedPage([_item(r, trending_score(r["upvotes"], r["submitted_at"], now)) for r in rows], total)
+    items = [_item(r, trending_score(r["upvotes"], r["submitted_at"], now)) for r in rows]
+    return FeedPage(with_summaries(session, items), total)
 
 
 def _item(row, score: float) -> FeedItem:
@@ -198,7 +210,7 @@ def items_for(session: Session, paper_rows: list[dict]) -> list[FeedItem]:
                 submitter_avatar_url=None if local or entry is None else entry["avatar_url"],
             )
         )
-    return out
+    return with_summaries(session, out)
 
 
 def adjacent_days(session: Session, day: dt.date) -> tuple[dt.date | None, dt.date | None]:
