@@ -71,9 +71,10 @@ _MATH = re.compile(r"\$\$.+?\$\$|\$[^$]*\$|\\\(.+?\\\)|\\\[.+?\\\]")
 _FORMAT = re.compile(r"\\(?:textbf|textit|texttt|emph|mathrm|mathbf|text|textsc|underline)\s*\{([^{}]*)\}")
 _URL = re.compile(r"(?:https?://|www\.)\S+")
 _COMMAND = re.compile(r"\\[A-Za-z]+\*?|[{}]")
-# A word: letters first, then letters and digits, joined by hyphens or apostrophes ("vision-language", "GPT-4o").
-_WORD = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:[-'’][A-Za-z0-9]+)*")
-_BREAK = re.compile(r"[^\sA-Za-z0-9'’-]|(?<=[.?!])\s|\s-+\s")
+# A word: letters and digits joined by hyphens or apostrophes ("vision-language", "GPT-4o", "3D",
+# "128-beam"); one without a letter (a number) is no phrase word and breaks a run.
+_WORD = re.compile(r"[A-Za-z0-9]+(?:[-'’][A-Za-z0-9]+)*")
+_BREAK = re.compile(r"[^\sA-Za-z0-9'’-]|['’](?![A-Za-z0-9])|(?<=[.?!])\s|\s-+\s")
 MAX_WORDS = 3
 LENGTH_BONUS = 0.1  # relevance gained per extra word of a phrase (BENCHMARKS.md, issue 14)
 GENERIC_SHARE = 0.1  # a single word in more than this share of papers is no key phrase
@@ -120,7 +121,7 @@ def _runs(text: str) -> list[list[tuple[str, bool]]]:
 
 def _good_word(word: str) -> bool:
     low = word.lower()
-    return low not in STOP and len(low) >= 2 and not low.replace("-", "").isdigit()
+    return low not in STOP and len(low) >= 2 and any(c.isalpha() for c in low)
 
 
 def _edge_word(word: str) -> bool:
