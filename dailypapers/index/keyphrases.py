@@ -208,6 +208,12 @@ def _overlaps(a: tuple[str, ...], b: tuple[str, ...]) -> bool:
     return bool(stems(a) & stems(b))
 
 
+def _dot(vectors: np.ndarray, vector: np.ndarray) -> np.ndarray:
+    """Each row's dot product with one vector, without BLAS (whose threads cost milliseconds a call
+    on a busy machine, for a few hundred rows)."""
+    return (vectors * vector).sum(axis=1)
+
+
 def mmr(
     cands: list[Candidate], vectors: np.ndarray, doc: np.ndarray, *, top: int = 6, least: int = 3, diversity: float = 0.3
 ) -> list[str]:
@@ -218,24 +224,24 @@ def mmr(
     first is left out."""
     if not cands:
         return []
-    relevance = (vectors @ doc) * np.array([1 + LENGTH_BONUS * (len(c.key) - 1) for c in cands])
-    likeness = vectors @ vectors.T
+    relevance = _dot(vectors, doc) * np.array([1 + LENGTH_BONUS * (len(c.key) - 1) for c in cands])
+    # The likeness to the chosen phrases grows one matrix-vector product per pick: a full
+    # candidates-by-candidates matrix cost ten times the rest of a paper's work on a busy machine.
+    penalty = np.full(len(cands), -np.inf, dtype=np.float32)
     chosen: list[int] = []
     best = float(relevance.max())
-    remaining = set(range(len(cands)))
-    while remaining and len(chosen) < top:
-        if chosen:
-            penalty = likeness[:, chosen].max(axis=1)
-            scores = (1 - diversity) * relevance - diversity * penalty
-        else:
-            scores = relevance
-        pick = max(remaining, key=lambda i: scores[i])
-        remaining.discard(pick)
+    remaining = np.ones(len(cands), dtype=bool)
+    while remaining.any() and len(chosen) < top:
+        scores = (1 - diversity) * relevance - diversity * penalty if chosen else relevance.copy()
+        scores[~remaining] = -np.inf
+        pick = int(np.argmax(scores))
+        remaining[pick] = False
         if any(_overlaps(cands[pick].key, cands[c].key) for c in chosen):
             continue
         if len(chosen) >= least and relevance[pick] < 0.75 * best:
             break
         chosen.append(pick)
+        penalty = np.maximum(penalty, _dot(vectors, vectors[pick]))
     return [cands[i].surface for i in chosen]
 
 

@@ -59,7 +59,7 @@ def best_sentence(abstract: str, doc: np.ndarray | None, phrases, df: DocumentFr
     content = [_content(s) for s in found]
     if doc is not None and phrases is not None:
         vectors = phrases.embed([tuple(c) for c in content])
-        relevance = vectors @ doc
+        relevance = (vectors * doc).sum(axis=1)  # no BLAS: see keyphrases._dot
     else:
         relevance = np.array(_tfidf_relevance(content, df))
     scores = [relevance[i] - _length_penalty(sentences.words(s)) for i, s in enumerate(found)]
