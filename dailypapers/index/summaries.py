@@ -101,6 +101,16 @@ def compute(paper: dict, doc: np.ndarray | None, phrases, df: DocumentFrequencie
     return Computed(summary, keywords, f"hf+{ours}" if hf_summary or hf_keywords else ours)
 
 
+def _usable(vector):
+    """A stored vector the phrases can be compared with, or None (a wrong size or not finite: the
+    vector index skips such a vector too, and the paper gets the TF-IDF choice)."""
+    from .model import DIM
+
+    if vector is None or vector.shape != (DIM,) or not np.isfinite(vector).all():
+        return None
+    return vector
+
+
 def load_phrase_vectors(settings):
     """The phrase vectors, or None when semantic search is off or the model is missing (then every
     paper gets the TF-IDF choice, logged once)."""
@@ -147,7 +157,7 @@ def summarize_papers(store, *, rebuild: bool = False, limit: int | None = None, 
             break
         out = []
         for row in rows:
-            made = compute(row, vectors.get(row["id"]), phrases, df)
+            made = compute(row, _usable(vectors.get(row["id"])), phrases, df)
             out.append((row["id"], made.summary, made.keywords, made.method))
         with store.session() as session, session.begin():
             summary_store.upsert_many(session, METHOD_VERSION, out, now=started)
