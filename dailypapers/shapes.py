@@ -112,19 +112,37 @@ def github(item: FeedItem) -> tuple[str | None, int | None]:
 
 
 def hf_fields(item: FeedItem) -> dict:
-    """The fields HF's answers carry beyond arXiv's, in HF's names (null or [] when unknown)."""
+    """The fields HF's answers carry beyond arXiv's, in HF's names (null or [] when unknown).
+    `ai_summary` and `ai_keywords` are HF's when mirrored, else the ones extracted here (the item's
+    store.summaries.Summary); `ai_summary_source` and `ai_keywords_source` say which."""
     paper = item.paper
     meta = paper.get("hf_meta") or {}
+    summary = getattr(item, "summary", None)
+    ai = {
+        "ai_summary": meta.get("ai_summary"),
+        "ai_keywords": list(meta.get("ai_keywords") or []),
+        "ai_summary_source": "huggingface" if meta.get("ai_summary") else None,
+        "ai_keywords_source": "huggingface" if meta.get("ai_keywords") else None,
+    }
+    if summary is not None:
+        ai = {
+            "ai_summary": summary.text or None,
+            "ai_keywords": list(summary.keywords),
+            "ai_summary_source": (_SOURCE[summary.text_by] if summary.text else None),
+            "ai_keywords_source": (_SOURCE[summary.keywords_by] if summary.keywords else None),
+        }
     repo, stars = github(item)
     return {
         "mediaUrls": list(meta.get("mediaUrls") or []),
         "projectPage": paper.get("project_url"),
         "githubRepo": repo,
         "githubStars": stars,
-        "ai_summary": meta.get("ai_summary"),
-        "ai_keywords": list(meta.get("ai_keywords") or []),
+        **ai,
         "organization": organization(paper),
     }
+
+
+_SOURCE = {"hf": "huggingface", "extracted": "extracted"}
 
 
 def _submitter(item: FeedItem, base_url: str) -> dict | None:

@@ -1,4 +1,4 @@
-"""`dailypapers index`: the full-text index, the embeddings of new papers and the vector index."""
+"""`dailypapers index`: the full-text index, the embeddings of new papers, the vector index and the papers' summaries."""
 
 from __future__ import annotations
 
@@ -12,16 +12,20 @@ from .progress import counting_bar, wanted
 
 def index_command(
     limit: Annotated[Optional[int], typer.Option(min=1, help="Embed at most this many papers, then stop.")] = None,
-    rebuild: Annotated[bool, typer.Option(help="Rebuild the full-text and vector indexes from the store first.")] = False,
+    rebuild: Annotated[
+        bool, typer.Option(help="Rebuild the full-text and vector indexes from the store first, and recompute every paper's summary and key phrases.")
+    ] = False,
     runtime: Annotated[
         Optional[str], typer.Option(help="Embedding runtime: auto, onnx-int8, onnx or torch (default: the setting).")
     ] = None,
     progress: Annotated[bool, typer.Option(help="Show a progress bar (default: when stderr is a terminal).")] = None,  # type: ignore[assignment]
 ) -> None:
-    """Bring the search indexes up to date: full text, embeddings of new and changed papers, vectors.
+    """Bring the indexes up to date: full text, embeddings of new and changed papers, vectors, summaries.
 
     Embeddings are committed in batches, so an interrupted run resumes where it stopped. The
-    scheduled index job runs the same steps for papers that arrived since.
+    scheduled index job runs the same steps for papers that arrived since. Every paper gets a
+    one-line summary and 3 to 6 key phrases, extracted from its abstract (or Hugging Face's, when
+    mirrored).
     """
     from ..index.update import index_new_papers
 
@@ -43,5 +47,5 @@ def index_command(
         def on_progress(done: int, total: int) -> None:
             bar.update(task, completed=done, total=total, papers=done)
 
-        report = index_new_papers(store, on_progress=on_progress, limit=limit, runtime=runtime)
+        report = index_new_papers(store, on_progress=on_progress, limit=limit, runtime=runtime, resummarize=rebuild)
     out.print(f"indexed: {report.summary()}", highlight=False)

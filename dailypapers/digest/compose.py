@@ -22,10 +22,12 @@ from urllib.parse import urlencode
 import numpy as np
 
 from ..store import feed as feed_store
+from ..store import summaries as summary_store
 from ..store import votes as vote_store
 from ..store.engine import Store
 from ..store.feed import FeedQuery
 from ..store.subscriptions import Subscriber
+from ..store.summaries import SHOWN_KEYWORDS, Summary
 from ..text import authors_short, opening
 from .period import DigestPeriod
 
@@ -47,6 +49,16 @@ class DigestPaper:
     upvotes: int
     comments: int
     url: str
+    # The one line and key phrases (store/summaries.py: HF's when mirrored, else extracted), if any.
+    ai: Summary | None = None
+
+    @property
+    def phrase_links(self) -> list[tuple[str, str]]:
+        """(phrase, URL of a search for it) of the key phrases an email shows."""
+        if self.ai is None:
+            return []
+        site = self.url.rsplit("/papers/", 1)[0]
+        return [(k, f"{site}/search?" + urlencode({"q": '"' + k + '"'})) for k in self.ai.keywords[:SHOWN_KEYWORDS]]
 
 
 @dataclass(frozen=True)
@@ -76,8 +88,8 @@ class Digest:
         return [p.paper_id for s in self.sections for p in s.papers]
 
 
-def digest_paper(paper: dict, base_url: str) -> DigestPaper:
-    """A store row (feed card or search hit) as an email shows it."""
+def digest_paper(paper: dict, base_url: str, ai: Summary | None = None) -> DigestPaper:
+    """A store row (feed card or search hit) as an email shows it, with its summary and phrases."""
     return DigestPaper(
         paper_id=paper["id"],
         arxiv_id=paper["arxiv_id"],
@@ -87,6 +99,7 @@ def digest_paper(paper: dict, base_url: str) -> DigestPaper:
         upvotes=(paper.get("upvotes_imported") or 0) + (paper.get("upvote_count") or 0),
         comments=(paper.get("comments_imported") or 0) + (paper.get("comment_count") or 0),
         url=f"{base_url}/papers/{paper['arxiv_id']}",
+        ai=ai,
     )
 
 
@@ -128,7 +141,7 @@ class Composer:
                     FeedQuery(start=self.period.start, end=self.period.end, sort="trending", limit=TRENDING_MAX),
                     now=self.period.covered_until,
                 )
-            self._trending = [digest_paper(i.paper, self.base_url) for i in page.items if i.upvotes > 0]
+            self._trending = [digest_paper(i.paper, self.base_url, i.summary) for i in page.items if i.upvotes > 0]
         title = "Trending this week" if self.period.cadence == "weekly" else "Trending papers"
         return Section("trending", title, tuple(self._trending[:count]), more_url=f"{self.base_url}/trending")
 
@@ -154,7 +167,7 @@ class Composer:
         except BadQuery as exc:  # a saved search that no longer parses: the section stays empty
             log.warning("topic alert %r cannot be searched: %s", query, exc)
             return Section("topic", title, ())
-        papers = tuple(digest_paper(h.paper, self.base_url) for h in page.hits)
+        papers = self._digest_papers([h.paper for h in page.hits])
         params = [("q", query), ("since", since.isoformat()), ("until", self.period.end.isoformat())]
         params += [("cat", c) for c in categories]
         more = max(0, page.total - len(papers))
@@ -191,7 +204,13 @@ class Composer:
         candidates = [pid for pid in window if pid not in set(liked)]
         scores = snap.score(taste.astype(np.float32), candidates) if candidates else {}
         best = sorted((s for s in scores.items() if s[1] >= MIN_COSINE), key=lambda s: (-s[1], s[0]))[: self.topic_limit]
-        return Section("similar", title, tuple(digest_paper(window[pid], self.base_url) for pid, _ in best))
+        return Section("similar", title, self._digest_papers([window[pid] for pid, _ in best]))
+
+    def _digest_papers(self, papers: list[dict]) -> tuple[DigestPaper, ...]:
+        """Store rows as the email shows them, with their summaries (one query for all)."""
+        with self.store.session() as session:
+            found = summary_store.for_papers(session, papers)
+        return tuple(digest_paper(p, self.base_url, found.get(p["id"])) for p in papers)
 
     def compose_for(self, subscriber: Subscriber) -> Digest:
         """The digest `subscriber` gets for this period (possibly empty)."""

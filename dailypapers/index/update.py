@@ -18,6 +18,7 @@ class IndexReport:
     fulltext: int = 0  # papers (re)indexed by full text
     embedded: int = 0  # papers embedded
     vectors: int = 0  # vectors added to or replaced in the vector index
+    summarized: int = 0  # papers whose one-line summary and key phrases were (re)computed
     runtime: str = ""  # the embedding runtime used
     seconds: float = 0.0
     skipped: int = 0  # papers an index could not take (each logged on a line of its own)
@@ -26,20 +27,24 @@ class IndexReport:
         skipped = f"; {self.skipped} skipped (see the log)" if self.skipped else ""
         return (
             f"{self.fulltext} papers full-text indexed, {self.embedded} embedded ({self.runtime or 'no model'}),"
-            f" {self.vectors} vectors indexed in {self.seconds:.1f}s{skipped}"
+            f" {self.vectors} vectors indexed, {self.summarized} summarized in {self.seconds:.1f}s{skipped}"
         )
 
     __str__ = summary
 
 
 def index_new_papers(
-    store: Store, *, on_progress=None, limit: int | None = None, runtime: str | None = None, should_stop=None
+    store: Store, *, on_progress=None, limit: int | None = None, runtime: str | None = None, should_stop=None,
+    resummarize: bool = False,
 ) -> IndexReport:
     """Bring every index up to date with the store: full text, then embeddings of new and changed
-    papers (committed in batches: resumable), then the vector index. What the scheduled job and
-    `dailypapers index` run. `on_progress(done, total)` follows the embedding; `should_stop()` ends
-    the embedding early, between batches (a process shutting down)."""
+    papers (committed in batches: resumable), then the vector index, then the papers' one-line
+    summaries and key phrases (after the vectors, which they read; `resummarize` recomputes them
+    all). What the scheduled job and `dailypapers index` run. `on_progress(done, total)` follows the
+    embedding; `should_stop()` ends the embedding and the summaries early, between batches (a
+    process shutting down); `limit` bounds each of the two."""
     from .embeddings import DIM, MODEL_KEY, embed_papers, load_embedder  # imported here: numpy and the model
+    from .summaries import summarize_papers
     from .vectors import VectorIndex
 
     started = time.perf_counter()
@@ -56,6 +61,7 @@ def index_new_papers(
             on_skip=skipped.add, should_stop=should_stop,
         )
         report.vectors = VectorIndex.for_store(store, MODEL_KEY, DIM).sync(store, on_skip=skipped.add)
+    report.summarized = summarize_papers(store, rebuild=resummarize, limit=limit, should_stop=should_stop)
     report.skipped = len(skipped)
     report.seconds = time.perf_counter() - started
     return report

@@ -211,8 +211,9 @@ def ingest_inbox(store: Store) -> str:
 
 @job("index", every_minutes=5)
 def index_papers(store: Store) -> str:
-    """Bring the search indexes up to date with the store: full text, then embeddings (a bounded
-    number per run, so a large backfill does not hold up the other jobs; later runs continue it)."""
+    """Bring the search indexes up to date with the store: full text, then embeddings, then the
+    papers' one-line summaries and key phrases (each a bounded number per run, so a large backfill
+    does not hold up the other jobs; later runs continue it)."""
     from .. import neighbours
     from ..index.update import index_new_papers
 
@@ -221,7 +222,7 @@ def index_papers(store: Store) -> str:
         return f"{report.summary()}; stopped early: the process is shutting down (the next run continues)"
     similar = neighbours.refresh(store) if store.settings.search_semantic else 0
     summary = f"{report.summary()}; similar papers of {similar} papers computed"
-    idle = not (report.fulltext or report.embedded or report.vectors or similar)
+    idle = not (report.fulltext or report.embedded or report.vectors or report.summarized or similar)
     return Quiet(summary) if idle else summary
 
 

@@ -16,6 +16,7 @@ from .papers import in_categories
 from .repos import cards_for, stars_of_paper
 from .schema import DailyEntry, HfUser, Paper, PaperCategory, User
 from .thumbnails import versions_for as thumbnail_versions
+from .summaries import Summary, for_papers
 
 papers = Paper.__table__
 entries = DailyEntry.__table__
@@ -61,6 +62,8 @@ class FeedItem:
     # The code repository the card links (paper_repos; the most starred GitHub one) and its stars.
     repo_url: str | None = None
     stars: int | None = None
+    # The one line and key phrases shown under the title (store/summaries.py), when there are any.
+    summary: Summary | None = None
 
 
 def with_repos(session: Session, items: list[FeedItem]) -> list[FeedItem]:
@@ -71,6 +74,12 @@ def with_repos(session: Session, items: list[FeedItem]) -> list[FeedItem]:
     return items
 
 
+def with_summaries(session: Session, items: list[FeedItem]) -> list[FeedItem]:
+    """The items, each given its summary and key phrases (one query for all)."""
+    found = for_papers(session, [item.paper for item in items])
+    for item in items:
+        item.summary = found.get(item.paper["id"])
+    return items
 
 
 @dataclass
@@ -180,6 +189,8 @@ def decorate(session: Session, items: list[FeedItem]) -> list[FeedItem]:
     """The items with what cards show beside the paper row (thumbnail, repository and stars), each
     filled by one query for the page."""
     return with_repos(session, with_thumbnails(session, items))
+    items = [_item(r, trending_score(r["upvotes"], r["submitted_at"], now)) for r in rows]
+    return FeedPage(with_summaries(session, items), total)
 
 
 def _item(row, score: float) -> FeedItem:

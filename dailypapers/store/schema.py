@@ -334,6 +334,23 @@ class Embedding(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, index=True)
 
 
+class PaperSummary(Base):
+    """A paper's one line and key phrases, computed by the index job (index/summaries.py): extracted
+    from the abstract, or Hugging Face's AI summary and keywords when its mirror gave them."""
+
+    __tablename__ = "paper_summaries"
+
+    paper_id: Mapped[int] = mapped_column(ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True)
+    summary: Mapped[str] = mapped_column(Text)
+    keywords: Mapped[list] = mapped_column(JSON)  # [str], most relevant first
+    # How: "embedding" | "tfidf" (extracted), "hf" (both HF's), "hf+embedding" | "hf+tfidf" (one of each).
+    method: Mapped[str] = mapped_column(String(20))
+    method_version: Mapped[int] = mapped_column(Integer)  # a newer method recomputes older rows
+    computed_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+    __table_args__ = {"sqlite_with_rowid": False}
+
+
 class IngestedRecord(Base):
     """Fingerprints of input records already applied, so re-reading a file skips them unparsed."""
 

@@ -57,8 +57,18 @@ class _HfFields(_Strict):
     projectPage: str | None
     githubRepo: str | None = Field(description="The paper's GitHub repository (HF's, or one its abstract or comments name).")
     githubStars: int | None = Field(description="Its stars, as GitHub's API last said (HF's figure until then).")
-    ai_summary: str | None = Field(description="Hugging Face's one-sentence AI summary, when imported.")
-    ai_keywords: list[str]
+    ai_summary: str | None = Field(
+        description="One line on the paper: Hugging Face's AI summary when imported, else the abstract's most representative sentence, extracted here."
+    )
+    ai_keywords: list[str] = Field(
+        description="Key phrases: Hugging Face's AI keywords when imported, else 3 to 6 phrases of the abstract, extracted here."
+    )
+    ai_summary_source: Literal["huggingface", "extracted"] | None = Field(
+        description="Where ai_summary came from: Hugging Face's AI, or extracted from the abstract (null: none yet)."
+    )
+    ai_keywords_source: Literal["huggingface", "extracted"] | None = Field(
+        description="Where ai_keywords came from (null: none yet)."
+    )
     organization: Organization | None
 
 

@@ -17,6 +17,7 @@ from ..store import feed as feed_store
 from ..store import listings as listing_store
 from ..store import papers as paper_store
 from ..store import stats as stats_store
+from ..store import summaries as summary_store
 from ..store import users as user_store
 from ..store import votes as vote_store
 from ..store.feed import FeedQuery
@@ -212,7 +213,10 @@ async def paper(request: Request) -> Response:
         detail, discussion = paper_detail(site, arxiv_id)
         similar = _similar(site, detail.paper["id"], arxiv_id)
         voted = _voted(request, [detail.paper["id"]])
-        return render(request, "paper.html", d=detail, p=detail.paper, comments=discussion, voted=voted, similar=similar)
+        summary = _summary(site, detail.paper)
+        return render(
+            request, "paper.html", d=detail, p=detail.paper, comments=discussion, voted=voted, similar=similar, summary=summary
+        )
 
     try:
         return await cached(request, build)
@@ -220,6 +224,12 @@ async def paper(request: Request) -> Response:
         from .fetching import not_here_yet
 
         return await not_here_yet(request, arxiv_id)
+
+
+def _summary(site, paper: dict):
+    """The paper's one line and key phrases (HF's when mirrored, else extracted), or None."""
+    with site.store.session() as session:
+        return summary_store.for_papers(session, [paper]).get(paper["id"])
 
 
 def _similar(site, paper_id: int, arxiv_id: str, limit: int = 6) -> list[dict]:
