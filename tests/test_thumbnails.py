@@ -24,7 +24,7 @@ from dailypapers.store.engine import Store
 from dailypapers.store.pacing import SharedPace, reserve
 from dailypapers.store.schema import Paper, Thumbnail, utcnow
 from pdfhelp import make_pdf, make_png
-from support import client_for, make_settings, site_settings
+from support import client_for, feature_all_listed, make_settings, site_settings
 from upstream import Answer, Upstream
 
 EVIL = '<script>alert(1)</script> & $\\alpha<\\beta$ "quoted"'
@@ -46,6 +46,7 @@ def _store_with_papers(settings) -> Store:
     path.write_text("\n".join(lines) + "\n")
     store = Store(settings)
     IngestJob(store).run([str(path)])
+    feature_all_listed(store)  # listed papers get no thumbnail: only featured ones do
     return store
 
 
