@@ -13,13 +13,15 @@ from ..trending_formula import score as trending_score
 from ..types import PAPER_COLUMNS
 from .daily import served
 from .papers import in_categories
-from .schema import DailyEntry, HfUser, Paper, PaperCategory, User
+from .claims import confirmed as confirmed_claims
+from .schema import DailyEntry, HfUser, Paper, PaperCategory, PaperVersion, User
 
 papers = Paper.__table__
 entries = DailyEntry.__table__
 users = User.__table__
 categories = PaperCategory.__table__
 hf_users = HfUser.__table__
+versions = PaperVersion.__table__
 
 SORTS = ("upvotes", "time", "trending")
 
@@ -53,6 +55,10 @@ class FeedItem:
     # URL (an HF user's, as imported), when known.
     submitter_fullname: str | None = None
     submitter_avatar_url: str | None = None
+    # Members confirmed as authors: author position -> username (store/claims.py).
+    claimed: dict[int, str] = field(default_factory=dict)
+    # The newest version submitted after the day the paper was featured, if any ("v2 since").
+    newer_version: int | None = None
 
 
 @dataclass
@@ -129,13 +135,36 @@ def list_featured(session: Session, query: FeedQuery, *, now: dt.datetime | None
         rows = session.execute(base).mappings().all()
         items = [_item(r, trending_score(r["upvotes"], r["submitted_at"], now)) for r in rows]
         items.sort(key=lambda i: (-i.trending_score, -i.upvotes, i.paper["arxiv_id"]))
-        return FeedPage(items[query.offset : query.offset + query.limit], total)
+        return FeedPage(annotate(session, items[query.offset : query.offset + query.limit]), total)
     if query.sort == "time":
         order = (f.c.submitted_at.desc(), papers.c.arxiv_id.desc())
     else:
         order = (literal_column("upvotes").desc(), f.c.submitted_at.desc(), papers.c.arxiv_id.desc())
     rows = session.execute(base.order_by(*order).limit(query.limit).offset(query.offset)).mappings().all()
-    return FeedPage([_item(r, trending_score(r["upvotes"], r["submitted_at"], now)) for r in rows], total)
+    return FeedPage(annotate(session, [_item(r, trending_score(r["upvotes"], r["submitted_at"], now)) for r in rows]), total)
+
+
+def annotate(session: Session, items: list[FeedItem]) -> list[FeedItem]:
+    """Fill in what cards show beyond the paper's row: the members confirmed as its authors, and
+    a version newer than the day it was featured. Two queries for the whole page."""
+    ids = [item.paper["id"] for item in items]
+    if not ids:
+        return items
+    claimed = confirmed_claims(session, ids)
+    later: dict[int, list[tuple[int, dt.datetime]]] = {}
+    for pid, version, submitted in session.execute(
+        select(versions.c.paper_id, versions.c.version, versions.c.submitted_at).where(
+            versions.c.paper_id.in_(ids), versions.c.version > 1, versions.c.submitted_at.is_not(None)
+        )
+    ):
+        later.setdefault(pid, []).append((version, submitted))
+    for item in items:
+        pid = item.paper["id"]
+        item.claimed = claimed.get(pid, {})
+        if item.day is not None:
+            newer = [v for v, at in later.get(pid, ()) if at.date() > item.day]
+            item.newer_version = max(newer) if newer else None
+    return items
 
 
 def _item(row, score: float) -> FeedItem:
@@ -198,7 +227,7 @@ def items_for(session: Session, paper_rows: list[dict]) -> list[FeedItem]:
                 submitter_avatar_url=None if local or entry is None else entry["avatar_url"],
             )
         )
-    return out
+    return annotate(session, out)
 
 
 def adjacent_days(session: Session, day: dt.date) -> tuple[dt.date | None, dt.date | None]:
