@@ -110,21 +110,24 @@ def page(session: Session, name: str, *, limit: int = 30, offset: int = 0, coaut
 
 def _coauthors(session: Session, folded: str, limit: int) -> list[tuple[str, int]]:
     """The author's co-authors, most papers together first: one per key, named by the spelling
-    most of those papers use."""
-    me, other = aliased(PaperAuthor), aliased(PaperAuthor)
-    rows = session.execute(
-        select(other.key, other.name, func.count(func.distinct(other.paper_id)))
-        .select_from(me)
-        .join(other, other.paper_id == me.paper_id)
-        .where(me.key == folded, other.key != folded)
-        .group_by(other.key, other.name)
-    )
-    papers_with: Counter[str] = Counter()
+    most of those papers use. Ranked in SQL first, then spelled for the few kept (an author of
+    3,000 papers has some 20,000 co-author rows: ranking them all in Python took 200 ms)."""
+    mine = select(index.c.paper_id).where(index.c.key == folded).distinct().subquery("mine")
+    other = aliased(PaperAuthor)
+    together = func.count()  # rows: a co-author named twice on one paper counts twice (rare)
+    joined = select().select_from(mine).join(other, other.paper_id == mine.c.paper_id).where(other.key != folded)
+    ranked = session.execute(
+        joined.add_columns(other.key, together).group_by(other.key).order_by(together.desc(), other.key).limit(limit)
+    ).all()
+    if not ranked:
+        return []
     spellings: dict[str, Counter[str]] = {}
-    for key, spelling, n in rows:
-        papers_with[key] += n
-        spellings.setdefault(key, Counter())[spelling] += n
-    ranked = sorted(papers_with.items(), key=lambda kv: (-kv[1], kv[0]))[:limit]
+    for key, spelling, n in session.execute(
+        joined.add_columns(other.key, other.name, func.count())
+        .where(other.key.in_([key for key, _ in ranked]))
+        .group_by(other.key, other.name)
+    ):
+        spellings.setdefault(key, Counter())[spelling] = n
     return [(spellings[key].most_common(1)[0][0], n) for key, n in ranked]
 
 
