@@ -192,6 +192,14 @@ class Settings(BaseSettings):
     )
     rate_limit_submit: str = Field("20/hour", description="Paper submissions allowed per user.")
     rate_limit_comment: str = Field("10/minute", description="Comments allowed per user.")
+    rate_limit_claim: str = Field("10/hour", description="Claims of authorship allowed per user.")
+    author_email_domains: list[str] = Field(
+        default_factory=list,
+        description="Email domains (e.g. a university's, example.edu) whose members' claims of authorship are confirmed "
+        "at once, without a curator. A member's address counts once confirmed (the emailed link), and a subdomain "
+        "counts as its domain. A claim is also confirmed at once when the address's domain is that of the paper's "
+        "project page or code URL (not a shared host such as github.com).",
+    )
     rate_limit_lookup: str = Field(
         "30/hour",
         description="Fetches from arXiv one client address may start by opening the page of a paper the store lacks "

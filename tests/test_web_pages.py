@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import json
 import re
+from urllib.parse import quote
 
 import pytest
 
@@ -73,7 +74,9 @@ def test_cards_show_what_a_reader_needs(client, listing_papers):
     pages = [client.get(f"/date/2025-03-18?sort=time&page={n}").text for n in range(1, 8)]
     html = next(h for h in pages if f'/papers/{many["id"]}"' in h)
     card = html.split(f'/papers/{many["id"]}"', 1)[1].split("</article>", 1)[0]
-    assert f'{many["authors"][0]}, {many["authors"][1]}, {many["authors"][2]} et al.' in card
+    shown = re.sub(r"<[^>]+>", "", card)  # the names, each a link to the author's page
+    assert f'{many["authors"][0]}, {many["authors"][1]}, {many["authors"][2]} et al.' in shown
+    assert f'<a class="author" href="/authors/{quote(many["authors"][0], safe="")}">' in card
     assert 'class="abstract"' in card and "comments" in card and 'class="chip"' in card
     with_code = next(p for p in day if "github.com" in (p["abstract"] + (p["comment"] or "")))
     html = next(h for h in pages if f'/papers/{with_code["id"]}"' in h)

@@ -13,65 +13,21 @@ are read as such. A one-word name matches any word of any author's name.
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 
-import tantivy
-
+from ..personnames import FOLD, SUFFIXES, analyzer, key, words
+from ..personnames import spelled as _spelled
 from .querytree import BadQuery
 
+__all__ = ["ANALYZER_NAME", "FOLD", "analyzer", "key", "pattern", "words"]
+
 ANALYZER_NAME = "author_name"  # the authors field's tokenizer, registered on every index
-SUFFIXES = frozenset({"jr", "sr", "ii", "iii", "iv"})
 MAX_NAME_WORDS = 10
 # Keys are spelled in [0-9a-z_] only (what folding leaves outside ASCII is written as _hex), so the
 # expressions over them use a small character class: with [^ ] instead, a name of four initials
 # took 20 ms and one of eleven outgrew tantivy's automaton limit; like this, 0.3 ms and 5 ms.
 _LETTER = "[0-9a-z_]"
 _GAP = f"(?: {_LETTER}+)*"  # any further names
-
-
-def analyzer() -> tantivy.TextAnalyzer:
-    """Words of letters and digits, lower case, folded to ASCII (the `default` tokenizer's analysis
-    plus folding)."""
-    F = tantivy.Filter
-    return (
-        tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.simple())
-        .filter(F.remove_long(40))
-        .filter(F.lowercase())
-        .filter(F.ascii_fold())
-        .build()
-    )
-
-
-FOLD = analyzer()
-
-
-def words(text: str) -> list[str]:
-    """The folded words of a name, as the authors field indexes them."""
-    return FOLD.analyze(text)
-
-
-def _spelled(word: str) -> str:
-    """A word as keys spell it: [0-9a-z] as they are, anything else as _ and its code point."""
-    if word.isascii() and word.isalnum():
-        return word
-    return "".join(c if c.isascii() and c.isalnum() else f"_{ord(c):x}" for c in word)
-
-
-@functools.lru_cache(maxsize=1 << 16)  # authors recur: 433,449 names in the corpus, 177,084 distinct
-def key(name: str) -> str | None:
-    """The index key of an author's name ("Vishal M. Patel" -> "patel vishal m"), or None for a
-    name without letters or digits."""
-    before, comma, after = name.partition(",")
-    given = words(after) if comma else []
-    if given and all(w in SUFFIXES for w in given):  # "John Smith, Jr."
-        given = []
-    found = given + words(before)  # "Patel, Vishal M." reads as "Vishal M. Patel"
-    if len(found) >= 3 and found[-1] in SUFFIXES:
-        found = found[:-1]
-    if not found:
-        return None
-    return " ".join(_spelled(w) for w in [found[-1], *found[:-1]])
 
 
 @dataclass(frozen=True)

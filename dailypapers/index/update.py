@@ -7,6 +7,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
+from ..store import authors as author_store
 from ..store.engine import Store
 from .fulltext import FullTextIndex
 
@@ -22,9 +23,11 @@ class IndexReport:
     runtime: str = ""  # the embedding runtime used
     seconds: float = 0.0
     skipped: int = 0  # papers an index could not take (each logged on a line of its own)
+    authors: int = 0  # papers added to the author index (missing from it: stored before it existed)
 
     def summary(self) -> str:
         skipped = f"; {self.skipped} skipped (see the log)" if self.skipped else ""
+        skipped += f"; {self.authors} papers added to the author index" if self.authors else ""
         return (
             f"{self.fulltext} papers full-text indexed, {self.embedded} embedded ({self.runtime or 'no model'}),"
             f" {self.vectors} vectors indexed, {self.summarized} summarized in {self.seconds:.1f}s{skipped}"
@@ -50,6 +53,8 @@ def index_new_papers(
     started = time.perf_counter()
     report = IndexReport()
     skipped: set[int] = set()
+    with store.session() as session, session.begin():  # the author pages' index (store/authors.py)
+        report.authors = author_store.fill_missing(session)
     fulltext = FullTextIndex.for_store(store)
     fulltext.ensure(store, on_skip=skipped.add)
     report.fulltext = fulltext.sync(store, on_skip=skipped.add)

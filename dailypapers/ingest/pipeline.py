@@ -15,6 +15,7 @@ from queue import Empty, Full
 
 from ..errors import DailyPapersError, SourceError
 from ..sources.files import InputFile
+from ..store import authors as author_store
 from ..store import daily as daily_store
 from ..store import hf_users as hf_user_store
 from ..store import kv
@@ -121,18 +122,21 @@ def _write_papers(
     paper_store.update_many(session, {ids[aid]: row for aid, row in changed.items()})
     paper_store.replace_categories(session, {ids[aid]: row.categories for aid, row in new_rows.items()}, fresh=True)
     paper_store.replace_categories(session, {ids[aid]: row.categories for aid, row in changed.items()})
+    author_store.replace(session, {ids[aid]: row.authors for aid, row in new_rows.items()}, fresh=True)
+    author_store.replace(session, {ids[aid]: row.authors for aid, row in changed.items()})
     return ids
 
 
 def _version_rows(row: PaperRow, versions: tuple[VersionInfo, ...], paper_id: int) -> list[dict]:
     out: dict[int, dict] = {}
     for v in versions:
-        out[v.version] = {"paper_id": paper_id, "version": v.version, "submitted_at": v.submitted_at, "title": None}
+        out[v.version] = {"paper_id": paper_id, "version": v.version, "submitted_at": v.submitted_at, "title": None, "abstract": None}
     if row.version is not None:
         entry = out.setdefault(
-            row.version, {"paper_id": paper_id, "version": row.version, "submitted_at": None, "title": None}
+            row.version, {"paper_id": paper_id, "version": row.version, "submitted_at": None, "title": None, "abstract": None}
         )
         entry["title"] = row.title
+        entry["abstract"] = row.abstract or None
     return list(out.values())
 
 
@@ -149,15 +153,17 @@ def _write_versions(session, records: list[Incoming], ids: dict[str, int]) -> se
         rec = records[i]
         for entry in _version_rows(rec.row, rec.versions, ids[rec.row.arxiv_id]):
             key = (entry["paper_id"], entry["version"])
-            has_date, has_title = known.get(key, (False, False))
+            has_date, has_title, has_abstract = known.get(key, (False, False, False))
             gains_date = entry["submitted_at"] is not None and not has_date
             gains_title = entry["title"] is not None and not has_title
-            if key in known and not gains_date and not gains_title:
+            gains_abstract = entry["abstract"] is not None and not has_abstract
+            if key in known and not gains_date and not gains_title and not gains_abstract:
                 continue
             prev = version_rows.get(key)
             if prev:
                 prev["submitted_at"] = prev["submitted_at"] or entry["submitted_at"]
                 prev["title"] = prev["title"] or entry["title"]
+                prev["abstract"] = prev["abstract"] or entry["abstract"]
             else:
                 version_rows[key] = entry
             gained.add(i)

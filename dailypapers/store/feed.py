@@ -13,16 +13,18 @@ from ..trending_formula import score as trending_score
 from ..types import PAPER_COLUMNS
 from .daily import served
 from .papers import in_categories
+from .claims import confirmed as confirmed_claims
 from .repos import cards_for, stars_of_paper
-from .schema import DailyEntry, HfUser, Paper, PaperCategory, User
-from .thumbnails import versions_for as thumbnail_versions
+from .schema import DailyEntry, HfUser, Paper, PaperCategory, PaperVersion, User
 from .summaries import Summary, for_papers
+from .thumbnails import versions_for as thumbnail_versions
 
 papers = Paper.__table__
 entries = DailyEntry.__table__
 users = User.__table__
 categories = PaperCategory.__table__
 hf_users = HfUser.__table__
+versions = PaperVersion.__table__
 
 SORTS = ("upvotes", "time", "trending", "stars")
 
@@ -64,6 +66,10 @@ class FeedItem:
     stars: int | None = None
     # The one line and key phrases shown under the title (store/summaries.py), when there are any.
     summary: Summary | None = None
+    # Members confirmed as authors: author position -> username (store/claims.py).
+    claimed: dict[int, str] = field(default_factory=dict)
+    # The newest version submitted after the day the paper was featured, if any ("v2 since").
+    newer_version: int | None = None
 
 
 def with_repos(session: Session, items: list[FeedItem]) -> list[FeedItem]:
@@ -186,11 +192,33 @@ def paper_card(row) -> dict:
 
 
 def decorate(session: Session, items: list[FeedItem]) -> list[FeedItem]:
-    """The items with what cards show beside the paper row (thumbnail, repository and stars), each
-    filled by one query for the page."""
-    return with_repos(session, with_thumbnails(session, items))
-    items = [_item(r, trending_score(r["upvotes"], r["submitted_at"], now)) for r in rows]
-    return FeedPage(with_summaries(session, items), total)
+    """The items with what cards show beside the paper row: thumbnail, repository and stars, the
+    one line and key phrases, the members confirmed as its authors and a newer version; a few
+    queries for the whole page."""
+    return annotate(session, with_summaries(session, with_repos(session, with_thumbnails(session, items))))
+
+
+def annotate(session: Session, items: list[FeedItem]) -> list[FeedItem]:
+    """Fill in what cards show beyond the paper's row: the members confirmed as its authors, and
+    a version newer than the day it was featured. Two queries for the whole page."""
+    ids = [item.paper["id"] for item in items]
+    if not ids:
+        return items
+    claimed = confirmed_claims(session, ids)
+    later: dict[int, list[tuple[int, dt.datetime]]] = {}
+    for pid, version, submitted in session.execute(
+        select(versions.c.paper_id, versions.c.version, versions.c.submitted_at).where(
+            versions.c.paper_id.in_(ids), versions.c.version > 1, versions.c.submitted_at.is_not(None)
+        )
+    ):
+        later.setdefault(pid, []).append((version, submitted))
+    for item in items:
+        pid = item.paper["id"]
+        item.claimed = claimed.get(pid, {})
+        if item.day is not None:
+            newer = [v for v, at in later.get(pid, ()) if at.date() > item.day]
+            item.newer_version = max(newer) if newer else None
+    return items
 
 
 def _item(row, score: float) -> FeedItem:

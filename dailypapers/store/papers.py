@@ -143,22 +143,26 @@ def remember_fingerprints(session: Session, rows: list[dict]) -> None:
     bulk_insert(session, records, rows, ignore_conflicts_on=("fingerprint",))
 
 
-def known_versions(session: Session, paper_ids: Iterable[int]) -> dict[tuple[int, int], tuple[bool, bool]]:
-    """(paper_id, version) -> (has submitted_at, has title) for stored versions."""
-    out: dict[tuple[int, int], tuple[bool, bool]] = {}
+def known_versions(session: Session, paper_ids: Iterable[int]) -> dict[tuple[int, int], tuple[bool, bool, bool]]:
+    """(paper_id, version) -> (has submitted_at, has title, has abstract) for stored versions."""
+    out: dict[tuple[int, int], tuple[bool, bool, bool]] = {}
     for part in chunks(list(paper_ids)):
         rows = session.execute(
-            select(versions.c.paper_id, versions.c.version, versions.c.submitted_at, versions.c.title).where(
-                versions.c.paper_id.in_(part)
-            )
+            select(
+                versions.c.paper_id,
+                versions.c.version,
+                versions.c.submitted_at,
+                versions.c.title,
+                versions.c.abstract.is_not(None),
+            ).where(versions.c.paper_id.in_(part))
         )
-        for pid, version, submitted, title in rows:
-            out[(pid, version)] = (submitted is not None, title is not None)
+        for pid, version, submitted, title, has_abstract in rows:
+            out[(pid, version)] = (submitted is not None, title is not None, bool(has_abstract))
     return out
 
 
 def upsert_versions(session: Session, rows: list[dict]) -> None:
-    """Record versions; a known version only gains the date or title it lacked."""
+    """Record versions; a known version only gains the date, title or abstract it lacked."""
     if not rows:
         return
     stmt = insert_for(session, versions)
@@ -167,6 +171,7 @@ def upsert_versions(session: Session, rows: list[dict]) -> None:
         set_={
             "submitted_at": func.coalesce(versions.c.submitted_at, stmt.excluded.submitted_at),
             "title": func.coalesce(versions.c.title, stmt.excluded.title),
+            "abstract": func.coalesce(versions.c.abstract, stmt.excluded.abstract),
         },
     )
     session.execute(stmt, rows)
@@ -195,7 +200,7 @@ def get(session: Session, arxiv_id: str) -> dict | None:
     paper["versions"] = [
         dict(v)
         for v in session.execute(
-            select(versions.c.version, versions.c.submitted_at, versions.c.title)
+            select(versions.c.version, versions.c.submitted_at, versions.c.title, versions.c.abstract)
             .where(versions.c.paper_id == paper["id"])
             .order_by(versions.c.version)
         ).mappings()

@@ -94,6 +94,8 @@ class PaperVersion(Base):
     submitted_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     # The title as of this version, when a source showed it to us (None when only the date is known).
     title: Mapped[str | None] = mapped_column(Text)
+    # The abstract as of this version, when a source showed it (the paper page diffs consecutive ones).
+    abstract: Mapped[str | None] = mapped_column(Text)
 
     __table_args__ = {"sqlite_with_rowid": False}
 
@@ -116,6 +118,42 @@ class PaperRepo(Base):
     source: Mapped[str] = mapped_column(String(20))  # hf | abstract | comment
 
     __table_args__ = (Index("ix_paper_repos_host_checked", "host", "checked_at"),)
+
+
+class PaperAuthor(Base):
+    """The author index: each author of each paper under its folded key (personnames.author_key:
+    surname and first initial), so an author's page is one index range. Written by ingest with the
+    paper, backfilled by migration 0012 and `dailypapers index`."""
+
+    __tablename__ = "paper_authors"
+
+    paper_id: Mapped[int] = mapped_column(ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer, primary_key=True)  # in the paper's author list, from 0
+    key: Mapped[str] = mapped_column(String(120))
+    name: Mapped[str] = mapped_column(Text)  # as the paper spells it
+
+    __table_args__ = (Index("ix_paper_authors_key_paper", "key", "paper_id"), {"sqlite_with_rowid": False})
+
+
+class AuthorClaim(Base):
+    """A member's claim to be one of a paper's authors: pending until a curator confirms or rejects
+    it, or confirmed at once by the email rule (web/claims.py)."""
+
+    __tablename__ = "author_claims"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    paper_id: Mapped[int] = mapped_column(ForeignKey("papers.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(Integer)  # which author of the paper's list, from 0
+    name: Mapped[str] = mapped_column(Text)  # that author's name when claimed
+    status: Mapped[str] = mapped_column(String(12), default="pending", index=True)  # pending | confirmed | rejected
+    how: Mapped[str | None] = mapped_column(String(40))  # what confirmed it: curator | email-domain
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    decided_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+    # One claim per member and paper (a rejected one stays, so it is not made again and again).
+    __table_args__ = (UniqueConstraint("paper_id", "user_id", name="uq_author_claims_paper_user"),)
 
 
 class PaperCategory(Base):

@@ -135,6 +135,27 @@ class SimilarPaper(PaperInfo):
     score: float = Field(description="Similarity to the paper asked about, 0 to 1.")
 
 
+class AuthorName(_Strict):
+    name: str = Field(description="A spelling of the name, as papers write it.")
+    papers: int = Field(description="How many papers here (for a co-author: papers together).")
+
+
+class Coauthor(AuthorName):
+    url: str = Field(description="The co-author's page here.")
+
+
+class AuthorAnswer(_Strict):
+    """GET /api/authors/{name}: one author, every spelling folded (accents, initials, case)."""
+
+    name: str = Field(description="The spelling most of the author's papers use.")
+    key: str = Field(description="The folded key: surname and first initial.", examples=["vaswani a"])
+    url: str = Field(description="The author's page here.")
+    variants: list[AuthorName] = Field(description="The spellings folded into this author, most papers first.")
+    numPapers: int
+    papers: list[PaperInfo] = Field(description="One page of the author's papers, newest first.")
+    coauthors: list[Coauthor] = Field(description="Co-authors, most papers together first (at most 30).")
+
+
 class SubscriptionAnswer(_Strict):
     status: Literal["check-your-inbox"]
     message: str

@@ -11,6 +11,7 @@ from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from .. import periods
 from ..arxiv import split_arxiv_id
 from ..errors import InvalidRecord, NotFoundError, database_away
+from ..store import claims as claim_store
 from ..store import comments as comment_store
 from ..store import daily as daily_store
 from ..store import feed as feed_store
@@ -25,7 +26,9 @@ from ..store.listings import ListingQuery
 from . import charts
 from .auth import current_user
 from .avatars import linkable
+from .claims import visible_claims
 from .site import site_of
+from .versions import history
 from .views import cached, render
 
 log = logging.getLogger(__name__)
@@ -191,12 +194,15 @@ def _arxiv_id(raw: str) -> str:
         raise NotFoundError(f"{raw!r} is not an arXiv id") from None
 
 
-def paper_detail(site, arxiv_id: str):
+def paper_detail(site, arxiv_id: str, *, with_claims: bool = False):
+    """The paper, its discussion and (`with_claims`) every claim of authorship made of it."""
     with site.store.session() as session:
         detail = paper_store.detail(session, arxiv_id)
         if detail is None:
             raise NotFoundError(f"no paper {arxiv_id} here yet")
         discussion = comment_store.for_paper(session, detail.paper["id"])
+        if with_claims:
+            return detail, discussion, claim_store.of_paper(session, detail.paper["id"])
     return detail, discussion
 
 
@@ -210,12 +216,14 @@ async def paper(request: Request) -> Response:
 
     def build():
         site = site_of(request)
-        detail, discussion = paper_detail(site, arxiv_id)
+        detail, discussion, claims = paper_detail(site, arxiv_id, with_claims=True)
         similar = _similar(site, detail.paper["id"], arxiv_id)
         voted = _voted(request, [detail.paper["id"]])
         summary = _summary(site, detail.paper)
+        claimed, my_claim, author_ids = visible_claims(claims, current_user(request))
         return render(
-            request, "paper.html", d=detail, p=detail.paper, comments=discussion, voted=voted, similar=similar, summary=summary
+            request, "paper.html", d=detail, p=detail.paper, comments=discussion, voted=voted, similar=similar, summary=summary,
+            claimed=claimed, my_claim=my_claim, author_ids=author_ids, versions=history(detail.paper["versions"]),
         )
 
     try:

@@ -3,7 +3,7 @@ Read this to find the code behind any URL."""
 
 from __future__ import annotations
 
-from . import accounts, actions, api, avatars, docs, feeds, new_page, pages, search_page, subscribe, thumbnails
+from . import accounts, actions, api, authors, avatars, claims, docs, feeds, new_page, pages, search_page, subscribe, thumbnails
 
 # (METHOD, path, handler). The JSON API's handlers (web/api.py) say how /openapi.json, shown at
 # /docs, describes them; its upvotes are answered by the pages' handler, actions.vote.
@@ -15,6 +15,7 @@ ROUTES = [
     ("POST", "/api/papers/{arxiv_id:path}/upvote", api.upvote),  # signed in; the CSRF token in a header
     ("POST", "/api/papers/{arxiv_id:path}/unvote", api.unvote),
     ("GET", "/api/papers/{arxiv_id:path}", api.paper),
+    ("GET", "/api/authors/{name:path}", authors.author_api),  # an author's papers, name variants folded
     ("POST", "/api/subscriptions", api.subscriptions),  # an address to email digests (double opt-in)
     ("GET", "/", pages.home),
     ("GET", "/date", pages.jump_to_date),
@@ -26,12 +27,16 @@ ROUTES = [
     ("GET", "/trending", pages.trending),
     ("GET", "/stats", pages.stats),
     ("GET", "/search", search_page.search_page),
+    ("GET", "/authors/{name:path}", authors.author_page),  # an author's papers and co-authors
+    ("GET", "/claims", claims.queue),  # curators: pending claims of authorship
+    ("POST", "/claims/{claim_id}", claims.decide),
     ("GET", "/u/{username}", pages.user_page),  # members, and Hugging Face submitters known by name
     ("GET", "/u/{username}/avatar.svg", avatars.avatar),  # generated from the name, for any name
     ("GET", "/thumbnails/{name:path}", thumbnails.thumbnail),  # {arxiv_id}.webp?v= a paper's picture; .svg its generated card
     ("POST", "/papers/{arxiv_id:path}/upvote", actions.vote),
     ("POST", "/papers/{arxiv_id:path}/unvote", actions.vote),
     ("POST", "/papers/{arxiv_id:path}/comments", actions.comment),
+    ("POST", "/papers/{arxiv_id:path}/claim", claims.claim),  # a member: "I am this author"
     ("GET", "/papers/{arxiv_id:path}", pages.paper),  # also /papers/{id}.md, the paper as markdown
     ("GET", "/submit", actions.submit_form),
     ("POST", "/submit", actions.submit),
