@@ -11,7 +11,7 @@ import re
 
 import pytest
 
-from support import client_for, need_data, read_once, site_settings
+from support import client_for, feature_all_listed, need_data, read_once, site_settings
 from dailypapers.ingest.run import IngestJob
 from dailypapers.personnames import author_key
 from dailypapers.store import authors as author_store
@@ -40,8 +40,11 @@ def _listing(path, records) -> str:
 
 
 def _ingest(settings, *paths) -> None:
+    """Ingest the files; the papers they list are featured on their listing days too (by a
+    curator's hand), so the feed pages show them."""
     store = Store(settings)
     IngestJob(store).run([str(p) for p in paths])
+    feature_all_listed(store)
     store.dispose()
 
 

@@ -195,7 +195,7 @@ def test_openapi_document_says_what_the_api_does(client):
                     assert answer["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Error"}, (method, path, status)
     assert daily["responses"]["400"]
     params = {p["name"]: p["schema"] for p in daily["parameters"]}
-    assert {"enum": ["publishedAt", "trending"], "type": "string"} in params["sort"]["anyOf"]
+    assert {"enum": ["publishedAt", "trending", "githubStars"], "type": "string"} in params["sort"]["anyOf"]
     assert (params["limit"]["minimum"], params["limit"]["maximum"], params["limit"]["default"]) == (1, 100, 50)
     assert params["p"]["minimum"] == 0 and params["p"]["maximum"] == 10_000
     item = schemas["DailyItem"]
