@@ -107,7 +107,8 @@ def abstract_vectors():
     """The cached embeddings of the 74,728 abstracts, in corpus order: made once by `dailypapers eval`
     on the title-to-abstract set (bench/eval/title_abstract.py), about 50 minutes on 2 cores."""
     from dailypapers.evaluation import load_beir
-    from dailypapers.index.embeddings import DIM, MODEL_KEY, embed_cached, paper_text
+    from dailypapers.index.embedding_runs import embed_cached
+    from dailypapers.index.model import DIM, MODEL_KEY, paper_text
 
     data = load_beir(need(CACHE / "arxiv-title-abstract"))
 
@@ -145,8 +146,8 @@ def corpus_store(settings, *, similar: bool = True, embeddings: bool = True, ran
     import json
 
     from dailypapers import neighbours
-    from dailypapers.index.embeddings import MODEL_KEY
-    from dailypapers.ingest.run import IngestJob
+    from dailypapers.index.model import MODEL_KEY
+    from dailypapers.jobs.ingest import ingest_job
     from dailypapers.store import embeddings as embedding_store
     from dailypapers.store import papers as paper_store
     from dailypapers.store import similar as similar_store
@@ -155,7 +156,7 @@ def corpus_store(settings, *, similar: bool = True, embeddings: bool = True, ran
     store = Store(settings)
     with store.session() as session:
         if paper_store.count(session) < 74728:
-            IngestJob(store).run([str(need(CORPUS))])
+            ingest_job(store).run([str(need(CORPUS))])
         have = embedding_store.count(session, MODEL_KEY)
     if not embeddings:
         return store

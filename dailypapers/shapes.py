@@ -13,6 +13,7 @@ import hashlib
 from urllib.parse import quote
 
 from .store.feed import FeedItem
+from .types import PaperCard
 
 # Models, datasets and Spaces linked to a paper are a Hub notion we do not have: empty, not absent.
 LINKED = {
@@ -73,22 +74,22 @@ def _author(arxiv_id: str, index: int, author: dict, base_url: str) -> dict:
     return out
 
 
-def authors(paper: dict, base_url: str = "") -> list[dict]:
+def authors(paper: PaperCard, base_url: str = "") -> list[dict]:
     """The paper's authors, with the accounts that claimed them on HF. When HF's list names the same
     authors as ours, HF's is served whole (its hidden authors included, marked hidden); otherwise
     ours, each with what HF said of the same name."""
-    ours = paper.get("authors") or []
-    theirs = (paper.get("hf_meta") or {}).get("authors") or []
+    ours = paper.authors or []
+    theirs = (paper.hf_meta or {}).get("authors") or []
     if theirs and [a["name"] for a in theirs if not a.get("hidden")] == [a["name"] for a in ours]:
         listed = theirs
     else:
         claimed = {a["name"]: a for a in theirs if not a.get("hidden")}
         listed = [claimed.get(a["name"], {"name": a["name"]}) for a in ours]
-    return [_author(paper["arxiv_id"], i, a, base_url) for i, a in enumerate(listed)]
+    return [_author(paper.arxiv_id, i, a, base_url) for i, a in enumerate(listed)]
 
 
-def organization(paper: dict) -> dict | None:
-    org = (paper.get("hf_meta") or {}).get("organization")
+def organization(paper: PaperCard) -> dict | None:
+    org = (paper.hf_meta or {}).get("organization")
     if not org:
         return None
     return {
@@ -100,13 +101,13 @@ def organization(paper: dict) -> dict | None:
     }
 
 
-def hf_fields(paper: dict) -> dict:
+def hf_fields(paper: PaperCard) -> dict:
     """The fields HF's answers carry beyond arXiv's, in HF's names (null or [] when unknown)."""
-    meta = paper.get("hf_meta") or {}
+    meta = paper.hf_meta or {}
     return {
         "mediaUrls": list(meta.get("mediaUrls") or []),
-        "projectPage": paper.get("project_url"),
-        "githubRepo": paper.get("code_url"),
+        "projectPage": paper.project_url,
+        "githubRepo": paper.code_url,
         "githubStars": meta.get("githubStars"),
         "ai_summary": meta.get("ai_summary"),
         "ai_keywords": list(meta.get("ai_keywords") or []),
@@ -121,9 +122,9 @@ def _submitter(item: FeedItem, base_url: str) -> dict | None:
 def paper_object(item: FeedItem, base_url: str = "") -> dict:
     """The `paper` object of a daily item."""
     paper = item.paper
-    arxiv_id = paper["arxiv_id"]
-    published = paper.get("published_at") or (
-        dt.datetime.combine(paper["first_featured"], dt.time()) if paper.get("first_featured") else None
+    arxiv_id = paper.arxiv_id
+    published = paper.published_at or (
+        dt.datetime.combine(paper.first_featured, dt.time()) if paper.first_featured else None
     )
     return {
         "id": arxiv_id,
@@ -131,15 +132,15 @@ def paper_object(item: FeedItem, base_url: str = "") -> dict:
         "publishedAt": iso(published),
         "submittedOnDailyAt": iso(item.submitted_at),
         "submittedOnDailyBy": _submitter(item, base_url),
-        "title": paper["title"],
-        "summary": paper["abstract"],
+        "title": paper.title,
+        "summary": paper.abstract,
         "upvotes": item.upvotes,
         "discussionId": _oid("discussion", arxiv_id),
         "numComments": item.comments,
         **hf_fields(paper),
-        "categories": paper.get("categories") or [],
-        "version": paper.get("version"),
-        "comment": paper.get("comment"),
+        "categories": paper.categories or [],
+        "version": paper.version,
+        "comment": paper.comment,
     }
 
 
@@ -169,7 +170,7 @@ def paper_info(item: FeedItem, base_url: str = "") -> dict:
     return body
 
 
-def search_items(store, papers: list[dict], base_url: str = "") -> list[dict]:
+def search_items(store, papers: list[PaperCard], base_url: str = "") -> list[dict]:
     """Daily items (the same fields) for papers found by a search, in their order: each with the
     first day it was featured and by whom, when it was."""
     from .store.feed import items_for

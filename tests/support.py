@@ -80,11 +80,11 @@ def site_settings(db_url: str, tmp_path: Path, **overrides) -> Settings:
 
 
 def load_site_data(settings: Settings, listing: Path) -> None:
-    from dailypapers.ingest.run import IngestJob
+    from dailypapers.jobs.ingest import ingest_job
 
     store = Store(settings)
     hf = DATA / "fixtures" / "hf-api" / "daily_papers_2024-10-25_first3items.json"
-    IngestJob(store).run([str(listing), str(hf)])
+    ingest_job(store).run([str(listing), str(hf)])
     store.dispose()
 
 

@@ -40,11 +40,11 @@ def server(tmp_path_factory, listing_subset):
         ' "authors": ["<script>window.__xss=2</script>"], "categories": ["cs.CL"], "comment": null,'
         ' "abstract": "Math: $E = mc^2$ and $$\\\\sum_{i=1}^n x_i$$. <script>window.__xss=3</script> a < b & c", "listed": "2025-03-24"}\n'
     )
-    from dailypapers.ingest.run import IngestJob
+    from dailypapers.jobs.ingest import ingest_job
     from dailypapers.store.engine import Store
 
     store = Store(settings)
-    IngestJob(store).run([str(evil)])
+    ingest_job(store).run([str(evil)])
     store.dispose()
     make_user(settings, "curie", "a curator password", is_curator=True)
     with live_server(settings) as base:

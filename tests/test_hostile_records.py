@@ -19,7 +19,7 @@ from lxml import etree
 from sqlalchemy import select
 
 from support import need_data
-from dailypapers.ingest.run import IngestJob
+from dailypapers.jobs.ingest import ingest_job
 from dailypapers.store.schema import Paper
 from helpers import consistency_problems
 
@@ -44,7 +44,7 @@ def fresh_id() -> str:
 
 
 def ingest(store, path):
-    report = IngestJob(store).run([str(path)])
+    report = ingest_job(store).run([str(path)])
     return report
 
 

@@ -53,11 +53,11 @@ def site(tmp_path_factory):
     pg_root = Path(tempfile.mkdtemp(prefix="dailypapers-outage-"))
     with private_postgres(pg_root / "pg") as pg:
         settings = make_settings(pg.url, tmp, search_semantic=False)
-        from dailypapers.ingest.run import IngestJob
+        from dailypapers.jobs.ingest import ingest_job
         from dailypapers.store.engine import Store
 
         store = Store(settings)
-        IngestJob(store).run([str(HF_DAY)])
+        ingest_job(store).run([str(HF_DAY)])
         store.dispose()
         make_user(settings)
         port = free_port()
@@ -215,13 +215,13 @@ def test_sqlite_locked_beyond_the_busy_timeout_answers_503(tmp_path, caplog):
 
     if not HF_DAY.exists():
         pytest.skip(f"test data not found: {HF_DAY}")
-    from dailypapers.ingest.run import IngestJob
+    from dailypapers.jobs.ingest import ingest_job
     from dailypapers.store.engine import Store
 
     db = tmp_path / "site.db"
     settings = site_settings(f"sqlite:///{db}", tmp_path, sqlite_busy_timeout=0.2)
     store = Store(settings)
-    IngestJob(store).run([str(HF_DAY)])
+    ingest_job(store).run([str(HF_DAY)])
     store.dispose()
     make_user(settings)
     client = client_for(settings)

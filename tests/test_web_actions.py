@@ -80,7 +80,7 @@ def test_state_changes_need_post_and_csrf(client, fresh_site):
     assert client.post("/papers/2410.17243/upvote", data={}).status_code == 403
     assert client.post("/papers/2410.17243/upvote", data={"csrftoken": "forged"}).status_code == 403
     assert client.post("/logout", data={}).status_code == 403
-    assert paper_row(fresh_site, "2410.17243")["upvote_count"] == 0
+    assert paper_row(fresh_site, "2410.17243").upvote_count == 0
     # Log-in CSRF: the form is protected even before the visitor has any cookie.
     with client_for(fresh_site) as fresh:
         assert fresh.post("/login", data={"username": "alice", "password": "correct horse battery"}).status_code == 403
@@ -92,9 +92,9 @@ def test_upvote_without_and_with_javascript(client, fresh_site):
     token = token_of(client, "/date/2024-10-25")
     r = client.post("/papers/2410.17243/upvote", data={"csrftoken": token, "next": "/date/2024-10-25"})
     assert r.status_code == 303 and r.headers["location"] == "/date/2024-10-25"
-    assert paper_row(fresh_site, "2410.17243")["upvote_count"] == 1
+    assert paper_row(fresh_site, "2410.17243").upvote_count == 1
     client.post("/papers/2410.17243/upvote", data={"csrftoken": token})  # one per user
-    assert paper_row(fresh_site, "2410.17243")["upvote_count"] == 1
+    assert paper_row(fresh_site, "2410.17243").upvote_count == 1
     page = client.get("/date/2024-10-25").text
     assert 'action="/papers/2410.17243/unvote"' in page and 'aria-pressed="true"' in page
     r = client.post("/api/papers/2410.17243/unvote", headers={"x-csrftoken": token, "accept": "application/json"})
@@ -125,7 +125,7 @@ def test_comments_are_markdown_and_sanitized(client, fresh_site):
     comment = thread.split('class="comment-body math">', 1)[1].split("</div>", 1)[0]
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in comment  # shown as text
     assert "<script" not in comment and "<img" not in comment and 'href="javascript' not in comment
-    assert paper_row(fresh_site, "2410.17243")["comment_count"] == 1
+    assert paper_row(fresh_site, "2410.17243").comment_count == 1
     assert "4 comments<" in client.get("/date/2024-10-25").text  # 3 on HF + ours
 
 

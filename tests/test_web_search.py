@@ -62,7 +62,7 @@ def test_search_never_fails_on_odd_text(client, q):
 def test_search_escapes_what_it_highlights(client, site):
     import json
 
-    from dailypapers.ingest.run import IngestJob
+    from dailypapers.jobs.ingest import ingest_job
     from dailypapers.store.engine import Store
 
     path = site.data_dir.parent / "evil.jsonl"
@@ -70,7 +70,7 @@ def test_search_escapes_what_it_highlights(client, site):
                                 "categories": ["cs.CV"], "comment": None, "abstract": "Zebrafish & <img src=x onerror=alert(2)> $a<b$",
                                 "listed": "2025-03-24"}) + "\n")
     store = Store(site)
-    IngestJob(store).run([str(path)])
+    ingest_job(store).run([str(path)])
     store.dispose()
     html = client.get("/search", params={"q": "zebrafish"}).text
     assert "<script>alert(1)" not in html and "<img src=x" not in html

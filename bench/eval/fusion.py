@@ -21,8 +21,12 @@ from common import DATA, ROOT  # noqa: E402
 
 from dailypapers.evaluation import load_beir  # noqa: E402
 from dailypapers.config import Settings  # noqa: E402
-from dailypapers.index.embeddings import DIM, MODEL_KEY, embed_cached, load_embedder, paper_text  # noqa: E402
-from dailypapers.index.fulltext import Filters, FullTextIndex, parse  # noqa: E402
+from dailypapers.index.embedding_runs import embed_cached
+from dailypapers.index.embeddings import load_embedder
+from dailypapers.index.model import DIM, MODEL_KEY, paper_text
+from dailypapers.index.fulltext import FullTextIndex
+from dailypapers.index.queries import Filters
+from dailypapers.index.query import parse
 from dailypapers.index.vectors import VectorIndex  # noqa: E402
 from dailypapers.ranking.hybrid import evaluate  # noqa: E402
 from dailypapers.search import Engines, rank  # noqa: E402

@@ -25,13 +25,13 @@ def ingest(
     snapshot, daily listing JSON lines, Hugging Face daily_papers JSON. Every run reports how many
     records were new, updated, unchanged and rejected.
     """
-    from ..ingest.run import IngestJob
+    from ..jobs.ingest import ingest_job
 
-    job = IngestJob(
+    job = ingest_job(
         open_store(),
         progress=ingest_bars(err, wanted(progress)),
         parallel=not serial,
-        update_index=index,
+        index=index,
     )
     report = job.run(sources, since=parse_day(since, "since"), until=parse_day(until, "until"))
     out.print(f"ingested: {report.summary()}", highlight=False)

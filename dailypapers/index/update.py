@@ -39,7 +39,9 @@ def index_new_papers(
     papers (committed in batches: resumable), then the vector index. What the scheduled job and
     `dailypapers index` run. `on_progress(done, total)` follows the embedding; `should_stop()` ends
     the embedding early, between batches (a process shutting down)."""
-    from .embeddings import DIM, MODEL_KEY, embed_papers, load_embedder  # imported here: numpy and the model
+    from .embedding_runs import embed_papers
+    from .embeddings import load_embedder
+    from .model import DIM, MODEL_KEY
     from .vectors import VectorIndex
 
     started = time.perf_counter()

@@ -10,9 +10,9 @@ from sqlalchemy import and_, func, literal_column, select
 from sqlalchemy.orm import Session
 
 from ..trending_formula import score as trending_score
-from ..types import PAPER_COLUMNS
+from ..types import PaperCard
 from .daily import served
-from .papers import in_categories
+from .papers import CARD_COLUMNS, card, in_categories
 from .schema import DailyEntry, HfUser, Paper, PaperCategory, User
 
 papers = Paper.__table__
@@ -40,9 +40,9 @@ class FeedQuery:
 
 @dataclass
 class FeedItem:
-    """A paper as a feed shows it: the paper row plus the featuring entry."""
+    """A paper as a feed shows it: the paper's card plus the featuring entry."""
 
-    paper: dict
+    paper: PaperCard
     day: dt.date | None  # None: a paper never featured (a search result)
     submitted_at: dt.datetime | None
     submitter: str | None
@@ -59,22 +59,6 @@ class FeedItem:
 class FeedPage:
     items: list[FeedItem] = field(default_factory=list)
     total: int = 0
-
-
-# What a card shows: the paper's columns (types.PAPER_COLUMNS) but those no card shows (journal
-# reference, DOI, report number, license) and ingest's bookkeeping; plus the store's first featured
-# day and local counts.
-CARD_COLUMNS = (
-    papers.c.id,
-    *(
-        papers.c[name]
-        for name in PAPER_COLUMNS
-        if name not in ("journal_ref", "doi", "report_no", "license", "source", "content_hash")
-    ),
-    papers.c.first_featured,
-    papers.c.upvote_count,
-    papers.c.comment_count,
-)
 
 
 def _featured(query: FeedQuery):
@@ -128,7 +112,7 @@ def list_featured(session: Session, query: FeedQuery, *, now: dt.datetime | None
         # scoring in Python is cheap and keeps the formula in one pure, tested function.
         rows = session.execute(base).mappings().all()
         items = [_item(r, trending_score(r["upvotes"], r["submitted_at"], now)) for r in rows]
-        items.sort(key=lambda i: (-i.trending_score, -i.upvotes, i.paper["arxiv_id"]))
+        items.sort(key=lambda i: (-i.trending_score, -i.upvotes, i.paper.arxiv_id))
         return FeedPage(items[query.offset : query.offset + query.limit], total)
     if query.sort == "time":
         order = (f.c.submitted_at.desc(), papers.c.arxiv_id.desc())
@@ -139,7 +123,7 @@ def list_featured(session: Session, query: FeedQuery, *, now: dt.datetime | None
 
 
 def _item(row, score: float) -> FeedItem:
-    paper = {c.name: row[c.name] for c in CARD_COLUMNS}
+    paper = card(row)
     local = row["username"] is not None
     return FeedItem(
         paper=paper,
@@ -147,19 +131,19 @@ def _item(row, score: float) -> FeedItem:
         submitted_at=row["submitted_at"],
         submitter=row["username"] or row["submitter_name"],
         upvotes=row["upvotes"],
-        comments=row["comments_imported"] + row["comment_count"],
+        comments=paper.comments_imported + paper.comment_count,
         trending_score=score,
         submitter_fullname=row["display_name"] if local else row["fullname"],
         submitter_avatar_url=None if local else row["avatar_url"],
     )
 
 
-def items_for(session: Session, paper_rows: list[dict]) -> list[FeedItem]:
-    """Feed items for given papers (full rows, e.g. search results), in their order: each with the
+def items_for(session: Session, cards: list[PaperCard]) -> list[FeedItem]:
+    """Feed items for given papers (cards, e.g. search results), in their order: each with the
     first day it was featured and who featured it then, or no day for a paper never featured."""
-    if not paper_rows:
+    if not cards:
         return []
-    ids = [p["id"] for p in paper_rows]
+    ids = [p.id for p in cards]
     first = (
         select(
             entries.c.paper_id,
@@ -183,8 +167,8 @@ def items_for(session: Session, paper_rows: list[dict]) -> list[FeedItem]:
     ).mappings()
     by_paper = {r["paper_id"]: r for r in rows}
     out = []
-    for paper in paper_rows:
-        entry = by_paper.get(paper["id"])
+    for paper in cards:
+        entry = by_paper.get(paper.id)
         local = entry is not None and entry["username"] is not None
         out.append(
             FeedItem(
@@ -192,8 +176,8 @@ def items_for(session: Session, paper_rows: list[dict]) -> list[FeedItem]:
                 day=entry["day"] if entry else None,
                 submitted_at=entry["submitted_at"] if entry else None,
                 submitter=(entry["username"] or entry["submitter_name"]) if entry else None,
-                upvotes=paper["upvotes_imported"] + paper["upvote_count"],
-                comments=paper["comments_imported"] + paper["comment_count"],
+                upvotes=paper.upvotes_imported + paper.upvote_count,
+                comments=paper.comments_imported + paper.comment_count,
                 submitter_fullname=(entry["display_name"] if local else entry["fullname"]) if entry else None,
                 submitter_avatar_url=None if local or entry is None else entry["avatar_url"],
             )

@@ -5,27 +5,17 @@ from __future__ import annotations
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from .dialect import chunks, insert_for
-from .schema import Embedding, Paper, SimilarPapers, utcnow
+from .dialect import insert_for
+from .schema import Embedding, SimilarPapers, utcnow
 
 similar = SimilarPapers.__table__
 embeddings = Embedding.__table__
-papers = Paper.__table__
 
 
 def neighbours(session: Session, paper_id: int) -> list[tuple[int, float]] | None:
     """The stored neighbours of a paper, best first; None when none were computed."""
     row = session.execute(select(similar.c.neighbours).where(similar.c.paper_id == paper_id)).scalar_one_or_none()
     return None if row is None else [(int(i), float(s)) for i, s in row]
-
-
-def cards(session: Session, paper_ids: list[int]) -> dict[int, dict]:
-    """What a list of similar papers shows of each: arxiv_id, title, authors."""
-    out: dict[int, dict] = {}
-    for part in chunks(paper_ids):
-        rows = session.execute(select(papers.c.id, papers.c.arxiv_id, papers.c.title, papers.c.authors).where(papers.c.id.in_(part)))
-        out.update({r.id: {"arxiv_id": r.arxiv_id, "title": r.title, "authors": r.authors} for r in rows})
-    return out
 
 
 def stale(session: Session, model: str, limit: int | None = None) -> list[int]:

@@ -72,7 +72,7 @@ def _feed_page(request: Request, period: periods.Period, *, canonical: str | Non
             first, last = daily_store.first_and_last_day(session)
             prev_path = before.path if before and first is not None and before.end >= first else None
             next_path = after.path if after and last is not None and after.start <= last else None
-    voted = _voted(request, [i.paper["id"] for i in result.items])
+    voted = _voted(request, [i.paper.id for i in result.items])
     pages = max(1, -(-result.total // size))
     # The day the Day/Week/Month switcher names: week 1991-W01 begins on 31 December 1990.
     feed_day = min(max(period.start, periods.FIRST_DAY), periods.last_day())
@@ -161,7 +161,7 @@ async def trending(request: Request) -> Response:
             pages=max(1, -(-result.total // size)),
             span=span,
             spans=TRENDING_SPANS,
-            voted=_voted(request, [i.paper["id"] for i in result.items]),
+            voted=_voted(request, [i.paper.id for i in result.items]),
         )
 
     return await cached(request, build)
@@ -179,7 +179,7 @@ def paper_detail(site, arxiv_id: str):
         detail = paper_store.detail(session, arxiv_id)
         if detail is None:
             raise NotFoundError(f"no paper {arxiv_id} here yet")
-        discussion = comment_store.for_paper(session, detail.paper["id"])
+        discussion = comment_store.for_paper(session, detail.paper.id)
     return detail, discussion
 
 
@@ -194,8 +194,8 @@ async def paper(request: Request) -> Response:
     def build():
         site = site_of(request)
         detail, discussion = paper_detail(site, arxiv_id)
-        similar = _similar(site, detail.paper["id"], arxiv_id)
-        voted = _voted(request, [detail.paper["id"]])
+        similar = _similar(site, detail.paper.id, arxiv_id)
+        voted = _voted(request, [detail.paper.id])
         return render(request, "paper.html", d=detail, p=detail.paper, comments=discussion, voted=voted, similar=similar)
 
     try:
@@ -207,7 +207,7 @@ async def paper(request: Request) -> Response:
 
 
 def _similar(site, paper_id: int, arxiv_id: str, limit: int = 6) -> list[dict]:
-    """The paper page's similar papers, {"paper": {arxiv_id, title, authors}} each: the neighbours
+    """The paper page's similar papers, {"paper": card} each: the neighbours
     the index job stored (one query), or, for a paper it has not reached yet, a live search."""
     from ..store import similar as similar_store
 
@@ -215,7 +215,7 @@ def _similar(site, paper_id: int, arxiv_id: str, limit: int = 6) -> list[dict]:
         stored = similar_store.neighbours(session, paper_id)
         if stored is not None:
             ids = [pid for pid, _score in stored[:limit]]
-            found = similar_store.cards(session, ids)
+            found = paper_store.get_many(session, ids)
             return [{"paper": found[i]} for i in ids if i in found]
     try:
         from .. import search
@@ -226,7 +226,7 @@ def _similar(site, paper_id: int, arxiv_id: str, limit: int = 6) -> list[dict]:
             raise  # answered 503 (web/outage.py)
         log.warning("similar papers of %s unavailable", arxiv_id, exc_info=True)
         return []
-    return [{"paper": {k: h.paper[k] for k in ("arxiv_id", "title", "authors")}} for h in hits]
+    return [{"paper": h.paper} for h in hits]
 
 
 async def paper_markdown(request: Request, raw: str) -> Response:
@@ -234,12 +234,12 @@ async def paper_markdown(request: Request, raw: str) -> Response:
     arxiv_id = _arxiv_id(raw)
     detail, _ = paper_detail(site_of(request), arxiv_id)
     p = detail.paper
-    lines = [f"# {p['title']}", "", ", ".join(a["name"] for a in p["authors"]), "", f"arXiv: {p['arxiv_id']}"]
-    if p.get("code_url"):
-        lines.append(f"Code: {p['code_url']}")
-    if p.get("project_url"):
-        lines.append(f"Project page: {p['project_url']}")
-    lines += ["", "## Abstract", "", p["abstract"].replace("\n", "\n\n"), ""]
+    lines = [f"# {p.title}", "", ", ".join(a["name"] for a in p.authors), "", f"arXiv: {p.arxiv_id}"]
+    if p.code_url:
+        lines.append(f"Code: {p.code_url}")
+    if p.project_url:
+        lines.append(f"Project page: {p.project_url}")
+    lines += ["", "## Abstract", "", p.abstract.replace("\n", "\n\n"), ""]
     return PlainTextResponse("\n".join(lines), media_type="text/markdown; charset=utf-8")
 
 

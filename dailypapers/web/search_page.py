@@ -82,7 +82,7 @@ async def search_page(request: Request) -> Response:
             error=None,
             months=months,
             page=query.offset // PAGE + 1,
-            voted=_voted(request, [h.paper["id"] for h in result.hits]),
+            voted=_voted(request, [h.paper.id for h in result.hits]),
             link=lambda **k: _link(request, **k),
         )
 
