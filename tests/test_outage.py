@@ -22,7 +22,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from support import DATA, ROOT, make_settings
+from support import DATA, ROOT, make_settings, site_env
 from services import free_port, private_postgres, wait_for
 from webhelp import csrf_from, make_user
 
@@ -61,19 +61,13 @@ def site(tmp_path_factory):
         store.dispose()
         make_user(settings)
         port = free_port()
-        env = dict(
-            os.environ,
+        env = site_env(
             DAILYPAPERS_DATABASE_URL=pg.url,
             DAILYPAPERS_DATA_DIR=str(tmp / "data"),
-            DAILYPAPERS_SEARCH_SEMANTIC="0",
-            DAILYPAPERS_ONLINE="0",
             DAILYPAPERS_SECRET_KEY="outage-test",
-            DAILYPAPERS_INDEX_FOLLOW_SECONDS="1",
             DAILYPAPERS_DATABASE_OUTAGE_LOG_SECONDS="1",
-            DAILYPAPERS_VENDOR_DIR=str(ROOT / "node_modules"),
             PYTHONPATH=str(ROOT),
         )
-        env.pop("DAILYPAPERS_DEBUG", None)
         log = tmp / "up.log"
         with open(log, "wb") as out:
             proc = subprocess.Popen([sys.executable, "-m", "dailypapers", "up", "--host", "127.0.0.1", "--port", str(port),

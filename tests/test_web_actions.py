@@ -6,17 +6,14 @@ import datetime as dt
 
 import pytest
 
-from support import client_for, read_once
+from support import client_fixture, client_for, read_once
 from dailypapers.store import papers as paper_store
 from dailypapers.store import users as user_store
 from dailypapers.store.engine import Store
-from webhelp import csrf_from, log_in, make_user, token_of
+from webhelp import csrf_from, log_in, make_user, post_each, token_of
 
 
-@pytest.fixture
-def client(fresh_site):
-    with client_for(fresh_site) as c:
-        yield c
+client = client_fixture("fresh_site", scope="function")
 
 
 def paper_row(settings, arxiv_id):
@@ -57,19 +54,15 @@ def test_bad_sign_ups_and_log_ins(client, fresh_site):
 
 def test_log_in_is_rate_limited(fresh_site, client):
     make_user(fresh_site, "erin")
-    token = csrf_from(client.get("/login").text)
-    codes = [client.post("/login", data={"username": "erin", "password": "wrong password!", "csrftoken": token}).status_code for _ in range(11)]
+    codes = post_each(client, "/login", [{"username": "erin", "password": "wrong password!"}] * 11)
     assert codes[:10] == [400] * 10 and codes[10] == 429
+    token = csrf_from(client.get("/login").text)
     r = client.post("/login", data={"username": "erin", "password": "correct horse battery", "csrftoken": token})
     assert r.status_code == 429 and int(r.headers["retry-after"]) > 0
 
 
 def test_sign_up_is_rate_limited(client):
-    token = csrf_from(client.get("/signup").text)
-    codes = [
-        client.post("/signup", data={"username": f"user{i}", "password": "long enough pass", "csrftoken": token}).status_code
-        for i in range(6)
-    ]
+    codes = post_each(client, "/signup", [{"username": f"user{i}", "password": "long enough pass"} for i in range(6)])
     assert codes[:5] == [303] * 5 and codes[5] == 429
 
 

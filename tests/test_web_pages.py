@@ -8,14 +8,11 @@ import re
 
 import pytest
 
-from support import client_for
+from support import client_fixture
 from dailypapers.ranking import trending
 
 
-@pytest.fixture(scope="module")
-def client(shared_site):
-    with client_for(shared_site) as c:
-        yield c
+client = client_fixture("shared_site")
 
 
 @pytest.fixture(scope="module")

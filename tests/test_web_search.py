@@ -8,7 +8,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from support import client_for, load_site_data, site_settings
+from support import client_fixture, load_site_data, site_settings
 from webhelp import live_server
 
 
@@ -21,10 +21,7 @@ def site(tmp_path_factory, listing_subset):
     return settings
 
 
-@pytest.fixture(scope="module")
-def client(site):
-    with client_for(site) as c:
-        yield c
+client = client_fixture("site")
 
 
 def test_search_page_snippets_facets_paging(client):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from .dialect import insert_for
+from .dialect import upsert
 from .schema import Embedding, SimilarPapers, utcnow
 
 similar = SimilarPapers.__table__
@@ -37,13 +37,8 @@ def put_many(session: Session, model: str, rows: list[tuple[int, list[tuple[int,
     if not rows:
         return
     now = utcnow()
-    stmt = insert_for(session, similar)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["paper_id"],
-        set_={"model": stmt.excluded.model, "neighbours": stmt.excluded.neighbours, "computed_at": stmt.excluded.computed_at},
-    )
-    session.execute(
-        stmt,
-        [{"paper_id": pid, "model": model, "neighbours": [[int(i), round(float(s), 4)] for i, s in found], "computed_at": now}
-         for pid, found in rows],
-    )
+    found_rows = [
+        {"paper_id": pid, "model": model, "neighbours": [[int(i), round(float(s), 4)] for i, s in found], "computed_at": now}
+        for pid, found in rows
+    ]
+    upsert(session, similar, found_rows, ("paper_id",), replace=("model", "neighbours", "computed_at"))
