@@ -141,6 +141,12 @@ def test_cli_reference_is_current():
         assert f"\n## dailypapers {command}\n" in made.stdout
 
 
+def test_a_mistyped_rate_limit_stops_the_command_in_one_line(cli_env):
+    line = one_line_error(dp(dict(cli_env, DAILYPAPERS_RATE_LIMIT_COMMENT="ten a minute"), "settings"))
+    assert "rate_limit_comment" in line and "not a rate limit: 'ten a minute'" in line
+    assert dp(dict(cli_env, DAILYPAPERS_RATE_LIMIT_COMMENT="10 per minute"), "settings").returncode == 0
+
+
 def test_every_setting_has_help():
     from dailypapers.config import Settings
 
