@@ -158,7 +158,7 @@ def postgres_copy(sqlite_db: Path, admin_url: str) -> str:
     src = Store(Settings(database_url=f"sqlite:///{sqlite_db}", data_dir=CACHE / "web-data"))
     dst = Store(Settings(database_url=url, data_dir=CACHE / "pg-data"))
     with src.session() as s, dst.session() as d:
-        from dailypapers.index.embeddings import MODEL_KEY
+        from dailypapers.index.model import MODEL_KEY
         from dailypapers.store.schema import Embedding, Paper
         from sqlalchemy import select
 

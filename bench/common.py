@@ -54,60 +54,52 @@ def percentile(values, p: float) -> float:
     return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
 
 
-class TreeMemory:
-    """Samples the summed RSS of a process and its children (a conservative peak: pages shared
-    after fork count twice)."""
+def tree_rss(proc) -> int | None:
+    """The summed RSS of a psutil process and its children (a conservative peak: pages shared
+    after fork count twice); None once the process is gone."""
+    import psutil
 
-    def __init__(self, pid: int, interval: float = 0.05):
-        import psutil
-
-        self.proc = psutil.Process(pid)
-        self.interval = interval
-        self.peak = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        import psutil
-
-        while not self._stop.is_set():
+    try:
+        total = 0
+        for p in [proc] + proc.children(recursive=True):
             try:
-                procs = [self.proc] + self.proc.children(recursive=True)
-                total = 0
-                for p in procs:
-                    try:
-                        total += p.memory_info().rss
-                    except psutil.Error:
-                        pass
-                self.peak = max(self.peak, total)
+                total += p.memory_info().rss
             except psutil.Error:
-                return
-            time.sleep(self.interval)
-
-    def __enter__(self) -> "TreeMemory":
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._stop.set()
-        self._thread.join()
+                pass
+        return total
+    except psutil.Error:
+        return None
 
 
-def run_measured(cmd: list[str], env: dict) -> tuple[float, int, subprocess.CompletedProcess]:
-    """Run a command; return (seconds, peak tree RSS bytes, result)."""
+def run_measured(cmd: list[str], env: dict, interval: float = 0.05) -> tuple[float, int, subprocess.CompletedProcess]:
+    """Run a command; return (seconds, peak tree RSS bytes, result), the RSS sampled every `interval`."""
+    import psutil
+
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    with TreeMemory(proc.pid) as mem:
-        out, err = proc.communicate()
+    watched, done, peak = psutil.Process(proc.pid), threading.Event(), 0
+
+    def sample() -> None:
+        nonlocal peak
+        while not done.is_set() and (total := tree_rss(watched)) is not None:
+            peak = max(peak, total)
+            time.sleep(interval)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    out, err = proc.communicate()
+    done.set()
+    sampler.join()
     elapsed = time.perf_counter() - start
-    return elapsed, mem.peak, subprocess.CompletedProcess(cmd, proc.returncode, out, err)
+    return elapsed, peak, subprocess.CompletedProcess(cmd, proc.returncode, out, err)
 
 
 def abstract_vectors():
     """The cached embeddings of the 74,728 abstracts, in corpus order: made once by `dailypapers eval`
     on the title-to-abstract set (bench/eval/title_abstract.py), about 50 minutes on 2 cores."""
     from dailypapers.evaluation import load_beir
-    from dailypapers.index.embeddings import DIM, MODEL_KEY, embed_cached, paper_text
+    from dailypapers.index.embedding_runs import embed_cached
+    from dailypapers.index.model import DIM, MODEL_KEY, paper_text
 
     data = load_beir(need(CACHE / "arxiv-title-abstract"))
 
@@ -122,6 +114,22 @@ def abstract_vectors():
     except LookupError:
         sys.exit("the abstracts' vectors are not cached: run `python bench/eval/title_abstract.py`, then "
                  "`dailypapers eval bench/.cache/arxiv-title-abstract --cache-dir bench/.cache/eval` first")
+
+
+def beir_with_vectors(folder: Path):
+    """A BEIR set (dailypapers.evaluation.load_beir), its query ids in order, and the embeddings of
+    its documents and its queries (cached in bench/.cache/eval, as `dailypapers eval` makes them)."""
+    from dailypapers.config import Settings
+    from dailypapers.evaluation import load_beir
+    from dailypapers.index.embedding_runs import embed_cached
+    from dailypapers.index.embeddings import load_embedder
+    from dailypapers.index.model import paper_text
+
+    embedder = load_embedder(Settings(models_dir=CACHE / "models", data_dir=CACHE / "data"))
+    data = load_beir(folder)
+    docs = embed_cached(embedder, [paper_text(t, x) for t, x in zip(data.titles, data.texts)], CACHE / "eval")
+    qids = list(data.queries)
+    return data, qids, docs, embed_cached(embedder, [data.queries[q] for q in qids], CACHE / "eval")
 
 
 def random_vectors(count: int, dim: int = 384):
@@ -158,8 +166,8 @@ def corpus_store(settings, *, similar: bool = True, embeddings: bool = True, ran
     import json
 
     from dailypapers import neighbours
-    from dailypapers.index.embeddings import MODEL_KEY
-    from dailypapers.ingest.run import IngestJob
+    from dailypapers.index.model import MODEL_KEY
+    from dailypapers.jobs.ingest import ingest_job
     from dailypapers.store import embeddings as embedding_store
     from dailypapers.store import papers as paper_store
     from dailypapers.store import similar as similar_store
@@ -168,7 +176,7 @@ def corpus_store(settings, *, similar: bool = True, embeddings: bool = True, ran
     store = Store(settings)
     with store.session() as session:
         if paper_store.count(session) < 74728:
-            IngestJob(store).run([str(need(CORPUS))])
+            ingest_job(store).run([str(need(CORPUS))])
         have = embedding_store.count(session, MODEL_KEY)
     feature_corpus(store)
     if not embeddings:

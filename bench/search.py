@@ -68,7 +68,8 @@ def summarize(name: str, ms: list[float]) -> str:
 
 def section_latency(store, texts) -> dict:
     from dailypapers import search as S
-    from dailypapers.index.fulltext import Filters, parse
+    from dailypapers.index.queries import Filters
+    from dailypapers.index.query import parse
 
     engines = S.engines_for(store)
     S.index_new_papers(store)  # the vector index from the stored vectors (built once)
@@ -225,7 +226,9 @@ def section_tfidf(texts, hybrid_p50: float | None) -> None:
 
 def section_scale(store, texts, total: int) -> None:
     from dailypapers import search as S
-    from dailypapers.index.fulltext import Filters, FullTextIndex, parse
+    from dailypapers.index.fulltext import FullTextIndex
+    from dailypapers.index.queries import Filters
+    from dailypapers.index.query import parse
     from dailypapers.index.vectors import VectorIndex, default_probes
     from dailypapers.store import papers as paper_store
 
@@ -307,10 +310,11 @@ def section_scale(store, texts, total: int) -> None:
 
 def section_embed() -> None:
     from dailypapers.index import embeddings as E
+    from dailypapers.index.model import paper_text
 
     with gzip.open(need(CORPUS), "rt") as f:
         papers = [json.loads(next(f)) for _ in range(256)]
-    texts = [E.paper_text(p["title"], p["abstract"]) for p in papers]
+    texts = [paper_text(p["title"], p["abstract"]) for p in papers]
     reference = E.TorchEmbedder(device="cpu")
     reference.embed(texts[:8])
     started = time.perf_counter()

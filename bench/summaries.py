@@ -55,7 +55,8 @@ def main() -> None:
 
     from dailypapers.config import Settings
     from dailypapers.index import keyphrases, summaries
-    from dailypapers.index.embeddings import MODEL_KEY, load_embedder, paper_text
+    from dailypapers.index.embeddings import load_embedder
+    from dailypapers.index.model import MODEL_KEY, paper_text
     from dailypapers.index.phrase_vectors import load
     from dailypapers.ingest.run import IngestJob
     from dailypapers.store import embeddings as embedding_store

@@ -42,7 +42,7 @@ def base_store(papers: int) -> Path:
     CACHE.mkdir(parents=True, exist_ok=True)
     sys.path.insert(0, str(ROOT))
     from dailypapers.config import Settings
-    from dailypapers.ingest.run import IngestJob
+    from dailypapers.jobs.ingest import ingest_job
     from dailypapers.store.engine import Store
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -55,7 +55,7 @@ def base_store(papers: int) -> Path:
         part = db.with_suffix(".part")
         part.unlink(missing_ok=True)
         store = Store(Settings(database_url=f"sqlite:///{part}", data_dir=Path(tmp) / "data", search_semantic=False))
-        IngestJob(store).run([str(subset)])
+        ingest_job(store).run([str(subset)])
         store.dispose()
         part.replace(db)
     return db

@@ -21,6 +21,26 @@ from . import __version__
 CONFIG_FILE_ENV = "DAILYPAPERS_CONFIG_FILE"
 
 
+# Retry policies: what fails for now is tried again after a first wait, each further try waiting
+# twice as long, a number of times. Their settings are declared through these, so each says so alike.
+def _retries(default: int, what: str) -> Any:
+    return Field(default, ge=0, description=f"Retries of {what}, with backoff.")
+
+
+def _first_wait(default: float, unit: str, what: str, note: str = "", **bounds) -> Any:
+    return Field(default, **bounds, description=f"{unit} before {what} is tried again; each further try waits twice as long{note}.")
+
+
+def _tries(default: int, what: str, note: str = "") -> Any:
+    return Field(default, ge=1, description=f"Tries of {what} before it counts as failed{note}.")
+
+
+def _rate(default: str, description: str) -> Any:
+    """A rate limit in the notation of the `limits` package (10/minute, 5/hour, 3/day), checked when
+    the settings load (Settings._rate_notation) so a mistyped one fails at start, not on a request."""
+    return Field(default, description=description, json_schema_extra={"rate_limit": True})
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="DAILYPAPERS_", extra="forbid", validate_default=True, populate_by_name=True
@@ -63,19 +83,13 @@ class Settings(BaseSettings):
         3.0, ge=0, description="Minimum seconds between two requests to arXiv (arXiv asks for 3)."
     )
     http_timeout: float = Field(30.0, gt=0, description="Seconds before an upstream HTTP request times out.")
-    http_retries: int = Field(
-        5, ge=0, description="Retries of an upstream request after a 429/5xx answer or a timeout, with backoff."
+    http_retries: int = _retries(5, "an upstream request after a 429/5xx answer or a timeout")
+    http_backoff: float = _first_wait(5.0, "Seconds", "an upstream request that failed", " (Retry-After wins)", ge=0)
+    fetch_attempts: int = _tries(
+        5, "fetching a paper the store lacks (a member submitted it, or a visitor opened its page) from arXiv",
+        "; then the member is told",
     )
-    http_backoff: float = Field(
-        5.0, ge=0, description="Seconds of the first retry's wait; each further retry doubles it (Retry-After wins)."
-    )
-    fetch_attempts: int = Field(
-        5, ge=1, description="Tries of fetching a paper the store lacks (a member submitted it, or a visitor opened its "
-        "page) from arXiv before the member is told it failed."
-    )
-    fetch_retry_seconds: float = Field(
-        60.0, gt=0, description="Seconds before the second try of such a fetch; each further try waits twice as long."
-    )
+    fetch_retry_seconds: float = _first_wait(60.0, "Seconds", "such a fetch", gt=0)
     fetch_poll_seconds: float = Field(
         2.0, gt=0, description="How often `up` and `dailypapers scheduler` look for papers waiting to be fetched from "
         "arXiv (one indexed query): a submission of a new paper is fetched within about this long."
@@ -183,27 +197,29 @@ class Settings(BaseSettings):
         "store",
         description="Where rate-limit counters live: 'store' (the database, shared by all processes), memory://, or redis://host:port.",
     )
-    rate_limit_login: str = Field("10/minute", description="Log-in attempts allowed per address and per account.")
-    rate_limit_signup: str = Field("5/hour", description="Sign-ups allowed per address.")
-    rate_limit_account_email: str = Field(
+    # A visitor's own actions, counted per address or per account.
+    rate_limit_login: str = _rate("10/minute", "Log-in attempts allowed per address and per account.")
+    rate_limit_signup: str = _rate("5/hour", "Sign-ups allowed per address.")
+    rate_limit_submit: str = _rate("20/hour", "Paper submissions allowed per user.")
+    rate_limit_comment: str = _rate("10/minute", "Comments allowed per user.")
+    rate_limit_claim: str = _rate("10/hour", "Claims of authorship allowed per user.")
+    # What the site would do to others on a visitor's behalf: fetch from arXiv, email an address.
+    rate_limit_lookup: str = _rate(
+        "30/hour",
+        "Fetches from arXiv one client address may start by opening the page of a paper the store lacks "
+        "(pages of papers already being fetched do not count), so a crawler cannot make the site hammer arXiv.",
+    )
+    rate_limit_account_email: str = _rate(
         "3/hour",
-        description="Account emails (an address's confirmation link, or the notice that someone tried to sign up with "
+        "Account emails (an address's confirmation link, or the notice that someone tried to sign up with "
         "it) sent to one email address; beyond it they are skipped, and the sign-ups still go through.",
     )
-    rate_limit_submit: str = Field("20/hour", description="Paper submissions allowed per user.")
-    rate_limit_comment: str = Field("10/minute", description="Comments allowed per user.")
-    rate_limit_claim: str = Field("10/hour", description="Claims of authorship allowed per user.")
     author_email_domains: list[str] = Field(
         default_factory=list,
         description="Email domains (e.g. a university's, example.edu) whose members' claims of authorship are confirmed "
         "at once, without a curator. A member's address counts once confirmed (the emailed link), and a subdomain "
         "counts as its domain. A claim is also confirmed at once when the address's domain is that of the paper's "
         "project page or code URL (not a shared host such as github.com).",
-    )
-    rate_limit_lookup: str = Field(
-        "30/hour",
-        description="Fetches from arXiv one client address may start by opening the page of a paper the store lacks "
-        "(pages of papers already being fetched do not count), so a crawler cannot make the site hammer arXiv.",
     )
     arxiv_pdf_url: str = Field(
         "https://arxiv.org/pdf/{id}",
@@ -247,11 +263,9 @@ class Settings(BaseSettings):
         "run has not started this long after its time is late. `dailypapers jobs list` shows both. Keep it above 5 "
         "minutes, the longest wait of a message retried by the queue.",
     )
-    job_retry_seconds: float = Field(
-        120.0,
-        gt=0,
-        description="A run of a scheduled job that failed (an arXiv harvest while offline) is tried again by `up` after "
-        "this many seconds, doubling each time up to an hour, until its period is over (queue workers retry on their own).",
+    job_retry_seconds: float = _first_wait(
+        120.0, "Seconds", "a run of a scheduled job that failed (an arXiv harvest while offline)",
+        ", up to an hour, until its period is over (`up` retries it; queue workers retry on their own)", gt=0,
     )
     inbox_dir: Path | None = Field(
         None,
@@ -285,12 +299,8 @@ class Settings(BaseSettings):
         None, description="Folder that receives the .eml files when smtp_url is empty. Default: data_dir/outbox."
     )
     smtp_timeout: float = Field(30.0, gt=0, description="Seconds before a conversation with the mail server times out.")
-    smtp_retries: int = Field(
-        3, ge=0, description="Retries of a message after a temporary failure (4xx answer, refused or lost connection)."
-    )
-    smtp_backoff: float = Field(
-        2.0, ge=0, description="Seconds before the first retry of a temporary failure; each further retry doubles it."
-    )
+    smtp_retries: int = _retries(3, "a message after a temporary failure (4xx answer, refused or lost connection)")
+    smtp_backoff: float = _first_wait(2.0, "Seconds", "a message that failed temporarily", ge=0)
     digest_time: str = Field(
         "08:00", description="Local time (HH:MM, site time zone) at which `dailypapers up` sends the digests."
     )
@@ -307,28 +317,22 @@ class Settings(BaseSettings):
     digest_resend_minutes: int = Field(
         15, ge=1, description="Subscribing an address again sends it another email at most this often (no flooding)."
     )
-    digest_retry_minutes: int = Field(
-        15, ge=1, description="A digest that failed temporarily is tried again this many minutes later (doubling each time)."
-    )
-    digest_max_attempts: int = Field(
-        6, ge=1, description="Tries of one digest before it counts as failed permanently."
-    )
+    digest_retry_minutes: int = _first_wait(15, "Minutes", "a digest that failed temporarily", ge=1)
+    digest_max_attempts: int = _tries(6, "one digest", " permanently")
     digest_suspend_after: int = Field(
         3, ge=1, description="Consecutive permanent failures (5xx) after which an address is suspended."
     )
     digest_lease_seconds: int = Field(
         600, ge=10, description="A digest or email marked 'sending' this long ago by a sender on another host is taken as interrupted."
     )
-    mail_retry_minutes: int = Field(
-        1, ge=1, description="A confirmation or account email that failed temporarily is tried again this many minutes "
-        "later, doubling each time (by the mail-outbox job, every minute).",
+    mail_retry_minutes: int = _first_wait(
+        1, "Minutes", "a confirmation or account email that failed temporarily", " (by the mail-outbox job, every minute)", ge=1
     )
-    mail_max_attempts: int = Field(
-        10, ge=1, description="Tries of a confirmation or account email before it is marked failed (10 tries, from 1 "
-        "minute doubling: about 8.5 hours of retries).",
+    mail_max_attempts: int = _tries(
+        10, "a confirmation or account email", " (10 tries, from 1 minute doubling: about 8.5 hours of retries)"
     )
-    rate_limit_subscribe: str = Field("10/hour", description="Subscription requests allowed per client address.")
-    rate_limit_subscribe_email: str = Field("5/day", description="Subscription requests allowed per email address.")
+    rate_limit_subscribe: str = _rate("10/hour", "Subscription requests allowed per client address.")
+    rate_limit_subscribe_email: str = _rate("5/day", "Subscription requests allowed per email address.")
 
     _base_url_derived: bool = PrivateAttr(False)
 
@@ -372,6 +376,19 @@ class Settings(BaseSettings):
         value = value.strip()
         if value and not re.fullmatch(r"[^@\s<>,;?]+@[^@\s<>,;?]+\.[^@\s<>,;?]+", value):
             raise ValueError(f"not an email address: {value!r} (write the bare address, e.g. unsubscribe@example.org)")
+        return value
+
+    @field_validator("*")
+    @classmethod
+    def _rate_notation(cls, value: Any, info) -> Any:
+        extra = cls.model_fields[info.field_name].json_schema_extra
+        if isinstance(extra, dict) and extra.get("rate_limit"):
+            from limits import parse_many
+
+            try:
+                parse_many(value)
+            except ValueError:
+                raise ValueError(f"not a rate limit: {value!r} (write it as 10/minute, 5/hour or 3/day)") from None
         return value
 
     @field_validator("categories", mode="before")

@@ -97,8 +97,12 @@ def evaluate_beir(
     import tempfile
     import time
 
-    from .index.embeddings import DIM, MODEL_KEY, embed_cached, load_embedder, paper_text
-    from .index.fulltext import MAX_QUERY_CHARS, Filters, FullTextIndex, parse
+    from .index.embedding_runs import embed_cached
+    from .index.embeddings import load_embedder
+    from .index.model import DIM, MODEL_KEY, paper_text
+    from .index.fulltext import FullTextIndex
+    from .index.queries import Filters
+    from .index.query import MAX_QUERY_CHARS, parse
     from .index.vectors import VectorIndex
     from .ranking.hybrid import evaluate
     from .search import Engines, rank

@@ -10,19 +10,20 @@ title and abstract's first words). Which neighbours count is ranking/similar.py'
 
 from __future__ import annotations
 
-from .index import fulltext as ft
-from .index.embeddings import paper_text
+from .index.model import paper_text
+from .index.queries import words_query
 from .ranking.similar import lexical_words, pick
 from .store import embeddings as embedding_store
 from .store import similar as similar_store
 from .store.engine import Store
+from .types import PaperCard
 
 KEEP = 10  # neighbours stored per paper; pages show 6
 
 
 def refresh(store: Store, *, everything: bool = False, limit: int | None = None, batch: int = 500) -> int:
     """Compute and store the neighbours of stale papers (or of every embedded paper); returns how many."""
-    from .index.embeddings import DIM, MODEL_KEY
+    from .index.model import DIM, MODEL_KEY
     from .index.vectors import VectorIndex
 
     index = VectorIndex.for_store(store, MODEL_KEY, DIM)
@@ -48,9 +49,9 @@ def refresh(store: Store, *, everything: bool = False, limit: int | None = None,
     return done
 
 
-def similar_to(engines, store, paper: dict, limit: int) -> list[tuple[int, float]]:
-    """(paper id, score) of the papers most like `paper` (a store row), best first."""
-    pid = paper["id"]
+def similar_to(engines, store, paper: PaperCard, limit: int) -> list[tuple[int, float]]:
+    """(paper id, score) of the papers most like `paper` (its card), best first."""
+    pid = paper.id
     with store.session() as session:
         stored = similar_store.neighbours(session, pid)
     # Stored lists hold the best KEEP above MIN_COSINE: enough unless more are asked for and it is full.
@@ -63,10 +64,10 @@ def similar_to(engines, store, paper: dict, limit: int) -> list[tuple[int, float
             with store.session() as session:
                 vector = embedding_store.get_many(session, engines.vectors.model, [pid]).get(pid)
         if vector is None and engines.query_embedder() is not None:
-            vector = engines.query_embedder().embed([paper_text(paper["title"], paper["abstract"])])[0]
+            vector = engines.query_embedder().embed([paper_text(paper.title, paper.abstract)])[0]
         if vector is not None:
             return pick(snap.search(vector, limit + 1, exclude={pid}), limit, exclude=pid)
-    query = ft.words_query(engines.fulltext.schema, lexical_words(paper), ("title", "abstract"))
+    query = words_query(engines.fulltext.schema, lexical_words(paper), ("title", "abstract"))
     if query is None:
         return []
     found = engines.fulltext.top(query, limit + 1)

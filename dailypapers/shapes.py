@@ -13,6 +13,7 @@ import hashlib
 from urllib.parse import quote
 
 from .store.feed import FeedItem
+from .types import PaperCard
 
 # Models, datasets and Spaces linked to a paper are a Hub notion we do not have: empty, not absent.
 LINKED = {
@@ -73,22 +74,22 @@ def _author(arxiv_id: str, index: int, author: dict, base_url: str) -> dict:
     return out
 
 
-def authors(paper: dict, base_url: str = "") -> list[dict]:
+def authors(paper: PaperCard, base_url: str = "") -> list[dict]:
     """The paper's authors, with the accounts that claimed them on HF. When HF's list names the same
     authors as ours, HF's is served whole (its hidden authors included, marked hidden); otherwise
     ours, each with what HF said of the same name."""
-    ours = paper.get("authors") or []
-    theirs = (paper.get("hf_meta") or {}).get("authors") or []
+    ours = paper.authors or []
+    theirs = (paper.hf_meta or {}).get("authors") or []
     if theirs and [a["name"] for a in theirs if not a.get("hidden")] == [a["name"] for a in ours]:
         listed = theirs
     else:
         claimed = {a["name"]: a for a in theirs if not a.get("hidden")}
         listed = [claimed.get(a["name"], {"name": a["name"]}) for a in ours]
-    return [_author(paper["arxiv_id"], i, a, base_url) for i, a in enumerate(listed)]
+    return [_author(paper.arxiv_id, i, a, base_url) for i, a in enumerate(listed)]
 
 
-def organization(paper: dict) -> dict | None:
-    org = (paper.get("hf_meta") or {}).get("organization")
+def organization(paper: PaperCard) -> dict | None:
+    org = (paper.hf_meta or {}).get("organization")
     if not org:
         return None
     return {
@@ -104,11 +105,11 @@ def github(item: FeedItem) -> tuple[str | None, int | None]:
     """(githubRepo, githubStars): the paper's GitHub repository (paper_repos, the most starred) and
     its stars as the github-stars job read them, else HF's figure; else the paper's code link."""
     paper = item.paper
-    meta = paper.get("hf_meta") or {}
+    meta = paper.hf_meta or {}
     repo, stars = getattr(item, "repo_url", None), getattr(item, "stars", None)
     if repo and repo.startswith("https://github.com/"):
         return repo, stars if stars is not None else meta.get("githubStars")
-    return paper.get("code_url"), meta.get("githubStars")
+    return paper.code_url, meta.get("githubStars")
 
 
 def hf_fields(item: FeedItem) -> dict:
@@ -116,7 +117,7 @@ def hf_fields(item: FeedItem) -> dict:
     `ai_summary` and `ai_keywords` are HF's when mirrored, else the ones extracted here (the item's
     store.summaries.Summary); `ai_summary_source` and `ai_keywords_source` say which."""
     paper = item.paper
-    meta = paper.get("hf_meta") or {}
+    meta = paper.hf_meta or {}
     summary = getattr(item, "summary", None)
     ai = {
         "ai_summary": meta.get("ai_summary"),
@@ -134,7 +135,7 @@ def hf_fields(item: FeedItem) -> dict:
     repo, stars = github(item)
     return {
         "mediaUrls": list(meta.get("mediaUrls") or []),
-        "projectPage": paper.get("project_url"),
+        "projectPage": paper.project_url,
         "githubRepo": repo,
         "githubStars": stars,
         **ai,
@@ -151,16 +152,16 @@ def _submitter(item: FeedItem, base_url: str) -> dict | None:
 
 def votes_apart(item: FeedItem) -> dict:
     """hf_votes 'apart': HF's upvotes and the site's own, beside `upvotes` (their sum, as HF's clients read it)."""
-    imported = item.paper.get("upvotes_imported") or 0
+    imported = item.paper.upvotes_imported or 0
     return {"upvotesHf": imported, "upvotesLocal": item.upvotes - imported}
 
 
 def paper_object(item: FeedItem, base_url: str = "", *, apart: bool = False) -> dict:
     """The `paper` object of a daily item."""
     paper = item.paper
-    arxiv_id = paper["arxiv_id"]
-    published = paper.get("published_at") or (
-        dt.datetime.combine(paper["first_featured"], dt.time()) if paper.get("first_featured") else None
+    arxiv_id = paper.arxiv_id
+    published = paper.published_at or (
+        dt.datetime.combine(paper.first_featured, dt.time()) if paper.first_featured else None
     )
     return {
         "id": arxiv_id,
@@ -168,16 +169,16 @@ def paper_object(item: FeedItem, base_url: str = "", *, apart: bool = False) -> 
         "publishedAt": iso(published),
         "submittedOnDailyAt": iso(item.submitted_at),
         "submittedOnDailyBy": _submitter(item, base_url),
-        "title": paper["title"],
-        "summary": paper["abstract"],
+        "title": paper.title,
+        "summary": paper.abstract,
         "upvotes": item.upvotes,
         **(votes_apart(item) if apart else {}),
         "discussionId": _oid("discussion", arxiv_id),
         "numComments": item.comments,
         **hf_fields(item),
-        "categories": paper.get("categories") or [],
-        "version": paper.get("version"),
-        "comment": paper.get("comment"),
+        "categories": paper.categories or [],
+        "version": paper.version,
+        "comment": paper.comment,
     }
 
 
@@ -207,7 +208,7 @@ def paper_info(item: FeedItem, base_url: str = "", *, apart: bool = False) -> di
     return body
 
 
-def search_items(store, papers: list[dict], base_url: str = "", *, apart: bool = False) -> list[dict]:
+def search_items(store, papers: list[PaperCard], base_url: str = "", *, apart: bool = False) -> list[dict]:
     """Daily items (the same fields) for papers found by a search, in their order: each with the
     first day it was featured and by whom, when it was."""
     from .store.feed import items_for
@@ -219,7 +220,7 @@ def search_items(store, papers: list[dict], base_url: str = "", *, apart: bool =
 
 def listed_item(item: FeedItem, base_url: str = "") -> dict:
     """One element of GET /api/listings: the paper, the day arXiv listed it, whether it is featured."""
-    first = item.paper.get("first_featured")
+    first = item.paper.first_featured
     paper_obj = paper_object(item, base_url)
     if first is not None:
         paper_obj["submittedOnDailyAt"] = iso(dt.datetime.combine(first, dt.time()))

@@ -37,66 +37,84 @@ GROUPS: dict[str, str] = {
     "econ": "Economics",
 }
 
-ARCHIVES: dict[str, Archive] = {
-    "acc-phys": Archive("Accelerator Physics", "physics", active=False),
-    "adap-org": Archive("Adaptation, Noise, and Self-Organizing Systems", "physics", active=False),
-    "alg-geom": Archive("Algebraic Geometry", "math", active=False),
-    "ao-sci": Archive("Atmospheric-Oceanic Sciences", "physics", active=False),
-    "astro-ph": Archive("Astrophysics", "physics"),
-    "atom-ph": Archive("Atomic, Molecular and Optical Physics", "physics", active=False),
-    "bayes-an": Archive("Bayesian Analysis", "physics", active=False),
-    "chao-dyn": Archive("Chaotic Dynamics", "physics", active=False),
-    "chem-ph": Archive("Chemical Physics", "physics", active=False),
-    "cmp-lg": Archive("Computation and Language", "cs", active=False),
-    "comp-gas": Archive("Cellular Automata and Lattice Gases", "physics", active=False),
-    "cond-mat": Archive("Condensed Matter", "physics"),
-    "cs": Archive("Computer Science", "cs"),
-    "dg-ga": Archive("Differential Geometry", "math", active=False),
-    "econ": Archive("Economics", "econ"),
-    "eess": Archive("Electrical Engineering and Systems Science", "eess"),
-    "funct-an": Archive("Functional Analysis", "math", active=False),
-    "gr-qc": Archive("General Relativity and Quantum Cosmology", "physics"),
-    "hep-ex": Archive("High Energy Physics - Experiment", "physics"),
-    "hep-lat": Archive("High Energy Physics - Lattice", "physics"),
-    "hep-ph": Archive("High Energy Physics - Phenomenology", "physics"),
-    "hep-th": Archive("High Energy Physics - Theory", "physics"),
-    "math": Archive("Mathematics", "math"),
-    "math-ph": Archive("Mathematical Physics", "physics"),
-    "mtrl-th": Archive("Materials Theory", "physics", active=False),
-    "nlin": Archive("Nonlinear Sciences", "physics"),
-    "nucl-ex": Archive("Nuclear Experiment", "physics"),
-    "nucl-th": Archive("Nuclear Theory", "physics"),
-    "patt-sol": Archive("Pattern Formation and Solitons", "physics", active=False),
-    "physics": Archive("Physics", "physics"),
-    "plasm-ph": Archive("Plasma Physics", "physics", active=False),
-    "q-alg": Archive("Quantum Algebra and Topology", "math", active=False),
-    "q-bio": Archive("Quantitative Biology", "q-bio"),
-    "q-fin": Archive("Quantitative Finance", "q-fin"),
-    "quant-ph": Archive("Quantum Physics", "physics"),
-    "solv-int": Archive("Exactly Solvable and Integrable Systems", "physics", active=False),
-    "stat": Archive("Statistics", "stat"),
-    "supr-con": Archive("Superconductivity", "physics", active=False),
+# The archives of each group, by name.
+_ARCHIVES_BY_GROUP: dict[str, dict[str, str]] = {
+    "physics": {
+        "acc-phys": "Accelerator Physics",
+        "adap-org": "Adaptation, Noise, and Self-Organizing Systems",
+        "ao-sci": "Atmospheric-Oceanic Sciences",
+        "astro-ph": "Astrophysics",
+        "atom-ph": "Atomic, Molecular and Optical Physics",
+        "bayes-an": "Bayesian Analysis",
+        "chao-dyn": "Chaotic Dynamics",
+        "chem-ph": "Chemical Physics",
+        "comp-gas": "Cellular Automata and Lattice Gases",
+        "cond-mat": "Condensed Matter",
+        "gr-qc": "General Relativity and Quantum Cosmology",
+        "hep-ex": "High Energy Physics - Experiment",
+        "hep-lat": "High Energy Physics - Lattice",
+        "hep-ph": "High Energy Physics - Phenomenology",
+        "hep-th": "High Energy Physics - Theory",
+        "math-ph": "Mathematical Physics",
+        "mtrl-th": "Materials Theory",
+        "nlin": "Nonlinear Sciences",
+        "nucl-ex": "Nuclear Experiment",
+        "nucl-th": "Nuclear Theory",
+        "patt-sol": "Pattern Formation and Solitons",
+        "physics": "Physics",
+        "plasm-ph": "Plasma Physics",
+        "quant-ph": "Quantum Physics",
+        "solv-int": "Exactly Solvable and Integrable Systems",
+        "supr-con": "Superconductivity",
+    },
+    "math": {
+        "alg-geom": "Algebraic Geometry",
+        "dg-ga": "Differential Geometry",
+        "funct-an": "Functional Analysis",
+        "math": "Mathematics",
+        "q-alg": "Quantum Algebra and Topology",
+    },
+    "q-bio": {
+        "q-bio": "Quantitative Biology",
+    },
+    "cs": {
+        "cmp-lg": "Computation and Language",
+        "cs": "Computer Science",
+    },
+    "q-fin": {
+        "q-fin": "Quantitative Finance",
+    },
+    "stat": {
+        "stat": "Statistics",
+    },
+    "eess": {
+        "eess": "Electrical Engineering and Systems Science",
+    },
+    "econ": {
+        "econ": "Economics",
+    },
 }
 
-CATEGORIES: dict[str, Category] = {
-    "acc-phys": Category("Accelerator Physics", "acc-phys", active=False),
-    "adap-org": Category("Adaptation, Noise, and Self-Organizing Systems", "adap-org", active=False),
-    "alg-geom": Category("Algebraic Geometry", "alg-geom", active=False),
-    "ao-sci": Category("Atmospheric-Oceanic Sciences", "ao-sci", active=False),
-    "astro-ph": Category("Astrophysics", "astro-ph", active=False),
+# Archives that no longer accept papers (old papers still carry them).
+RETIRED_ARCHIVES = frozenset({
+    "acc-phys", "adap-org", "alg-geom", "ao-sci", "atom-ph", "bayes-an", "chao-dyn", "chem-ph",
+    "cmp-lg", "comp-gas", "dg-ga", "funct-an", "mtrl-th", "patt-sol", "plasm-ph", "q-alg",
+    "solv-int", "supr-con",
+})
+
+ARCHIVES: dict[str, Archive] = {
+    name: Archive(title, group, name not in RETIRED_ARCHIVES)
+    for group, archives in _ARCHIVES_BY_GROUP.items()
+    for name, title in archives.items()
+}
+
+_SUBJECT_CATEGORIES: dict[str, Category] = {
     "astro-ph.CO": Category("Cosmology and Nongalactic Astrophysics", "astro-ph"),
     "astro-ph.EP": Category("Earth and Planetary Astrophysics", "astro-ph"),
     "astro-ph.GA": Category("Astrophysics of Galaxies", "astro-ph"),
     "astro-ph.HE": Category("High Energy Astrophysical Phenomena", "astro-ph"),
     "astro-ph.IM": Category("Instrumentation and Methods for Astrophysics", "astro-ph"),
     "astro-ph.SR": Category("Solar and Stellar Astrophysics", "astro-ph"),
-    "atom-ph": Category("Atomic, Molecular and Optical Physics", "atom-ph", active=False),
-    "bayes-an": Category("Bayesian Analysis", "bayes-an", active=False),
-    "chao-dyn": Category("Chaotic Dynamics", "chao-dyn", active=False),
-    "chem-ph": Category("Chemical Physics", "chem-ph", active=False),
-    "cmp-lg": Category("Computation and Language", "cmp-lg", active=False),
-    "comp-gas": Category("Cellular Automata and Lattice Gases", "comp-gas", active=False),
-    "cond-mat": Category("Condensed Matter", "cond-mat", active=False),
     "cond-mat.dis-nn": Category("Disordered Systems and Neural Networks", "cond-mat"),
     "cond-mat.mes-hall": Category("Mesoscale and Nanoscale Physics", "cond-mat"),
     "cond-mat.mtrl-sci": Category("Materials Science", "cond-mat"),
@@ -146,7 +164,6 @@ CATEGORIES: dict[str, Category] = {
     "cs.SE": Category("Software Engineering", "cs"),
     "cs.SI": Category("Social and Information Networks", "cs"),
     "cs.SY": Category("Systems and Control", "cs"),
-    "dg-ga": Category("Differential Geometry", "dg-ga", active=False),
     "econ.EM": Category("Econometrics", "econ"),
     "econ.GN": Category("General Economics", "econ"),
     "econ.TH": Category("Theoretical Economics", "econ"),
@@ -154,13 +171,6 @@ CATEGORIES: dict[str, Category] = {
     "eess.IV": Category("Image and Video Processing", "eess"),
     "eess.SP": Category("Signal Processing", "eess"),
     "eess.SY": Category("Systems and Control", "eess"),
-    "funct-an": Category("Functional Analysis", "funct-an", active=False),
-    "gr-qc": Category("General Relativity and Quantum Cosmology", "gr-qc"),
-    "hep-ex": Category("High Energy Physics - Experiment", "hep-ex"),
-    "hep-lat": Category("High Energy Physics - Lattice", "hep-lat"),
-    "hep-ph": Category("High Energy Physics - Phenomenology", "hep-ph"),
-    "hep-th": Category("High Energy Physics - Theory", "hep-th"),
-    "math-ph": Category("Mathematical Physics", "math-ph"),
     "math.AC": Category("Commutative Algebra", "math"),
     "math.AG": Category("Algebraic Geometry", "math"),
     "math.AP": Category("Analysis of PDEs", "math"),
@@ -193,15 +203,11 @@ CATEGORIES: dict[str, Category] = {
     "math.SG": Category("Symplectic Geometry", "math"),
     "math.SP": Category("Spectral Theory", "math"),
     "math.ST": Category("Statistics Theory", "math"),
-    "mtrl-th": Category("Materials Theory", "mtrl-th", active=False),
     "nlin.AO": Category("Adaptation and Self-Organizing Systems", "nlin"),
     "nlin.CD": Category("Chaotic Dynamics", "nlin"),
     "nlin.CG": Category("Cellular Automata and Lattice Gases", "nlin"),
     "nlin.PS": Category("Pattern Formation and Solitons", "nlin"),
     "nlin.SI": Category("Exactly Solvable and Integrable Systems", "nlin"),
-    "nucl-ex": Category("Nuclear Experiment", "nucl-ex"),
-    "nucl-th": Category("Nuclear Theory", "nucl-th"),
-    "patt-sol": Category("Pattern Formation and Solitons", "patt-sol", active=False),
     "physics.acc-ph": Category("Accelerator Physics", "physics"),
     "physics.ao-ph": Category("Atmospheric and Oceanic Physics", "physics"),
     "physics.app-ph": Category("Applied Physics", "physics"),
@@ -224,9 +230,6 @@ CATEGORIES: dict[str, Category] = {
     "physics.pop-ph": Category("Popular Physics", "physics"),
     "physics.soc-ph": Category("Physics and Society", "physics"),
     "physics.space-ph": Category("Space Physics", "physics"),
-    "plasm-ph": Category("Plasma Physics", "plasm-ph", active=False),
-    "q-alg": Category("Quantum Algebra and Topology", "q-alg", active=False),
-    "q-bio": Category("Quantitative Biology", "q-bio", active=False),
     "q-bio.BM": Category("Biomolecules", "q-bio"),
     "q-bio.CB": Category("Cell Behavior", "q-bio"),
     "q-bio.GN": Category("Genomics", "q-bio"),
@@ -246,15 +249,26 @@ CATEGORIES: dict[str, Category] = {
     "q-fin.RM": Category("Risk Management", "q-fin"),
     "q-fin.ST": Category("Statistical Finance", "q-fin"),
     "q-fin.TR": Category("Trading and Market Microstructure", "q-fin"),
-    "quant-ph": Category("Quantum Physics", "quant-ph"),
-    "solv-int": Category("Exactly Solvable and Integrable Systems", "solv-int", active=False),
     "stat.AP": Category("Applications", "stat"),
     "stat.CO": Category("Computation", "stat"),
     "stat.ME": Category("Methodology", "stat"),
     "stat.ML": Category("Machine Learning", "stat"),
     "stat.OT": Category("Other Statistics", "stat"),
     "stat.TH": Category("Statistics Theory", "stat"),
-    "supr-con": Category("Superconductivity", "supr-con", active=False),
+}
+
+# Archives that were categories of their own before arXiv split them into subject categories.
+FORMER_CATEGORIES = ("astro-ph", "cond-mat", "q-bio")
+
+# Every category: an archive without subject categories is a category of its own (`hep-th`), as
+# were the archives that have them now (no longer accepting papers); then the subject categories.
+CATEGORIES: dict[str, Category] = {
+    **{
+        name: Category(archive.name, name, archive.active and name not in FORMER_CATEGORIES)
+        for name, archive in ARCHIVES.items()
+        if name in FORMER_CATEGORIES or not any(cat.startswith(name + ".") for cat in _SUBJECT_CATEGORIES)
+    },
+    **_SUBJECT_CATEGORIES,
 }
 
 ALIASES: dict[str, str] = {

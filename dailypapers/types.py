@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import NamedTuple
 
 
@@ -112,6 +112,64 @@ class PaperRow(NamedTuple):
 # The columns of a paper that ingest writes; the rest (local votes and comments, timestamps,
 # first_featured) belong to the store.
 PAPER_COLUMNS: tuple[str, ...] = PaperRow._fields
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PaperCard:
+    """A stored paper as a card shows it: on the feed pages, in search results, the JSON API, the
+    feeds, digests and the CLI. Built by the store from the papers columns of the same names
+    (store.feed.CARD_COLUMNS derives from CARD_FIELDS), so a new field is one line here. The
+    paper's columns (PAPER_COLUMNS) but those no card shows (journal reference, DOI, report
+    number, license) and ingest's bookkeeping; plus the store's first featured day and local counts."""
+
+    id: int
+    arxiv_id: str
+    version: int | None = None
+    title: str = ""
+    abstract: str = ""
+    authors: list[dict] = field(default_factory=list)  # [{"name", "affiliations"?}], as stored
+    primary_category: str | None = None
+    categories: list[str] = field(default_factory=list)  # primary first
+    comment: str | None = None
+    code_url: str | None = None
+    project_url: str | None = None
+    published_at: dt.datetime | None = None
+    updated_at: dt.datetime | None = None
+    upvotes_imported: int = 0
+    comments_imported: int = 0
+    hf_meta: dict | None = None  # see store.schema.Paper.hf_meta
+    first_featured: dt.date | None = None
+    upvote_count: int = 0  # local votes
+    comment_count: int = 0  # local comments
+
+
+# The fields of a card, in order: the papers columns a card is read from.
+CARD_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(PaperCard))
+
+
+class StoredVersion(NamedTuple):
+    """One version in a stored paper's history: what the paper page and `papers show` list."""
+
+    version: int
+    submitted_at: dt.datetime | None = None
+    title: str | None = None
+    abstract: str | None = None  # as of this version, when a source showed it
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PaperFull(PaperCard):
+    """A stored paper with what only its own page shows: the bibliographic columns a card leaves
+    out, and its version history."""
+
+    journal_ref: str | None = None
+    doi: str | None = None
+    report_no: str | None = None
+    license: str | None = None
+    versions: tuple[StoredVersion, ...] = ()
+
+
+# The papers columns a full paper adds to a card's (its versions come from their own table).
+FULL_FIELDS: tuple[str, ...] = CARD_FIELDS + ("journal_ref", "doi", "report_no", "license")
 
 
 @dataclass(slots=True)

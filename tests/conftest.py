@@ -134,7 +134,7 @@ def fresh_site(db_url, tmp_path, listing_subset):
 def hf_site(request, tmp_path_factory, listing_subset):
     """The shared site's data, then a later import of the same HF day in HF's current answer format
     (tests/hfhelp.py): for tests of the fields HF added since the recorded answer."""
-    from dailypapers.ingest.run import IngestJob
+    from dailypapers.jobs.ingest import ingest_job
     from hfhelp import write_current_format
 
     tmp = tmp_path_factory.mktemp("hfsite")
@@ -142,7 +142,7 @@ def hf_site(request, tmp_path_factory, listing_subset):
     settings = site_settings(url, tmp)
     load_site_data(settings, listing_subset)
     store = Store(settings)
-    IngestJob(store).run([str(write_current_format(tmp))])
+    ingest_job(store).run([str(write_current_format(tmp))])
     store.dispose()
     yield settings
     if pg:

@@ -26,7 +26,7 @@ from zoneinfo import ZoneInfo
 import httpx
 from sqlalchemy import func, select
 
-from support import DATA, MODELS, ROOT
+from support import DATA, MODELS, ROOT, site_env
 from dailypapers.config import Settings
 from dailypapers.store.engine import Store
 from dailypapers.store.schema import Comment, DailyEntry, JobRun, Paper, Subscription, Upvote, User
@@ -111,23 +111,18 @@ class Deployment:
         self.root = root
         self.db_url = db_url
         root.mkdir(parents=True, exist_ok=True)
-        self.env = dict(
-            os.environ,
+        self.env = site_env(
             DAILYPAPERS_DATABASE_URL=db_url,
             DAILYPAPERS_QUEUE_URL=redis_url,
             DAILYPAPERS_QUEUE_NAMESPACE=f"faults-{uuid.uuid4().hex[:8]}",
             DAILYPAPERS_QUEUE_HEARTBEAT_SECONDS="3",
             DAILYPAPERS_JOB_LEASE_SECONDS=str(LEASE),
-            DAILYPAPERS_INDEX_FOLLOW_SECONDS="1",
             DAILYPAPERS_FETCH_POLL_SECONDS="1",
             DAILYPAPERS_INBOX_DIR=str(root / "inbox"),
             DAILYPAPERS_MODELS_DIR=str(MODELS),
             DAILYPAPERS_SMTP_URL=smtp_url,
-            DAILYPAPERS_SECRET_KEY="fault-tests",
-            DAILYPAPERS_ONLINE="0",
-            DAILYPAPERS_SEARCH_SEMANTIC="0",  # the embedding model would cost each process a gigabyte here
+            DAILYPAPERS_SECRET_KEY="fault-tests",  # semantic search stays off: the model would cost each process a gigabyte
             DAILYPAPERS_EMBEDDING_THREADS="1",
-            DAILYPAPERS_VENDOR_DIR=str(ROOT / "node_modules"),
             DAILYPAPERS_RATE_LIMIT_SIGNUP="100000/minute",
             DAILYPAPERS_RATE_LIMIT_LOGIN="100000/minute",
             DAILYPAPERS_RATE_LIMIT_COMMENT="100000/minute",
@@ -137,7 +132,6 @@ class Deployment:
         )
         if not redis_url:
             self.env.pop("DAILYPAPERS_QUEUE_URL")
-        self.env.pop("DAILYPAPERS_DEBUG", None)
         self.env.pop("DAILYPAPERS_BASE_URL", None)
         self.procs: dict[str, Proc] = {}
         self.settings = Settings(database_url=db_url, data_dir=root / "checks", search_semantic=False)

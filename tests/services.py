@@ -154,21 +154,23 @@ class PrivateRedis:
 
 
 @contextmanager
+def _started(server, start):
+    """What `start` (a method of `server`) returns; the server removed afterwards, also when it
+    did not start."""
+    try:
+        yield start()
+    finally:
+        server.remove()
+
+
 def private_postgres(root: Path):
     server = PrivatePostgres(root)
-    try:
-        yield server.init()
-    finally:
-        server.remove()
+    return _started(server, server.init)
 
 
-@contextmanager
 def private_redis(root: Path):
     server = PrivateRedis(root)
-    try:
-        yield server.start()
-    finally:
-        server.remove()
+    return _started(server, server.start)
 
 
 @contextmanager

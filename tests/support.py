@@ -4,6 +4,7 @@ from here; conftest.py holds the fixtures."""
 
 from __future__ import annotations
 
+import inspect
 import os
 import uuid
 from pathlib import Path
@@ -56,6 +57,22 @@ def make_settings(db_url: str, tmp_path: Path, **overrides) -> Settings:
     return Settings(**values)
 
 
+def site_env(**values: str) -> dict:
+    """The environment of a site process a test starts: this one's, offline, without the embedding
+    model, following the indexes every second, with the vendored assets, never in debug mode; and
+    these DAILYPAPERS_ values."""
+    env = dict(
+        os.environ,
+        DAILYPAPERS_ONLINE="0",
+        DAILYPAPERS_SEARCH_SEMANTIC="0",
+        DAILYPAPERS_INDEX_FOLLOW_SECONDS="1",
+        DAILYPAPERS_VENDOR_DIR=str(ROOT / "node_modules"),
+    )
+    env.update(values)
+    env.pop("DAILYPAPERS_DEBUG", None)
+    return env
+
+
 def env_for(settings: Settings) -> dict:
     """The environment that points the real `dailypapers` command at these settings' database."""
     env = dict(os.environ)
@@ -83,11 +100,11 @@ def load_site_data(settings: Settings, listing: Path, *, feature_listed: bool = 
     """The listing lines (arXiv's listings) and three HF papers (featured on 2024-10-25). With
     `feature_listed`, every listed paper is also featured on its listing day by a curator's hand
     (as `dailypapers papers feature --listed` does), so the feed pages have days full of papers."""
-    from dailypapers.ingest.run import IngestJob
+    from dailypapers.jobs.ingest import ingest_job
 
     store = Store(settings)
     hf = DATA / "fixtures" / "hf-api" / "daily_papers_2024-10-25_first3items.json"
-    IngestJob(store).run([str(listing), str(hf)])
+    ingest_job(store).run([str(listing), str(hf)])
     if feature_listed:
         feature_all_listed(store)
     store.dispose()
@@ -126,3 +143,15 @@ def client_for(settings: Settings):
     from dailypapers.web.app import create_app
 
     return TestClient(create_app(settings), base_url="http://testserver", follow_redirects=False)
+
+
+def client_fixture(site: str, scope: str = "module"):
+    """A `client` fixture: a test client of the site that the fixture named `site` makes (asked for
+    by name in the signature, so a site fixture parametrized by database runs the tests on each)."""
+
+    def client(**fixtures):
+        with client_for(fixtures[site]) as c:
+            yield c
+
+    client.__signature__ = inspect.Signature([inspect.Parameter(site, inspect.Parameter.KEYWORD_ONLY)])
+    return pytest.fixture(scope=scope)(client)

@@ -17,6 +17,7 @@ from dailypapers.personnames import author_key
 from dailypapers.store import authors as author_store
 from dailypapers.store import papers as paper_store
 from dailypapers.store.engine import Store
+from dailypapers.types import StoredVersion
 from dailypapers.web.claims import vouching_rule
 from dailypapers.web.versions import history, word_diff
 from webhelp import csrf_from, log_in, make_user
@@ -277,16 +278,16 @@ def test_a_verified_email_on_a_trusted_domain_confirms_at_once(site):
 
 
 def test_vouching_rule():
-    paper = {"project_url": "https://nlp.uni.example/proj", "code_url": "https://github.com/x/y"}
+    paper = ("https://nlp.uni.example/proj", "https://github.com/x/y")  # project page, code
     assert vouching_rule("me@uni.example", paper, []) == "email-domain"
     assert vouching_rule("me@nlp.uni.example", paper, []) == "email-domain"
     assert vouching_rule("me@other.example", paper, []) is None
     assert vouching_rule("me@github.com", paper, []) is None  # a shared host vouches for no one
-    assert vouching_rule("me@github.com", {"code_url": "https://github.com/me/repo"}, []) is None
+    assert vouching_rule("me@github.com", ("https://github.com/me/repo",), []) is None
     assert vouching_rule(None, paper, ["uni.example"]) is None  # no verified address
-    assert vouching_rule("me@lab.trusted.edu", {}, ["trusted.edu"]) == "email-domain"
-    assert vouching_rule("me@nottrusted.edu", {}, ["trusted.edu"]) is None
-    assert vouching_rule("me@uni.example", {"project_url": "javascript:alert(1)"}, []) is None
+    assert vouching_rule("me@lab.trusted.edu", (), ["trusted.edu"]) == "email-domain"
+    assert vouching_rule("me@nottrusted.edu", (), ["trusted.edu"]) is None
+    assert vouching_rule("me@uni.example", ("javascript:alert(1)",), []) is None
 
 
 # --- versions ----------------------------------------------------------------------------------
@@ -299,9 +300,9 @@ def test_word_diff():
     assert runs == [("same", "We "), ("del", "show "), ("ins", "prove "), ("same", "that X holds in "), ("del", "theory."), ("ins", "practice.")]
     assert "".join(t for k, t in runs if k != "ins") == old and "".join(t for k, t in runs if k != "del") == new
     views = history([
-        {"version": 1, "submitted_at": None, "title": "T", "abstract": None},
-        {"version": 2, "submitted_at": None, "title": "T2", "abstract": "x"},
-        {"version": 3, "submitted_at": None, "title": "T2", "abstract": "x"},
+        StoredVersion(1, None, "T", None),
+        StoredVersion(2, None, "T2", "x"),
+        StoredVersion(3, None, "T2", "x"),
     ])
     assert views[1].diff is None and views[1].unknown == "v1" and views[1].title_changed
     assert views[2].diff == [] and not views[2].title_changed
@@ -326,8 +327,8 @@ def _api_versions(tmp_path, *, with_v1: bool = True):
 
 def test_paper_page_shows_versions_and_the_abstract_diff(site, client, tmp_path):
     _ingest(site, *_api_versions(tmp_path))
-    versions = read_once(site, paper_store.get, "2104.12255")["versions"]
-    assert [v["version"] for v in versions] == [1, 2] and all(v["abstract"] for v in versions)
+    versions = read_once(site, paper_store.get, "2104.12255").versions
+    assert [v.version for v in versions] == [1, 2] and all(v.abstract for v in versions)
     page = client.get("/papers/2104.12255").text
     section = page[page.index('id="versions"'):page.index("</section>", page.index('id="versions"'))]
     assert "v1</a> · <time" in section and "20 Apr 2021" in section and "1 Jun 2021" in section

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import text
 
 from support import drop_pg_database, make_settings, need_data, pg_database
-from dailypapers.ingest.run import IngestJob
+from dailypapers.jobs.ingest import ingest_job
 from dailypapers.store import kv
 from dailypapers.store.backup import BackupError, backup
 from dailypapers.store.engine import Store, head_revision
@@ -24,7 +24,7 @@ SNAPSHOT = ("fixtures", "kaggle-snapshot", "arxiv-metadata-oai-snapshot.sample20
 
 def _filled(url, tmp_path) -> Store:
     store = Store(make_settings(url, tmp_path))
-    IngestJob(store).run([str(need_data(*SNAPSHOT))])
+    ingest_job(store).run([str(need_data(*SNAPSHOT))])
     return store
 
 

@@ -40,11 +40,11 @@ def server(tmp_path_factory, listing_subset):
         ' "authors": ["<script>window.__xss=2</script>"], "categories": ["cs.CL"], "comment": null,'
         ' "abstract": "Math: $E = mc^2$ and $$\\\\sum_{i=1}^n x_i$$. <script>window.__xss=3</script> a < b & c", "listed": "2025-03-24"}\n'
     )
-    from dailypapers.ingest.run import IngestJob
+    from dailypapers.jobs.ingest import ingest_job
     from dailypapers.store.engine import Store
 
     store = Store(settings)
-    IngestJob(store).run([str(evil)])
+    ingest_job(store).run([str(evil)])
     store.dispose()
     make_user(settings, "curie", "a curator password", is_curator=True)
     with live_server(settings) as base:
@@ -94,23 +94,23 @@ def shot(page, name: str) -> None:
     page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=False)
 
 
+def enter(page, server, link: str, button: str) -> None:
+    """Follow `link` to a form, give the reader's name and password, press `button`: signed in."""
+    page.click(link)
+    page.fill("#username", "reader")
+    page.fill("#password", "a reader password")
+    page.click(f"button:has-text('{button}')")
+    page.wait_for_url(server + "/")
+    assert page.locator("nav >> text=reader").is_visible()
+
+
 def test_sign_up_log_out_log_in(page, server):
     page.goto(server + "/")
     shot(page, "feed-anonymous")
-    page.click("text=Sign up")
-    page.fill("#username", "reader")
-    page.fill("#password", "a reader password")
-    page.click("button:has-text('Create account')")
-    page.wait_for_url(server + "/")
-    assert page.locator("nav >> text=reader").is_visible()
+    enter(page, server, "text=Sign up", "Create account")
     page.click("button:has-text('Log out')")
     page.wait_for_url(server + "/")
-    page.click("nav >> text=Log in")
-    page.fill("#username", "reader")
-    page.fill("#password", "a reader password")
-    page.click("button:has-text('Log in')")
-    page.wait_for_url(server + "/")
-    assert page.locator("nav >> text=reader").is_visible()
+    enter(page, server, "nav >> text=Log in", "Log in")
 
 
 def test_upvote_from_the_feed_without_reload(page, server):

@@ -83,7 +83,8 @@ def test_errors_are_one_line(cli_env, tmp_path):
 def test_ingest_reports_progress_to_a_plain_observer(sqlite_url, tmp_path):
     """Ingest draws nothing itself: it reports each stage to whatever observer it is given (the CLI
     gives Rich bars, cli/progress.py), and loads no display library."""
-    from dailypapers.ingest.run import IngestJob, Quiet
+    from dailypapers.ingest.run import Quiet
+    from dailypapers.jobs.ingest import ingest_job
 
     class Recorder(Quiet):
         def __init__(self):
@@ -101,7 +102,7 @@ def test_ingest_reports_progress_to_a_plain_observer(sqlite_url, tmp_path):
     hf = need_data("fixtures", "hf-api", "daily_papers_2024-10-25_first3items.json")
     store = Store(make_settings(sqlite_url, tmp_path))
     recorder = Recorder()
-    IngestJob(store, progress=recorder).run([str(hf)])
+    ingest_job(store, progress=recorder).run([str(hf)])
     store.dispose()
     size = hf.stat().st_size
     assert recorder.calls[0] == ("start", f"{hf.name} (hf-daily)", size)
@@ -138,6 +139,12 @@ def test_cli_reference_is_current():
     assert doc.read_text() == made.stdout == cli_markdown(), "regenerate: python -m dailypapers.cli.docs > docs/cli.md"
     for command in ("ingest", "db backup", "papers list", "jobs enqueue", "digest receive", "eval"):
         assert f"\n## dailypapers {command}\n" in made.stdout
+
+
+def test_a_mistyped_rate_limit_stops_the_command_in_one_line(cli_env):
+    line = one_line_error(dp(dict(cli_env, DAILYPAPERS_RATE_LIMIT_COMMENT="ten a minute"), "settings"))
+    assert "rate_limit_comment" in line and "not a rate limit: 'ten a minute'" in line
+    assert dp(dict(cli_env, DAILYPAPERS_RATE_LIMIT_COMMENT="10 per minute"), "settings").returncode == 0
 
 
 def test_every_setting_has_help():

@@ -29,13 +29,13 @@ PASSWORD = "correct horse battery"
 
 def make_site(db_url: str, tmp_path, members: int):
     """One HF day's papers (three), and members sharing one password hash (hashing is slow)."""
-    from dailypapers.ingest.run import IngestJob
+    from dailypapers.jobs.ingest import ingest_job
 
     need_data("fixtures", "hf-api")
     # Every member logs in from 127.0.0.1 within the minute.
     settings = site_settings(db_url, tmp_path, rate_limit_login="1000/minute")
     store = Store(settings)
-    IngestJob(store).run([str(DATA / "fixtures" / "hf-api" / "daily_papers_2024-10-25_first3items.json")])
+    ingest_job(store).run([str(DATA / "fixtures" / "hf-api" / "daily_papers_2024-10-25_first3items.json")])
     hashed = hash_password(PASSWORD)
     with store.session() as session, session.begin():
         for i in range(members):
@@ -97,9 +97,9 @@ def stored(settings) -> dict:
     store = Store(settings)
     with store.session() as session:
         paper = paper_store.get(session, PAPER)
-        rows = integrity.rows_of(session, paper["id"])
+        rows = integrity.rows_of(session, paper.id)
     store.dispose()
-    return {"upvote_count": paper["upvote_count"], "comment_count": paper["comment_count"], **rows}
+    return {"upvote_count": paper.upvote_count, "comment_count": paper.comment_count, **rows}
 
 
 def votes_at_once(members: list[Member], ups: list[bool]) -> list[httpx.Response]:
@@ -164,7 +164,7 @@ def corrupted_store(db_url, tmp_path):
     settings = make_site(db_url, tmp_path, 5)
     store = Store(settings)
     with store.session() as session, session.begin():
-        ids = {aid: paper_store.get(session, aid)["id"] for aid in (PAPER, *OTHERS)}
+        ids = {aid: paper_store.get(session, aid).id for aid in (PAPER, *OTHERS)}
         users = [user_store.by_name(session, f"member{i:02d}")["id"] for i in range(5)]
         for uid in users:
             vote_store.add(session, uid, ids[PAPER])
@@ -204,7 +204,7 @@ def test_db_check_reports_drift_and_repair_fixes_it(db_url, tmp_path):
     store = Store(settings)
     with store.session() as session:
         assert integrity.drift(session) == []
-        assert paper_store.get(session, OTHERS[0])["upvote_count"] == 1  # never drifted, untouched
+        assert paper_store.get(session, OTHERS[0]).upvote_count == 1  # never drifted, untouched
     store.dispose()
 
 
@@ -216,7 +216,7 @@ def test_repair_while_members_vote(db_url, tmp_path):
     settings = corrupted_store(db_url, tmp_path)
     store = Store(settings)
     with store.session() as session, session.begin():
-        pid = paper_store.get(session, PAPER)["id"]
+        pid = paper_store.get(session, PAPER).id
         voters = [user_store.create(session, f"voter{i:02d}", "x") for i in range(20)]
 
     def vote(uid):

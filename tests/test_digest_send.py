@@ -315,7 +315,7 @@ def test_compose_similar_papers_from_upvotes(store, monkeypatch):
 
     with store.session() as session:
         day = feed_store.list_featured(session, FeedQuery(start=LISTING_DAY.start, end=LISTING_DAY.end, sort="time", limit=500)).items
-    ids = [i.paper["id"] for i in day]
+    ids = [i.paper.id for i in day]
     liked, near, far = ids[0], ids[1], ids[2]
     vectors = {pid: np.eye(4, dtype=np.float32)[3] for pid in ids}
     vectors[liked] = vectors[near] = np.array([1, 0, 0, 0], dtype=np.float32)

@@ -13,6 +13,8 @@ from support import MODELS, need_data
 from dailypapers.config import Settings
 from dailypapers.errors import ConfigError
 from dailypapers.index import embeddings as E
+from dailypapers.index import model as M
+from dailypapers.index.embedding_runs import embed_cached
 
 
 
@@ -46,11 +48,11 @@ def papers():
 
 
 def test_int8_onnx_matches_sentence_transformers(papers):
-    texts = [E.paper_text(p["title"], p["abstract"]) for p in papers] + ["graph neural networks", "diffusion"]
+    texts = [M.paper_text(p["title"], p["abstract"]) for p in papers] + ["graph neural networks", "diffusion"]
     int8 = shared_embedder().embed(texts)
     fp32 = shared_embedder(quantized=False).embed(texts)
     reference = E.TorchEmbedder(device="cpu").embed(texts)
-    assert int8.shape == fp32.shape == reference.shape == (len(texts), E.DIM)
+    assert int8.shape == fp32.shape == reference.shape == (len(texts), M.DIM)
     assert np.allclose(np.linalg.norm(int8, axis=1), 1.0, atol=1e-4)
     cos_fp32 = (fp32 * reference).sum(axis=1)
     cos_int8 = (int8 * reference).sum(axis=1)
@@ -58,11 +60,11 @@ def test_int8_onnx_matches_sentence_transformers(papers):
     assert cos_int8.min() >= 0.99, cos_int8.min()  # quantization costs a little, per text
     assert cos_int8.mean() >= 0.993
     empty = shared_embedder().embed([""])  # no words: a vector all the same, never an error
-    assert empty.shape == (1, E.DIM) and np.isfinite(empty).all()
+    assert empty.shape == (1, M.DIM) and np.isfinite(empty).all()
 
 
 def test_batching_keeps_order_and_results(papers):
-    texts = [E.paper_text(p["title"], p["abstract"]) for p in papers[:12]]
+    texts = [M.paper_text(p["title"], p["abstract"]) for p in papers[:12]]
     exact = shared_embedder(quantized=False)
     assert np.allclose(exact.embed(texts, batch_size=5), np.stack([exact.embed([t])[0] for t in texts]), atol=1e-4)
     # int8 activations are quantized per batch, so a batch's neighbours move a vector a little.
@@ -73,22 +75,22 @@ def test_batching_keeps_order_and_results(papers):
     assert ((together @ alone.T).argmax(axis=1) == np.arange(len(texts))).all()  # same order, same texts
     # Long texts are cut at 256 tokens, not rejected.
     long = int8.embed(["word " * 5000])
-    assert long.shape == (1, E.DIM) and np.isfinite(long).all()
+    assert long.shape == (1, M.DIM) and np.isfinite(long).all()
 
 
 def test_export_is_cached_and_keyed_by_the_weights():
-    path = E.export_onnx(MODELS)
+    path = M.export_onnx(MODELS)
     stamp = path.stat().st_mtime_ns
     started = time.perf_counter()
-    again = E.export_onnx(MODELS)
+    again = M.export_onnx(MODELS)
     assert again == path and again.stat().st_mtime_ns == stamp
     assert time.perf_counter() - started < 5
-    assert path.parent.name == f"{E.MODEL_KEY}-{E.weights_hash(E.model_source())}"
+    assert path.parent.name == f"{M.MODEL_KEY}-{M.weights_hash(M.model_source())}"
 
 
 def test_paper_text_folds_line_wraps():
-    assert E.paper_text("A\n  title", "An abstract\nwith wraps.") == "A title. An abstract with wraps."
-    assert E.paper_text("Why?", "Because.") == "Why? Because."
+    assert M.paper_text("A\n  title", "An abstract\nwith wraps.") == "A title. An abstract with wraps."
+    assert M.paper_text("Why?", "Because.") == "Why? Because."
 
 
 def test_embed_cached_resumes_after_an_interruption(tmp_path):
@@ -106,12 +108,12 @@ def test_embed_cached_resumes_after_an_interruption(tmp_path):
 
     texts = [f"text {i}" * (i % 5 + 1) for i in range(25)]
     with pytest.raises(KeyboardInterrupt):
-        E.embed_cached(Counting(fail_after=2), texts, tmp_path, chunk=10)
+        embed_cached(Counting(fail_after=2), texts, tmp_path, chunk=10)
     resumed = Counting()
-    vectors = E.embed_cached(resumed, texts, tmp_path, chunk=10)
+    vectors = embed_cached(resumed, texts, tmp_path, chunk=10)
     assert resumed.calls == 1  # two chunks were kept; only the last is embedded again
     assert vectors[:, 0].tolist() == [len(t) for t in texts]
-    changed = E.embed_cached(Counting(), texts[:-1] + ["other"], tmp_path, chunk=10)
+    changed = embed_cached(Counting(), texts[:-1] + ["other"], tmp_path, chunk=10)
     assert changed[-1, 0] == len("other")  # another corpus never reads the old cache
 
 
@@ -128,7 +130,7 @@ def test_runtime_setting_is_checked(tmp_path):
 
 def test_auto_runtime_takes_the_gpu_for_papers_only(tmp_path, monkeypatch):
     class FakeGpu:
-        model, dim, runtime = E.MODEL_KEY, E.DIM, "torch-cuda"
+        model, dim, runtime = M.MODEL_KEY, M.DIM, "torch-cuda"
 
     monkeypatch.setattr(E, "cuda_available", lambda: True)
     monkeypatch.setattr(E, "TorchEmbedder", FakeGpu)

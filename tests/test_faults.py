@@ -47,9 +47,9 @@ def site(tmp_path_factory):
         db_url = pg.url.replace("postgresql://", "postgresql+psycopg://")
         dep = fh.Deployment(root / "site", db_url, redis.url, smtp.url)
         path, ids = fh.corpus(root, PAPERS)
-        from dailypapers.ingest.run import IngestJob
+        from dailypapers.jobs.ingest import ingest_job
 
-        IngestJob(dep.store).run([str(path)])  # creates the schema first
+        ingest_job(dep.store).run([str(path)])  # creates the schema first
         dep.web("web-a"), dep.web("web-b"), dep.worker("worker-a"), dep.worker("worker-b")
         dep.ensure()
         dep.pg, dep.redis, dep.papers, dep.root_dir = pg, redis, ids, root
@@ -278,9 +278,9 @@ def test_data_folder_full(tmp_path):
     with small_disk(tmp_path / "disk", "48m") as disk, SMTPServer() as smtp:
         dep = fh.Deployment(tmp_path / "site", f"sqlite:///{disk / 'dailypapers.db'}", "", smtp.url)
         path, ids = fh.corpus(tmp_path, PAPERS)
-        from dailypapers.ingest.run import IngestJob
+        from dailypapers.jobs.ingest import ingest_job
 
-        IngestJob(dep.store).run([str(path)])
+        ingest_job(dep.store).run([str(path)])
         dep.web("web", data_dir=disk / "data")
         dep.papers, dep.slices = ids, iter([0])
         try:

@@ -29,7 +29,7 @@ from lxml import etree
 
 from support import DATA, env_for, make_settings
 from dailypapers.errors import DailyPapersError
-from dailypapers.ingest.run import IngestJob
+from dailypapers.jobs.ingest import ingest_job
 from dailypapers.store.engine import Store
 from helpers import consistency_problems
 
@@ -180,7 +180,7 @@ def ingest_holds(store, raw: bytes, suffix: str) -> None:
     path = store.tmp / f"input-{next(_files)}{suffix}"
     path.write_bytes(raw)
     try:
-        report = IngestJob(store, parallel=False).run([str(path)])
+        report = ingest_job(store, parallel=False).run([str(path)])
     except DailyPapersError as exc:
         message = str(exc)
         assert message and "\n" not in message, message

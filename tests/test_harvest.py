@@ -10,7 +10,7 @@ import pytest
 
 from support import make_settings, need_data
 from dailypapers.errors import SourceError
-from dailypapers.ingest.run import IngestJob
+from dailypapers.jobs.ingest import ingest_job
 from dailypapers.sources import harvest
 from dailypapers.store import papers as paper_store
 from dailypapers.store import runs as run_store
@@ -65,7 +65,7 @@ def test_oai_harvest_follows_tokens_filters_and_is_polite(db_url, tmp_path):
     with Upstream(OaiScript(first_503=True)) as up:
         settings = settings_for(db_url, tmp_path, up, arxiv_request_interval=0.2, contact_email="ops@example.org")
         store = Store(settings)
-        report = IngestJob(store).run(["arxiv:hep-ex,hep-th"], since=dt.date(2017, 12, 14))
+        report = ingest_job(store).run(["arxiv:hep-ex,hep-th"], since=dt.date(2017, 12, 14))
         log = list(up.log)
     # hep-ex: 2 records, then 1 by token; hep-th: 3
     assert report.new == 6 and report.rejected == 0
@@ -78,7 +78,7 @@ def test_oai_harvest_follows_tokens_filters_and_is_polite(db_url, tmp_path):
     assert all("dailypapers/" in r.headers["user-agent"] and "ops@example.org" in r.headers["user-agent"] for r in log)
     with store.session() as session:
         p = paper_store.get(session, "1706.05371")
-    assert p["title"].startswith("Evaluation of Silicon Photomultipliers")
+    assert p.title.startswith("Evaluation of Silicon Photomultipliers")
     store.dispose()
 
 
@@ -88,13 +88,13 @@ def test_crashed_harvest_resumes_from_its_token(db_url, tmp_path):
         settings = settings_for(db_url, tmp_path, up)
         store = Store(settings)
         with pytest.raises(SourceError, match="HTTP 500"):
-            IngestJob(store).run(["arxiv:hep-ex"], since=dt.date(2017, 12, 14))
+            ingest_job(store).run(["arxiv:hep-ex"], since=dt.date(2017, 12, 14))
         assert paper_store.count(store.session()) == 2  # the first page was stored before the failure
         cursor = [c for c in [run_store.get_cursor(store.session(), k) for k in _keys(store)] if c][0]
         assert cursor["cursor"] == "hepex-page-2" and not cursor["done"]
         script.fail_token = False
         up.log.clear()
-        report = IngestJob(store).run(["arxiv:hep-ex"], since=dt.date(2017, 12, 14))
+        report = ingest_job(store).run(["arxiv:hep-ex"], since=dt.date(2017, 12, 14))
         assert up.log[0].params.get("resumptionToken") == "hepex-page-2"  # resumed, not restarted
         assert len(up.log) == 1
     assert report.new == 1 and paper_store.count(store.session()) == 3
@@ -137,7 +137,7 @@ def test_fetch_ids_from_the_export_api(db_url, tmp_path):
     with Upstream(handler) as up:
         settings = settings_for(db_url, tmp_path, up)
         store = Store(settings)
-        report = IngestJob(store).run(["arxiv:1707.08567"])
+        report = ingest_job(store).run(["arxiv:1707.08567"])
         assert report.new == 1
         with pytest.raises(SourceError, match="incorrect id format"):
             harvest.fetch_one(settings, "abc")

@@ -12,15 +12,12 @@ import sys
 
 import pytest
 
-from support import client_for, env_for
+from support import client_fixture, env_for
 from hfhelp import KNOWLEDGE_EDITING
 from webhelp import live_server
 
 
-@pytest.fixture(scope="module")
-def client(hf_site):
-    with client_for(hf_site) as c:
-        yield c
+client = client_fixture("hf_site")
 
 
 @pytest.fixture(scope="module")

@@ -310,7 +310,8 @@ def test_an_offline_instance_logs_one_line_a_day(sqlite_url, tmp_path, caplog):
     caplog.set_level(logging.DEBUG)
     store = Store(settings)
     try:
-        now = dt.datetime.now(dt.UTC)
+        # Noon, so that two hours later is still the same daily period (the job runs at 07:00).
+        now = dt.datetime.now(dt.UTC).replace(hour=12, minute=0, second=0, microsecond=0)
         period = scheduler.due(store, JOBS["hf-mirror"], now, retry_failed=True)
         assert period is not None
         from dailypapers.jobs import runner

@@ -19,7 +19,7 @@ from lxml import etree
 from sqlalchemy import select
 
 from support import need_data
-from dailypapers.ingest.run import IngestJob
+from dailypapers.jobs.ingest import ingest_job
 from dailypapers.store.schema import Paper
 from helpers import consistency_problems
 
@@ -44,7 +44,7 @@ def fresh_id() -> str:
 
 
 def ingest(store, path):
-    report = IngestJob(store).run([str(path)])
+    report = ingest_job(store).run([str(path)])
     return report
 
 
@@ -69,6 +69,16 @@ def check(store, report, expected: dict[str, list[str]], good_ids: set[str]):
         stored = set(session.execute(select(Paper.arxiv_id)).scalars())
     assert stored == good_ids
     assert consistency_problems(store) == []
+
+
+def check_document(store, tree, path, label: str, poisoned: dict[int, list[str]], cases, good_ids: set[str]):
+    """Write an XML document whose records (`label N`) at the numbers in `poisoned` were made bad,
+    ingest it, and check as `check` does, one rejection per case."""
+    tree.write(str(path), xml_declaration=True, encoding="UTF-8")
+    report = ingest(store, path)
+    expected = {r.position: poisoned[int(r.position.split()[1])] for r in report.rejections if r.position.startswith(label + " ")}
+    assert len(expected) == len(cases)
+    check(store, report, expected, good_ids)
 
 
 # --- listing JSON lines --------------------------------------------------------------------------
@@ -341,12 +351,7 @@ def test_arxiv_api_poisons_are_rejected_alone(store, tmp_path):
         feed.append(good)
         good_ids.add(new_id)
         position += 1
-    path = tmp_path / "feed.xml"
-    tree.write(str(path), xml_declaration=True, encoding="UTF-8")
-    report = ingest(store, path)
-    expected = {r.position: expected[int(r.position.split()[1])] for r in report.rejections if r.position.startswith("entry ")}
-    assert len(expected) == len(API_CASES)
-    check(store, report, expected, good_ids)
+    check_document(store, tree, tmp_path / "feed.xml", "entry", expected, API_CASES, good_ids)
 
 
 # --- OAI-PMH -------------------------------------------------------------------------------------
@@ -431,12 +436,7 @@ def test_oai_pmh_poisons_are_rejected_alone(store, tmp_path):
             position += 1
             if poisoned:
                 expected[position] = words
-    path = tmp_path / "oai.xml"
-    tree.write(str(path), xml_declaration=True, encoding="UTF-8")
-    report = ingest(store, path)
-    expected = {r.position: expected[int(r.position.split()[1])] for r in report.rejections if r.position.startswith("record ")}
-    assert len(expected) == len(OAI_CASES)
-    check(store, report, expected, good_ids)
+    check_document(store, tree, tmp_path / "oai.xml", "record", expected, OAI_CASES, good_ids)
 
 
 # --- one bad record is all it costs, wherever it sits ---------------------------------------------

@@ -13,11 +13,11 @@ from sqlalchemy import text
 
 from support import make_settings, need_data
 from dailypapers import search as S
-from dailypapers.index.embeddings import embed_papers
+from dailypapers.index.embedding_runs import embed_papers
 from dailypapers.index.fulltext import FullTextIndex
 from dailypapers.index.vectors import VectorIndex
 from dailypapers.ingest.merge import complete_new
-from dailypapers.ingest.run import IngestJob
+from dailypapers.jobs.ingest import ingest_job
 from dailypapers.store import embeddings as embedding_store
 from dailypapers.store import papers as paper_store
 from dailypapers.store.engine import Store
@@ -50,7 +50,7 @@ def plain_store(db_url, tmp_path):
 def test_full_text_skips_a_paper_dated_beyond_its_range_and_every_later_ingest_works(plain_store, tmp_path, caplog):
     store = plain_store
     hf = need_data("fixtures", "hf-api", "daily_papers_2024-10-25_first3items.json")
-    IngestJob(store).run([str(hf)])
+    ingest_job(store).run([str(hf)])
     old_paper(store, "2401.00001", first_featured=dt.date(9999, 12, 31))
     old_paper(store, "2401.00002", published_at=dt.datetime(1600, 1, 1))
     caplog.set_level(logging.WARNING)
@@ -63,7 +63,7 @@ def test_full_text_skips_a_paper_dated_beyond_its_range_and_every_later_ingest_w
     assert "2401.00001" in lines[0] and "9999-12-31" in lines[0]
 
     api = need_data("fixtures", "arxiv-api", "q_testing_s0_m10_bc5a6c384fe9.xml")
-    later = IngestJob(store).run([str(api)])  # failed before: every later ingest raised
+    later = ingest_job(store).run([str(api)])  # failed before: every later ingest raised
     assert later.new == 10
     index = FullTextIndex.for_store(store)
     assert index.count() == 13
@@ -76,7 +76,7 @@ def test_embedding_and_full_text_skip_a_paper_whose_text_is_not_text(sqlite_url,
 
     store = Store(make_settings(sqlite_url, tmp_path, models_dir=MODELS))
     hf = need_data("fixtures", "hf-api", "daily_papers_2024-10-25_first3items.json")
-    IngestJob(store).run([str(hf)])
+    ingest_job(store).run([str(hf)])
     bad = old_paper(store, "2401.00003")
     with store.session() as session, session.begin():
         session.execute(text("UPDATE papers SET title = X'C0FFEE', changed_at = changed_at WHERE id = :id"), {"id": bad})
@@ -102,7 +102,7 @@ def test_the_vector_index_skips_a_vector_it_cannot_use(sqlite_url, tmp_path, cap
 
     store = Store(make_settings(sqlite_url, tmp_path, models_dir=MODELS))
     hf = need_data("fixtures", "hf-api", "daily_papers_2024-10-25_first3items.json")
-    IngestJob(store).run([str(hf)])
+    ingest_job(store).run([str(hf)])
     embed_papers(store, shared_embedder())
     short, nan = old_paper(store, "2401.00004"), old_paper(store, "2401.00005")
     with store.session() as session, session.begin():

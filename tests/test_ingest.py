@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import select
 
 from support import need_data
-from dailypapers.ingest.run import IngestJob
+from dailypapers.jobs.ingest import ingest_job
 from dailypapers.store import papers as paper_store
 from dailypapers.store.schema import Paper
 from helpers import consistency_problems, table_counts
@@ -31,7 +31,7 @@ def all_fixture_files():
 
 
 def run(store, *paths, **kw):
-    return IngestJob(store, **kw).run(list(map(str, paths)))
+    return ingest_job(store, **kw).run(list(map(str, paths)))
 
 
 def test_every_fixture_then_again_changes_nothing(store):
@@ -47,11 +47,11 @@ def test_every_fixture_then_again_changes_nothing(store):
     assert table_counts(store) == counts
     with store.session() as session:
         p = paper_store.detail(session, "2410.17243")
-    assert p.paper["upvotes_imported"] == 64 and p.days[0].isoformat() == "2024-10-25"
-    assert [a["name"] for a in p.paper["authors"]][:2] == ["Zesen Cheng", "Hang Zhang"]
+    assert p.paper.upvotes_imported == 64 and p.days[0].isoformat() == "2024-10-25"
+    assert [a["name"] for a in p.paper.authors][:2] == ["Zesen Cheng", "Hang Zhang"]
     with store.session() as session:
         old = paper_store.get(session, "astro-ph/0601001")
-    assert old["journal_ref"] == "ActaAstron.56:1-50,2006"
+    assert old.journal_ref == "ActaAstron.56:1-50,2006"
 
 
 def _api_entry_versions(tmp_path):
@@ -76,9 +76,9 @@ def test_newer_version_updates_and_keeps_history(store, tmp_path):
     report = run(store, v2)
     assert (report.new, report.updated) == (0, 1)
     paper = _paper(store, "2104.12255")
-    assert paper["version"] == 2 and paper["title"].startswith("Revised: ")
-    assert [v["version"] for v in paper["versions"]] == [1, 2]
-    assert paper["versions"][0]["title"] and not paper["versions"][0]["title"].startswith("Revised")
+    assert paper.version == 2 and paper.title.startswith("Revised: ")
+    assert [v.version for v in paper.versions] == [1, 2]
+    assert paper.versions[0].title and not paper.versions[0].title.startswith("Revised")
 
 
 def test_older_version_never_overwrites_newer(store, tmp_path):
@@ -87,8 +87,8 @@ def test_older_version_never_overwrites_newer(store, tmp_path):
     report = run(store, v1)
     assert report.new == 0
     paper = _paper(store, "2104.12255")
-    assert paper["version"] == 2 and paper["title"].startswith("Revised: ")
-    assert [v["version"] for v in paper["versions"]] == [1, 2]  # the history still learns v1's title
+    assert paper.version == 2 and paper.title.startswith("Revised: ")
+    assert [v.version for v in paper.versions] == [1, 2]  # the history still learns v1's title
     assert run(store, v1).unchanged == 1
 
 
@@ -127,7 +127,7 @@ def test_hf_upvotes_follow_a_later_snapshot(store, tmp_path):
     report = run(store, snapshot_b)
     assert report.updated == 3
     for item in items:
-        assert _paper(store, item["paper"]["id"])["upvotes_imported"] == later[item["paper"]["id"]]
+        assert _paper(store, item["paper"]["id"]).upvotes_imported == later[item["paper"]["id"]]
 
 
 def test_listing_and_hf_for_the_same_paper_make_one_paper_listed_and_featured(store, tmp_path):
@@ -146,13 +146,13 @@ def test_listing_and_hf_for_the_same_paper_make_one_paper_listed_and_featured(st
     with store.session() as session:
         detail = paper_store.detail(session, first["id"])
     assert [d.isoformat() for d in detail.days] == ["2024-10-25"]  # featured by HF; listed on the 23rd
-    assert detail.paper["first_featured"].isoformat() == "2024-10-25"
+    assert detail.paper.first_featured.isoformat() == "2024-10-25"
     from dailypapers.store import listings
 
     with store.session() as session:
         listed = listings.pairs_between(session, None, None)
     assert [d.isoformat() for _, d in listed] == ["2024-10-23"]
-    assert detail.paper["categories"] == ["cs.CV", "cs.LG"]  # HF knows none; the listing's stay
+    assert detail.paper.categories == ["cs.CV", "cs.LG"]  # HF knows none; the listing's stay
     assert consistency_problems(store) == []
 
 

@@ -133,12 +133,12 @@ def test_ingest_lists_papers_without_featuring_them(store, tmp_path):
     assert (report.new, report.listed) == (1, 1)
     with store.session() as session:
         day1 = listings.list_listed(session, ListingQuery(day=D1))
-        assert [i.paper["arxiv_id"] for i in day1.items] == ["2503.00003", "2503.00001", "2503.00004"]
-        assert day1.total == 3 and all(i.paper["first_featured"] is None for i in day1.items)
+        assert [i.paper.arxiv_id for i in day1.items] == ["2503.00003", "2503.00001", "2503.00004"]
+        assert day1.total == 3 and all(i.paper.first_featured is None for i in day1.items)
         only_cv = listings.list_listed(session, ListingQuery(day=D1, category="cs.CV"))
-        assert [i.paper["arxiv_id"] for i in only_cv.items] == ["2503.00001"]
+        assert [i.paper.arxiv_id for i in only_cv.items] == ["2503.00001"]
         page2 = listings.list_listed(session, ListingQuery(day=D1, limit=2, offset=2))
-        assert [i.paper["arxiv_id"] for i in page2.items] == ["2503.00004"] and page2.total == 3
+        assert [i.paper.arxiv_id for i in page2.items] == ["2503.00004"] and page2.total == 3
         assert listings.latest_day(session) == D2
         assert listings.adjacent_days(session, D1) == (None, D2)
         assert feed.list_featured(session, FeedQuery()).total == 0  # listed is not featured
@@ -159,9 +159,9 @@ def test_curator_features_listed_papers_and_the_feed_orders_by_upvotes(store, tm
         session.query(Paper).filter(Paper.id == ids["2503.00003"]).update({"upvote_count": 5})
     with store.session() as session:
         page = feed.list_featured(session, FeedQuery(start=D1, end=D1))
-        assert [i.paper["arxiv_id"] for i in page.items] == ["2503.00003", "2503.00001"]
+        assert [i.paper.arxiv_id for i in page.items] == ["2503.00003", "2503.00001"]
         listed = listings.list_listed(session, ListingQuery(day=D1))
-        assert [(i.paper["arxiv_id"], i.paper["first_featured"]) for i in listed.items] == [
+        assert [(i.paper.arxiv_id, i.paper.first_featured) for i in listed.items] == [
             ("2503.00001", D1), ("2503.00002", None), ("2503.00003", D1)
         ]
 

@@ -7,7 +7,7 @@ import pytest
 
 from support import client_for, load_site_data, site_settings
 from dailypapers import neighbours
-from dailypapers.index.embeddings import DIM, MODEL_KEY
+from dailypapers.index.model import DIM, MODEL_KEY
 from dailypapers.store import embeddings as embedding_store
 from dailypapers.store import similar as similar_store
 from dailypapers.store.engine import Store

@@ -137,3 +137,19 @@ def test_paper_columns_are_the_papers_table_columns_ingest_writes():
     assert PAPER_COLUMNS == PaperRow._fields
     assert set(PAPER_COLUMNS) <= set(Paper.__table__.c.keys())
     assert not {"id", "first_featured", "upvote_count", "comment_count", "created_at", "changed_at"} & set(PAPER_COLUMNS)
+
+
+def test_card_fields_are_papers_columns_and_a_card_is_immutable():
+    import dataclasses
+
+    from dailypapers.store.schema import Paper
+    from dailypapers.types import CARD_FIELDS, FULL_FIELDS, PaperCard, PaperFull
+
+    columns = set(Paper.__table__.c.keys())
+    assert set(CARD_FIELDS) <= columns and set(FULL_FIELDS) <= columns
+    assert CARD_FIELDS == FULL_FIELDS[: len(CARD_FIELDS)]
+    assert {f.name for f in dataclasses.fields(PaperFull)} == set(FULL_FIELDS) | {"versions"}
+    card = PaperCard(id=1, arxiv_id="2410.17243", title="T")
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        card.title = "changed"
+    assert not hasattr(card, "__dict__")  # slotted

@@ -22,7 +22,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from support import DATA, ROOT, make_settings
+from support import DATA, ROOT, make_settings, site_env
 from services import free_port, private_postgres, wait_for
 from webhelp import csrf_from, make_user
 
@@ -53,27 +53,21 @@ def site(tmp_path_factory):
     pg_root = Path(tempfile.mkdtemp(prefix="dailypapers-outage-"))
     with private_postgres(pg_root / "pg") as pg:
         settings = make_settings(pg.url, tmp, search_semantic=False)
-        from dailypapers.ingest.run import IngestJob
+        from dailypapers.jobs.ingest import ingest_job
         from dailypapers.store.engine import Store
 
         store = Store(settings)
-        IngestJob(store).run([str(HF_DAY)])
+        ingest_job(store).run([str(HF_DAY)])
         store.dispose()
         make_user(settings)
         port = free_port()
-        env = dict(
-            os.environ,
+        env = site_env(
             DAILYPAPERS_DATABASE_URL=pg.url,
             DAILYPAPERS_DATA_DIR=str(tmp / "data"),
-            DAILYPAPERS_SEARCH_SEMANTIC="0",
-            DAILYPAPERS_ONLINE="0",
             DAILYPAPERS_SECRET_KEY="outage-test",
-            DAILYPAPERS_INDEX_FOLLOW_SECONDS="1",
             DAILYPAPERS_DATABASE_OUTAGE_LOG_SECONDS="1",
-            DAILYPAPERS_VENDOR_DIR=str(ROOT / "node_modules"),
             PYTHONPATH=str(ROOT),
         )
-        env.pop("DAILYPAPERS_DEBUG", None)
         log = tmp / "up.log"
         with open(log, "wb") as out:
             proc = subprocess.Popen([sys.executable, "-m", "dailypapers", "up", "--host", "127.0.0.1", "--port", str(port),
@@ -215,13 +209,13 @@ def test_sqlite_locked_beyond_the_busy_timeout_answers_503(tmp_path, caplog):
 
     if not HF_DAY.exists():
         pytest.skip(f"test data not found: {HF_DAY}")
-    from dailypapers.ingest.run import IngestJob
+    from dailypapers.jobs.ingest import ingest_job
     from dailypapers.store.engine import Store
 
     db = tmp_path / "site.db"
     settings = site_settings(f"sqlite:///{db}", tmp_path, sqlite_busy_timeout=0.2)
     store = Store(settings)
-    IngestJob(store).run([str(HF_DAY)])
+    ingest_job(store).run([str(HF_DAY)])
     store.dispose()
     make_user(settings)
     client = client_for(settings)

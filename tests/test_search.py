@@ -17,7 +17,7 @@ from dailypapers import search as S
 from dailypapers.errors import NotFoundError
 from dailypapers.index.fulltext import LAYOUT, FullTextIndex
 from dailypapers.index.vectors import VectorIndex
-from dailypapers.ingest.run import IngestJob
+from dailypapers.jobs.ingest import ingest_job
 from dailypapers.search import planner
 from dailypapers.store import embeddings as embedding_store
 from dailypapers.store import kv
@@ -90,7 +90,7 @@ def make_search_store(db_url, tmp_path, **overrides) -> Store:
     """A store with 60 real papers and two crafted ones, indexed (full text, embeddings, vectors)."""
     store = Store(make_settings(db_url, tmp_path, models_dir=MODELS, **overrides))
     papers = arxiv_sample(60, step=997)
-    IngestJob(store).run([str(write_jsonl(tmp_path / "papers.jsonl", papers + CRAFTED))])
+    ingest_job(store).run([str(write_jsonl(tmp_path / "papers.jsonl", papers + CRAFTED))])
     report = S.index_new_papers(store)
     assert (report.embedded, report.vectors) == (62, 62) and report.runtime == "onnx-int8"
     store.papers = papers  # the sample, for the tests
@@ -114,7 +114,7 @@ def shared_store(tmp_path_factory):
 
 
 def ids_of(page) -> list[str]:
-    return [h.paper["arxiv_id"] for h in page.hits]
+    return [h.paper.arxiv_id for h in page.hits]
 
 
 def test_hybrid_search_finds_papers_by_title_and_by_meaning(search_store):
@@ -133,11 +133,11 @@ def test_indexing_is_incremental_and_follows_changed_papers(search_store, tmp_pa
     again = S.index_new_papers(search_store)
     assert (again.embedded, again.vectors, again.fulltext) == (0, 0, 0)
     changed = dict(CRAFTED[1], title="Graph transformers for molecule property prediction")
-    IngestJob(search_store).run([str(write_jsonl(tmp_path / "changed.jsonl", [changed]))])
+    ingest_job(search_store).run([str(write_jsonl(tmp_path / "changed.jsonl", [changed]))])
     after = S.index_new_papers(search_store)
     assert after.embedded == 1 and after.vectors == 1
     page = S.search(search_store, S.SearchQuery(text="graph transformers molecule", limit=1))
-    assert page.hits[0].paper["title"] == changed["title"]
+    assert page.hits[0].paper.title == changed["title"]
 
 
 def test_query_syntax_and_filters(search_store):
@@ -152,13 +152,13 @@ def test_query_syntax_and_filters(search_store):
     assert ids_of(search('networks author:"Grace Hopper"')) == ["2601.00002"]
     assert search('author:"Hopper Grace"').hits == []
     # cat: and the categories filter (any of them), in any case.
-    assert {h.paper["arxiv_id"] for h in search("cat:cs.lg", limit=100).hits} >= {"2601.00002"}
-    assert all("cs.CV" in h.paper["categories"] for h in search("neural networks cat:cs.CV", limit=50).hits)
+    assert {h.paper.arxiv_id for h in search("cat:cs.lg", limit=100).hits} >= {"2601.00002"}
+    assert all("cs.CV" in h.paper.categories for h in search("neural networks cat:cs.CV", limit=50).hits)
     both = search("networks", categories=("cs.LG", "cs.CV"), limit=100)
-    assert all({"cs.LG", "cs.CV"} & set(h.paper["categories"]) for h in both.hits) and both.hits
+    assert all({"cs.LG", "cs.CV"} & set(h.paper.categories) for h in both.hits) and both.hits
     # Dates: the span is inclusive and applies to both sides of hybrid search.
     page = search("networks", since=dt.date(2026, 1, 1), until=dt.date(2026, 1, 31), limit=100)
-    assert all(dt.date(2026, 1, 1) <= h.paper["first_featured"] <= dt.date(2026, 1, 31) for h in page.hits)
+    assert all(dt.date(2026, 1, 1) <= h.paper.first_featured <= dt.date(2026, 1, 31) for h in page.hits)
     with pytest.raises(S.BadQuery, match="empty"):
         search("x", since=dt.date(2026, 2, 1), until=dt.date(2026, 1, 1))
     # Code: only papers with a code link.
@@ -166,19 +166,19 @@ def test_query_syntax_and_filters(search_store):
         session.execute(update(Paper).where(Paper.arxiv_id == "2601.00002").values(code_url="https://github.com/x/y", changed_at=utcnow()))
     FullTextIndex.for_store(search_store).sync(search_store)
     with_code = search("molecules", has_code=True, limit=100)
-    assert "2601.00002" in ids_of(with_code) and all(h.paper["code_url"] for h in with_code.hits)
+    assert "2601.00002" in ids_of(with_code) and all(h.paper.code_url for h in with_code.hits)
     without = search("molecules", has_code=False, limit=100)
-    assert without.hits and not any(h.paper["code_url"] for h in without.hits)
+    assert without.hits and not any(h.paper.code_url for h in without.hits)
 
 
 def test_sorting_and_paging(search_store):
     by_date = S.search(search_store, S.SearchQuery(text="learning", sort="date", limit=50))
-    days = [h.paper["first_featured"] for h in by_date.hits]
+    days = [h.paper.first_featured for h in by_date.hits]
     assert days == sorted(days, reverse=True) and len(days) > 5
     with search_store.session() as session, session.begin():
-        session.execute(update(Paper).where(Paper.arxiv_id == by_date.hits[-1].paper["arxiv_id"]).values(upvotes_imported=99))
+        session.execute(update(Paper).where(Paper.arxiv_id == by_date.hits[-1].paper.arxiv_id).values(upvotes_imported=99))
     by_votes = S.search(search_store, S.SearchQuery(text="learning", sort="upvotes", limit=50))
-    assert by_votes.hits[0].paper["arxiv_id"] == by_date.hits[-1].paper["arxiv_id"]
+    assert by_votes.hits[0].paper.arxiv_id == by_date.hits[-1].paper.arxiv_id
     listing = S.search(search_store, S.SearchQuery(text="cat:cs.CV", limit=5))
     assert listing.total > 5 and all(h.found_by == "filter" for h in listing.hits)
     second = S.search(search_store, S.SearchQuery(text="cat:cs.CV", limit=5, offset=5))
@@ -204,7 +204,7 @@ TAG = re.compile(r"<[^>]*>")
 def test_snippets_are_escaped_and_marked(search_store):
     page = S.search(search_store, S.SearchQuery(text="quokka detection alpha", limit=1))
     hit = page.hits[0]
-    assert hit.paper["arxiv_id"] == "2601.00001"
+    assert hit.paper.arxiv_id == "2601.00001"
     for html_text in (hit.title_html, hit.snippet_html):
         assert set(TAG.findall(html_text)) <= {"<mark>", "</mark>"}, html_text
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in hit.title_html
@@ -249,7 +249,7 @@ def test_bad_parameters_are_bad_queries(shared_store):
 
 def test_similar_papers(search_store):
     hits = S.similar(search_store, "2601.00002", limit=5)
-    assert hits and "2601.00002" not in [h.paper["arxiv_id"] for h in hits]
+    assert hits and "2601.00002" not in [h.paper.arxiv_id for h in hits]
     scores = [h.score for h in hits]
     assert scores == sorted(scores, reverse=True) and scores[-1] >= 0.3
     with pytest.raises(NotFoundError):
@@ -266,7 +266,7 @@ def test_new_paper_is_found_at_once_then_semantically(search_store, tmp_path):
         "abstract": "Songbirds learn their songs; zebrafinch vocal learning is modelled with spiking networks.",
         "listed": "2026-07-01",
     }
-    IngestJob(search_store).run([str(write_jsonl(tmp_path / "fresh.jsonl", [fresh]))])
+    ingest_job(search_store).run([str(write_jsonl(tmp_path / "fresh.jsonl", [fresh]))])
     page = S.search(search_store, S.SearchQuery(text="zebrafinch song", limit=3))
     assert ids_of(page)[0] == "2607.00009" and page.hits[0].found_by == "fulltext"  # no vector yet
     S.index_new_papers(search_store)
@@ -309,7 +309,7 @@ def test_indexes_are_rebuilt_when_missing_or_damaged(search_store):
 
 
 def embedding_store_model() -> str:
-    from dailypapers.index.embeddings import MODEL_KEY
+    from dailypapers.index.model import MODEL_KEY
 
     return MODEL_KEY
 
@@ -317,13 +317,13 @@ def embedding_store_model() -> str:
 def test_search_without_semantic_search(db_url, tmp_path):
     settings = make_settings(db_url, tmp_path, search_semantic=False)
     store = Store(settings)
-    IngestJob(store).run([str(write_jsonl(tmp_path / "p.jsonl", CRAFTED))])
+    ingest_job(store).run([str(write_jsonl(tmp_path / "p.jsonl", CRAFTED))])
     report = S.index_new_papers(store)
     assert report.embedded == 0 and report.fulltext == 0  # ingest already indexed the words
     page = S.search(store, S.SearchQuery(text="molecule graphs", limit=3))
     assert not page.semantic and ids_of(page) == ["2601.00002"]
     similar = S.similar(store, "2601.00001")  # by shared words, without a model
-    assert [h.paper["arxiv_id"] for h in similar] == ["2601.00002"] and similar[0].score == 1.0
+    assert [h.paper.arxiv_id for h in similar] == ["2601.00002"] and similar[0].score == 1.0
     with store.session() as session:
         assert embedding_store.count(session, "all-MiniLM-L6-v2") == 0 and paper_store.count(session) == 2
     store.dispose()
@@ -331,10 +331,10 @@ def test_search_without_semantic_search(db_url, tmp_path):
 
 def test_a_site_without_vectors_never_loads_the_model(db_url, tmp_path):
     store = Store(make_settings(db_url, tmp_path))  # semantic search on, but nothing embedded yet
-    IngestJob(store).run([str(write_jsonl(tmp_path / "p.jsonl", CRAFTED))])
+    ingest_job(store).run([str(write_jsonl(tmp_path / "p.jsonl", CRAFTED))])
     page = S.search(store, S.SearchQuery(text="quokka", limit=3))
     assert ids_of(page) == ["2601.00001"] and not page.semantic
-    assert [h.paper["arxiv_id"] for h in S.similar(store, "2601.00002")] == ["2601.00001"]
+    assert [h.paper.arxiv_id for h in S.similar(store, "2601.00002")] == ["2601.00001"]
     engines = S.engines_for(store)
     assert engines.embedder is None and not (tmp_path / "data" / "models").exists()
     store.dispose()
@@ -345,7 +345,7 @@ def test_filters_hold_when_the_dense_side_checks_its_neighbours(search_store, mo
     restrictions instead of the restricted set scored exactly: the same rules must hold."""
     monkeypatch.setattr(planner, "EXACT_FILTER_LIMIT", 1)
     page = S.search(search_store, S.SearchQuery(text="neural networks cat:cs.CV", limit=50))
-    assert page.hits and all("cs.CV" in h.paper["categories"] for h in page.hits)
+    assert page.hits and all("cs.CV" in h.paper.categories for h in page.hits)
     assert {h.found_by for h in page.hits} & {"semantic", "both"}
     phrase = S.search(search_store, S.SearchQuery(text='"sparse attention" detection', limit=50))
     assert ids_of(phrase) == ["2601.00001"]
@@ -359,7 +359,7 @@ def test_a_web_process_reports_ready_once_its_indexes_have_caught_up(search_stor
     from dailypapers.web.app import create_app
 
     late = dict(CRAFTED[0], id="2601.00099", title="Quokka populations tracked by satellite imagery")
-    IngestJob(search_store).run([str(write_jsonl(tmp_path / "late.jsonl", [late]))])
+    ingest_job(search_store).run([str(write_jsonl(tmp_path / "late.jsonl", [late]))])
     settings = search_store.settings.model_copy(update={"index_follow_seconds": 3600.0})
     with TestClient(create_app(settings, search_store), base_url="http://testserver") as client:
         deadline = time.monotonic() + 60
@@ -379,7 +379,7 @@ def test_a_web_process_reports_ready_once_its_indexes_have_caught_up(search_stor
         client.app.state.site.indexes_ready = lambda: True
         assert client.get("/healthz").json()["papers"] == 63
         later = dict(CRAFTED[0], id="2601.00098", title="Wombat burrows mapped by ground radar")
-        IngestJob(search_store).run([str(write_jsonl(tmp_path / "later.jsonl", [later]))])
+        ingest_job(search_store).run([str(write_jsonl(tmp_path / "later.jsonl", [later]))])
         deadline = time.monotonic() + 10
         while (health := client.get("/healthz").json())["papers"] == 63 and time.monotonic() < deadline:
             time.sleep(0.05)

@@ -10,7 +10,7 @@ import subprocess
 import sys
 import time
 
-from dailypapers.index.embeddings import MODEL_KEY
+from dailypapers.index.model import MODEL_KEY
 from dailypapers.store import embeddings as embedding_store
 from dailypapers.store.engine import Store
 from test_embeddings import MODELS, arxiv_sample

@@ -14,8 +14,9 @@ from hypothesis import strategies as st
 
 from support import db_for, drop_pg_database, make_settings
 from dailypapers import search as S
-from dailypapers.index import fulltext as ft
-from dailypapers.ingest.run import IngestJob
+from dailypapers.index.queries import match_query
+from dailypapers.index.query import parse
+from dailypapers.jobs.ingest import ingest_job
 from dailypapers.store.engine import Store
 from test_embeddings import MODELS
 from test_search import CRAFTED, TAG, memo_embedder, write_jsonl  # noqa: F401 - the fixture is used by name
@@ -84,7 +85,7 @@ def store(request, tmp_path_factory, listing_subset):
     url, pg = db_for(request, tmp, request.param)
     store = Store(make_settings(url, tmp, models_dir=MODELS))
     records = listing_records(listing_subset, set(REAL)) + CRAFTED + EXTRA
-    IngestJob(store).run([str(write_jsonl(tmp / "papers.jsonl", records))])
+    ingest_job(store).run([str(write_jsonl(tmp / "papers.jsonl", records))])
     report = S.index_new_papers(store)
     assert report.embedded == len(records)
     yield store
@@ -94,7 +95,7 @@ def store(request, tmp_path_factory, listing_subset):
 
 
 def ids(store, text, **kw) -> list[str]:
-    return [h.paper["arxiv_id"] for h in S.search(store, S.SearchQuery(text=text, limit=kw.pop("limit", 50), **kw)).hits]
+    return [h.paper.arxiv_id for h in S.search(store, S.SearchQuery(text=text, limit=kw.pop("limit", 50), **kw)).hits]
 
 
 # --- arXiv ids --------------------------------------------------------------------------------------
@@ -144,7 +145,7 @@ def test_an_id_mixed_with_words_comes_first_and_the_words_still_search(store):
     assert ids(store, "2412.99999 quokka")[0] == "2601.00001"
     # Numbers that are not arXiv ids are words.
     for text in ("2503.99", "1234.5678", "2513.12345", "1501.1234", "hep-th/9913001"):
-        assert ft.parse(text).ids == () and ft.parse(text).plain == text, text
+        assert parse(text).ids == () and parse(text).plain == text, text
 
 
 def test_named_papers_keep_to_the_date_and_category_filters(store):
@@ -210,7 +211,7 @@ def test_boolean_operators_and_exclusions(store):
     assert ids(store, "OR quokka AND")[0] in {"2601.00001", "2601.00003"}
     # A dash excludes only at the start of a term, and not before a digit: these are all words.
     for text in ("(H2A)-histone dimer", "state-of-the-art x)-y", "E2f-1, -2, -3 cells"):
-        assert all(occur == "should" for occur, _ in ft.parse(text).tree.clauses), text
+        assert all(occur == "should" for occur, _ in parse(text).tree.clauses), text
     # Exclusions alone list everything else.
     everything = S.search(store, S.SearchQuery(text="cat:cs.CV")).total
     assert S.search(store, S.SearchQuery(text="cat:cs.CV -quokka")).total == everything - 2
@@ -221,7 +222,7 @@ def test_the_semantic_side_reads_only_the_positive_free_text(store):
     engines._query_cache.clear()
     S.search(store, S.SearchQuery(text='graph networks -molecules -"deep graph" au:Hopper cat:cs.LG NOT smoothing OR'))
     assert list(engines._query_cache) == ["graph networks"]
-    parsed = ft.parse('ti:(vision OR language) "sparse attention" quokka ANDNOT au:x -ignored 2503.16655')
+    parsed = parse('ti:(vision OR language) "sparse attention" quokka ANDNOT au:x -ignored 2503.16655')
     assert parsed.plain == "vision language sparse attention quokka"
 
 
@@ -257,7 +258,7 @@ def test_author_names_match_with_initials(store):
     # A facet link appends cat: to the name: still that author, in that category.
     assert ids(store, "V. M. Patel cat:cs.GR") == ["2503.14485"]
     graph = S.search(store, S.SearchQuery(text="Graph Networks cat:cs.LG", limit=50))
-    assert graph.hits and all("cs.LG" in h.paper["categories"] for h in graph.hits)
+    assert graph.hits and all("cs.LG" in h.paper.categories for h in graph.hits)
     # A name searched with other words is plain words; a capitalised phrase that is nobody's name too.
     assert ids(store, "super-resolution V. M. Patel")[0] == "2503.14503"
     assert ids(store, "Sparse Attention")[0] == "2601.00001"
@@ -379,11 +380,11 @@ def test_plain_words_score_exactly_as_before(listing_subset, tmp_path):
     ])
     searcher = fulltext.searcher()
     for record in records:
-        parsed = ft.parse(record["title"], syntax=False)
+        parsed = parse(record["title"], syntax=False)
         before = fulltext.index.parse_query(
             " ".join(parsed.tree.clauses[0][1].words), ["title", "abstract", "authors"], field_boosts={"title": 1.0, "authors": 0.5}
         )
         old = fulltext.top(before, 20, searcher=searcher)
-        new = fulltext.top(ft.match_query(fulltext.schema, parsed), 20, searcher=searcher)
+        new = fulltext.top(match_query(fulltext.schema, parsed), 20, searcher=searcher)
         assert [p for p, _ in new] == [p for p, _ in old], record["title"]
         assert [s for _, s in new] == pytest.approx([s for _, s in old], rel=1e-6), record["title"]

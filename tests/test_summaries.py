@@ -13,7 +13,8 @@ from sqlalchemy import text
 
 from support import MODELS, client_for, make_settings, need_data, site_settings
 from dailypapers.index import keyphrases, sentences, summaries
-from dailypapers.index.embeddings import OnnxEmbedder, paper_text
+from dailypapers.index.embeddings import OnnxEmbedder
+from dailypapers.index.model import paper_text
 from dailypapers.index.update import index_new_papers
 from dailypapers.ingest.run import IngestJob
 from dailypapers.store import summaries as summary_store
@@ -128,11 +129,11 @@ def test_hugging_faces_summary_and_keywords_win(sample):
     assert made.summary == "HF says so." and made.method == "hf+embedding" and len(made.keywords) >= 3
     # Shown: HF's even over a stored extracted row, and labelled as HF's; ours labelled as extracted.
     stored = {"summary": "Ours.", "keywords": ["a b"], "method": "embedding"}
-    theirs = summary_store.shown({"hf_meta": {"ai_summary": "HF.", "ai_keywords": ["x"]}}, stored)
+    theirs = summary_store.shown({"ai_summary": "HF.", "ai_keywords": ["x"]}, stored)
     assert (theirs.text, theirs.keywords, theirs.text_by, theirs.keywords_by) == ("HF.", ("x",), "hf", "hf")
-    ours = summary_store.shown({"hf_meta": None}, stored)
+    ours = summary_store.shown(None, stored)
     assert (ours.text, ours.label, ours.keywords_label) == ("Ours.", "Extracted summary", "Key phrases")
-    assert summary_store.shown({"hf_meta": None}, None) is None
+    assert summary_store.shown(None, None) is None
 
 
 # --- the index run ----------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ import pytest
 
 from support import need_data
 from dailypapers.index import vectors as V
-from dailypapers.ingest.run import IngestJob
+from dailypapers.jobs.ingest import ingest_job
 from dailypapers.store import embeddings as embedding_store
 from dailypapers.store import papers as paper_store
 
@@ -79,7 +79,7 @@ def _store_with_papers(store, tmp_path, n=30) -> list[int]:
                 break
     small = tmp_path / "papers.jsonl"
     small.write_text("".join(lines))
-    IngestJob(store).run([str(small)])
+    ingest_job(store).run([str(small)])
     with store.session() as session:
         return paper_store.all_ids(session)
 

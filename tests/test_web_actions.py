@@ -6,17 +6,14 @@ import datetime as dt
 
 import pytest
 
-from support import client_for, read_once
+from support import client_fixture, client_for, read_once
 from dailypapers.store import papers as paper_store
 from dailypapers.store import users as user_store
 from dailypapers.store.engine import Store
-from webhelp import csrf_from, log_in, make_user, token_of
+from webhelp import csrf_from, log_in, make_user, post_each, token_of
 
 
-@pytest.fixture
-def client(fresh_site):
-    with client_for(fresh_site) as c:
-        yield c
+client = client_fixture("fresh_site", scope="function")
 
 
 def paper_row(settings, arxiv_id):
@@ -57,19 +54,15 @@ def test_bad_sign_ups_and_log_ins(client, fresh_site):
 
 def test_log_in_is_rate_limited(fresh_site, client):
     make_user(fresh_site, "erin")
-    token = csrf_from(client.get("/login").text)
-    codes = [client.post("/login", data={"username": "erin", "password": "wrong password!", "csrftoken": token}).status_code for _ in range(11)]
+    codes = post_each(client, "/login", [{"username": "erin", "password": "wrong password!"}] * 11)
     assert codes[:10] == [400] * 10 and codes[10] == 429
+    token = csrf_from(client.get("/login").text)
     r = client.post("/login", data={"username": "erin", "password": "correct horse battery", "csrftoken": token})
     assert r.status_code == 429 and int(r.headers["retry-after"]) > 0
 
 
 def test_sign_up_is_rate_limited(client):
-    token = csrf_from(client.get("/signup").text)
-    codes = [
-        client.post("/signup", data={"username": f"user{i}", "password": "long enough pass", "csrftoken": token}).status_code
-        for i in range(6)
-    ]
+    codes = post_each(client, "/signup", [{"username": f"user{i}", "password": "long enough pass"} for i in range(6)])
     assert codes[:5] == [303] * 5 and codes[5] == 429
 
 
@@ -80,7 +73,7 @@ def test_state_changes_need_post_and_csrf(client, fresh_site):
     assert client.post("/papers/2410.17243/upvote", data={}).status_code == 403
     assert client.post("/papers/2410.17243/upvote", data={"csrftoken": "forged"}).status_code == 403
     assert client.post("/logout", data={}).status_code == 403
-    assert paper_row(fresh_site, "2410.17243")["upvote_count"] == 0
+    assert paper_row(fresh_site, "2410.17243").upvote_count == 0
     # Log-in CSRF: the form is protected even before the visitor has any cookie.
     with client_for(fresh_site) as fresh:
         assert fresh.post("/login", data={"username": "alice", "password": "correct horse battery"}).status_code == 403
@@ -92,9 +85,9 @@ def test_upvote_without_and_with_javascript(client, fresh_site):
     token = token_of(client, "/date/2024-10-25")
     r = client.post("/papers/2410.17243/upvote", data={"csrftoken": token, "next": "/date/2024-10-25"})
     assert r.status_code == 303 and r.headers["location"] == "/date/2024-10-25"
-    assert paper_row(fresh_site, "2410.17243")["upvote_count"] == 1
+    assert paper_row(fresh_site, "2410.17243").upvote_count == 1
     client.post("/papers/2410.17243/upvote", data={"csrftoken": token})  # one per user
-    assert paper_row(fresh_site, "2410.17243")["upvote_count"] == 1
+    assert paper_row(fresh_site, "2410.17243").upvote_count == 1
     page = client.get("/date/2024-10-25").text
     assert 'action="/papers/2410.17243/unvote"' in page and 'aria-pressed="true"' in page
     r = client.post("/api/papers/2410.17243/unvote", headers={"x-csrftoken": token, "accept": "application/json"})
@@ -125,7 +118,7 @@ def test_comments_are_markdown_and_sanitized(client, fresh_site):
     comment = thread.split('class="comment-body math">', 1)[1].split("</div>", 1)[0]
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in comment  # shown as text
     assert "<script" not in comment and "<img" not in comment and 'href="javascript' not in comment
-    assert paper_row(fresh_site, "2410.17243")["comment_count"] == 1
+    assert paper_row(fresh_site, "2410.17243").comment_count == 1
     assert "4 comments<" in client.get("/date/2024-10-25").text  # 3 on HF + ours
 
 

@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from support import client_for
+from support import client_fixture, client_for
 from webhelp import live_server
 
 
-@pytest.fixture(scope="module")
-def client(shared_site):
-    with client_for(shared_site) as c:
-        yield c
+client = client_fixture("shared_site")
 
 
 def test_daily_papers_shape(client):

@@ -12,7 +12,7 @@ import pytest
 from lxml import etree
 
 from support import client_for, need_data, site_settings
-from dailypapers.ingest.run import IngestJob
+from dailypapers.jobs.ingest import ingest_job
 from dailypapers.store.engine import Store
 
 EVIL_TITLE = "<script>alert(1)</script> & <b>bold</b>"
@@ -32,7 +32,7 @@ def client(shared_site, tmp_path_factory):
                       "categories": ["cs.CL", "math.NA"], "abstract": THINK_ABSTRACT, "listed": "2025-03-24"}) + "\n"
     )
     store = Store(shared_site)
-    IngestJob(store).run([str(path)])
+    ingest_job(store).run([str(path)])
     store.dispose()
     with client_for(shared_site) as c:
         yield c
@@ -154,7 +154,7 @@ def hf_client(db_url, tmp_path):
     time on the daily feed and its own first arXiv submission."""
     settings = site_settings(db_url, tmp_path)
     store = Store(settings)
-    IngestJob(store).run([str(need_data("fixtures", "hf-api", "daily_papers_2024-10-25_first3items.json"))])
+    ingest_job(store).run([str(need_data("fixtures", "hf-api", "daily_papers_2024-10-25_first3items.json"))])
     store.dispose()
     with client_for(settings) as c:
         yield c

@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from support import client_for, site_settings
+from support import client_fixture, client_for, site_settings
 from webhelp import csrf_from, live_server
 
 MB = 2**20
@@ -22,10 +22,7 @@ def empty_site(sqlite_url, tmp_path):
     return site_settings(sqlite_url, tmp_path, rate_limit_storage="memory://")
 
 
-@pytest.fixture
-def client(empty_site):
-    with client_for(empty_site) as c:
-        yield c
+client = client_fixture("empty_site", scope="function")
 
 
 def rss() -> int:

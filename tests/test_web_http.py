@@ -12,7 +12,7 @@ import time
 import pytest
 
 from support import client_for
-from dailypapers.ingest.run import IngestJob
+from dailypapers.jobs.ingest import ingest_job
 from dailypapers.store.engine import Store
 from webhelp import log_in, make_user, token_of
 
@@ -94,7 +94,7 @@ def test_a_change_changes_the_validators(fresh_site, tmp_path):
         record.write_text(json.dumps({"id": "2503.99990", "title": "A new paper", "authors": ["Ann Other"],
                                       "categories": ["cs.CL"], "abstract": "New.", "listed": "2025-03-24"}) + "\n")
         store = Store(fresh_site)
-        IngestJob(store).run([str(record)])
+        ingest_job(store).run([str(record)])
         store.dispose()
         settled(c)
         for path, before in first.items():

@@ -120,7 +120,7 @@ def test_site_urls_in_the_api_answers_exist(member_site):
     with store.session() as session, session.begin():
         paper = paper_store.get(session, "2503.13111")
         alice = user_store.by_name(session, "alice")
-        daily_store.add_submission(session, paper["id"], dt.date(2025, 3, 21), alice["id"], dt.datetime(2025, 3, 21, 9))
+        daily_store.add_submission(session, paper.id, dt.date(2025, 3, 21), alice["id"], dt.datetime(2025, 3, 21, 9))
     store.dispose()
     with client_for(member_site) as c:
         urls = []
@@ -179,12 +179,12 @@ def test_favicon(shared_site):
 
 def test_counts_are_pluralized(db_url, tmp_path, listing_subset):
     """With exactly one upvote, /stats says "1 upvote", and so do its chart's tooltips."""
-    from dailypapers.ingest.run import IngestJob
+    from dailypapers.jobs.ingest import ingest_job
     from dailypapers.store.engine import Store
 
     settings = site_settings(db_url, tmp_path)
     store = Store(settings)
-    IngestJob(store).run([str(listing_subset)])
+    ingest_job(store).run([str(listing_subset)])
     store.dispose()
     make_user(settings, "alice")
     with client_for(settings) as c:

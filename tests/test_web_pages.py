@@ -9,14 +9,11 @@ from urllib.parse import quote
 
 import pytest
 
-from support import client_for
+from support import client_fixture
 from dailypapers.ranking import trending
 
 
-@pytest.fixture(scope="module")
-def client(shared_site):
-    with client_for(shared_site) as c:
-        yield c
+client = client_fixture("shared_site")
 
 
 @pytest.fixture(scope="module")
@@ -125,10 +122,10 @@ def test_trending_follows_the_formula(client, listing_papers):
             session, feed_store.FeedQuery(start=dt.date(2024, 10, 1), end=dt.date(2024, 10, 31), sort="trending"), now=now
         )
     items = page.items
-    assert [i.paper["arxiv_id"] for i in items] == ["2410.17243", "2410.16251", "2410.18533"]  # 64, 41, 37 upvotes
+    assert [i.paper.arxiv_id for i in items] == ["2410.17243", "2410.16251", "2410.18533"]  # 64, 41, 37 upvotes
     for item in items:
         assert item.trending_score == pytest.approx(trending.score(item.upvotes, item.submitted_at, now))
-    assert items == sorted(items, key=lambda i: (-i.trending_score, -i.upvotes, i.paper["arxiv_id"]))
+    assert items == sorted(items, key=lambda i: (-i.trending_score, -i.upvotes, i.paper.arxiv_id))
     assert trending.score(10, now - dt.timedelta(days=1), now) == pytest.approx(10 / 2**1.5)
 
 

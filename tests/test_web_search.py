@@ -8,7 +8,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from support import client_for, load_site_data, site_settings
+from support import client_fixture, load_site_data, site_settings
 from webhelp import live_server
 
 
@@ -21,10 +21,7 @@ def site(tmp_path_factory, listing_subset):
     return settings
 
 
-@pytest.fixture(scope="module")
-def client(site):
-    with client_for(site) as c:
-        yield c
+client = client_fixture("site")
 
 
 def test_search_page_snippets_facets_paging(client):
@@ -62,7 +59,7 @@ def test_search_never_fails_on_odd_text(client, q):
 def test_search_escapes_what_it_highlights(client, site):
     import json
 
-    from dailypapers.ingest.run import IngestJob
+    from dailypapers.jobs.ingest import ingest_job
     from dailypapers.store.engine import Store
 
     path = site.data_dir.parent / "evil.jsonl"
@@ -70,7 +67,7 @@ def test_search_escapes_what_it_highlights(client, site):
                                 "categories": ["cs.CV"], "comment": None, "abstract": "Zebrafish & <img src=x onerror=alert(2)> $a<b$",
                                 "listed": "2025-03-24"}) + "\n")
     store = Store(site)
-    IngestJob(store).run([str(path)])
+    ingest_job(store).run([str(path)])
     store.dispose()
     html = client.get("/search", params={"q": "zebrafish"}).text
     assert "<script>alert(1)" not in html and "<img src=x" not in html

@@ -38,6 +38,12 @@ def token_of(client, path: str = "/submit") -> str:
     return csrf_from(client.get(path).text)
 
 
+def post_each(client, path: str, forms: list[dict], token_page: str | None = None) -> list[int]:
+    """The status of posting each form to `path`, with the CSRF token of `token_page` (`path`)."""
+    token = token_of(client, token_page or path)
+    return [client.post(path, data={**form, "csrftoken": token}).status_code for form in forms]
+
+
 @contextlib.contextmanager
 def live_server(settings, **overrides):
     """The app served by uvicorn on a real socket in a thread; yields its base URL. The settings'

@@ -17,12 +17,13 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from common import DATA, ROOT  # noqa: E402
+from common import DATA, ROOT, beir_with_vectors  # noqa: E402
 
-from dailypapers.evaluation import load_beir  # noqa: E402
 from dailypapers.config import Settings  # noqa: E402
-from dailypapers.index.embeddings import DIM, MODEL_KEY, embed_cached, load_embedder, paper_text  # noqa: E402
-from dailypapers.index.fulltext import Filters, FullTextIndex, parse  # noqa: E402
+from dailypapers.index.fulltext import FullTextIndex  # noqa: E402
+from dailypapers.index.model import DIM, MODEL_KEY  # noqa: E402
+from dailypapers.index.queries import Filters  # noqa: E402
+from dailypapers.index.query import parse  # noqa: E402
 from dailypapers.index.vectors import VectorIndex  # noqa: E402
 from dailypapers.ranking.hybrid import evaluate  # noqa: E402
 from dailypapers.search import Engines, rank  # noqa: E402
@@ -39,12 +40,7 @@ def rrf(lists: list[list[int]], k: int = 60) -> list[int]:
 
 
 def compare(folder: Path, sample: int | None) -> None:
-    settings = Settings(models_dir=CACHE / "models", data_dir=CACHE / "data")
-    embedder = load_embedder(settings)
-    data = load_beir(folder)
-    docs = embed_cached(embedder, [paper_text(t, x) for t, x in zip(data.titles, data.texts)], CACHE / "eval")
-    qids = list(data.queries)
-    queries = embed_cached(embedder, [data.queries[q] for q in qids], CACHE / "eval")
+    data, qids, docs, queries = beir_with_vectors(folder)
     row = {q: i for i, q in enumerate(qids)}
     if sample is not None and sample < len(qids):
         qids = sorted(random.Random(1).sample(qids, sample), key=row.get)
@@ -55,7 +51,7 @@ def compare(folder: Path, sample: int | None) -> None:
             fulltext.add_rows(rows[start : start + 20000])
         vectors = VectorIndex(Path(tmp) / "vectors", MODEL_KEY, DIM)
         vectors.build(np.arange(len(rows)), docs)
-        engines = Engines(fulltext, vectors, None, weight=settings.search_dense_weight, candidates=100)
+        engines = Engines(fulltext, vectors, None, weight=Settings().search_dense_weight, candidates=100)
         ours, theirs = {}, {}
         for q in qids:
             r = rank(engines, parse(data.queries[q], syntax=False), Filters(), depth=100, vector=queries[row[q]])

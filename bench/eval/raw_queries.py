@@ -17,12 +17,13 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from common import DATA, ROOT  # noqa: E402
+from common import DATA, ROOT, beir_with_vectors  # noqa: E402
 
-from dailypapers.evaluation import load_beir  # noqa: E402
 from dailypapers.config import Settings  # noqa: E402
-from dailypapers.index.embeddings import DIM, MODEL_KEY, embed_cached, load_embedder, paper_text  # noqa: E402
-from dailypapers.index.fulltext import BadQuery, Filters, FullTextIndex, parse  # noqa: E402
+from dailypapers.index.fulltext import FullTextIndex  # noqa: E402
+from dailypapers.index.model import DIM, MODEL_KEY  # noqa: E402
+from dailypapers.index.queries import Filters  # noqa: E402
+from dailypapers.index.query import BadQuery, parse  # noqa: E402
 from dailypapers.index.vectors import VectorIndex  # noqa: E402
 from dailypapers.ranking.hybrid import evaluate  # noqa: E402
 from dailypapers.search import Engines, rank  # noqa: E402
@@ -31,19 +32,14 @@ CACHE = ROOT / "bench" / ".cache"
 
 
 def compare(folder: Path) -> None:
-    settings = Settings(models_dir=CACHE / "models", data_dir=CACHE / "data")
-    embedder = load_embedder(settings)
-    data = load_beir(folder)
-    docs = embed_cached(embedder, [paper_text(t, x) for t, x in zip(data.titles, data.texts)], CACHE / "eval")
-    qids = list(data.queries)
-    vectors = embed_cached(embedder, [data.queries[q] for q in qids], CACHE / "eval")
+    data, qids, docs, vectors = beir_with_vectors(folder)
     with tempfile.TemporaryDirectory() as tmp:
         fulltext = FullTextIndex(Path(tmp) / "fulltext")
         fulltext.add_rows([{"id": i, "arxiv_id": d, "title": t, "abstract": x} for i, (d, t, x) in enumerate(zip(data.doc_ids, data.titles, data.texts))])
         index = VectorIndex(Path(tmp) / "vectors", MODEL_KEY, DIM)
         index.build(np.arange(len(data.doc_ids)), docs)
         for mode in ("fulltext", "hybrid"):
-            engines = Engines(fulltext, index, None, weight=settings.search_dense_weight, candidates=100)
+            engines = Engines(fulltext, index, None, weight=Settings().search_dense_weight, candidates=100)
             for label, syntax in (("plain words", False), ("as typed", True)):
                 runs, refused = {}, 0
                 for i, q in enumerate(qids):

@@ -32,7 +32,7 @@ def index_command(
     store = open_store()
     show = wanted(progress)
     if rebuild:
-        from ..index.embeddings import DIM, MODEL_KEY
+        from ..index.model import DIM, MODEL_KEY
         from ..index.fulltext import FullTextIndex
         from ..index.vectors import VectorIndex
 

@@ -26,13 +26,13 @@ def ingest(
     reads those days from Hugging Face's API (HF_ENDPOINT), as featured papers, and fills in their
     arXiv metadata. Every run reports how many records were new, updated, unchanged and rejected.
     """
-    from ..ingest.run import IngestJob
+    from ..jobs.ingest import ingest_job
 
-    job = IngestJob(
+    job = ingest_job(
         open_store(),
         progress=ingest_bars(err, wanted(progress)),
         parallel=not serial,
-        update_index=index,
+        index=index,
     )
     report = job.run(sources, since=parse_day(since, "since"), until=parse_day(until, "until"))
     out.print(f"ingested: {report.summary()}", highlight=False)

@@ -40,31 +40,31 @@ def papers_show(
         with store.session() as session:
             item = items_for(session, [detail.paper])[0]
         body = paper_info(item, store.settings.base_url.rstrip("/"))
-        body["versions"] = [{"version": v["version"], "submittedAt": _iso(v["submitted_at"])} for v in detail.paper["versions"]]
+        body["versions"] = [{"version": v.version, "submittedAt": _iso(v.submitted_at)} for v in detail.paper.versions]
         body["featuredOn"] = [d.isoformat() for d in detail.days]
         out.print_json(json.dumps(body))
         return
     p = detail.paper
-    out.print(f"[bold]{_esc(p['title'])}[/bold]")
-    out.print(f"arXiv:{p['arxiv_id']}" + (f"v{p['version']}" if p["version"] else ""), highlight=False)
-    out.print(", ".join(a["name"] for a in p["authors"]), highlight=False, markup=False)
-    out.print(" ".join(p["categories"]), highlight=False)
-    for label, key in (("comment", "comment"), ("journal", "journal_ref"), ("doi", "doi"), ("code", "code_url"), ("project", "project_url")):
-        if p.get(key):
-            out.print(f"{label}: {p[key]}", highlight=False, markup=False)
-    if p.get("published_at"):
-        out.print(f"submitted: {p['published_at']:%Y-%m-%d %H:%M} UTC", highlight=False)
-    if p["versions"]:
+    out.print(f"[bold]{_esc(p.title)}[/bold]")
+    out.print(f"arXiv:{p.arxiv_id}" + (f"v{p.version}" if p.version else ""), highlight=False)
+    out.print(", ".join(a["name"] for a in p.authors), highlight=False, markup=False)
+    out.print(" ".join(p.categories), highlight=False)
+    for label, value in (("comment", p.comment), ("journal", p.journal_ref), ("doi", p.doi), ("code", p.code_url), ("project", p.project_url)):
+        if value:
+            out.print(f"{label}: {value}", highlight=False, markup=False)
+    if p.published_at:
+        out.print(f"submitted: {p.published_at:%Y-%m-%d %H:%M} UTC", highlight=False)
+    if p.versions:
         out.print(
             "versions: "
-            + ", ".join(f"v{v['version']}" + (f" ({v['submitted_at']:%Y-%m-%d})" if v["submitted_at"] else "") for v in p["versions"]),
+            + ", ".join(f"v{v.version}" + (f" ({v.submitted_at:%Y-%m-%d})" if v.submitted_at else "") for v in p.versions),
             highlight=False,
         )
     if detail.days:
         out.print("featured: " + ", ".join(d.isoformat() for d in detail.days), highlight=False)
-    out.print(f"upvotes: {p['upvotes_imported'] + p['upvote_count']}", highlight=False)
+    out.print(f"upvotes: {p.upvotes_imported + p.upvote_count}", highlight=False)
     out.print()
-    out.print(p["abstract"], highlight=False, markup=False)
+    out.print(p.abstract, highlight=False, markup=False)
 
 
 @app.command("list")
@@ -94,8 +94,8 @@ def papers_list(
         return
     for item in page.items:
         p = item.paper
-        authors = ", ".join(a["name"] for a in p["authors"][:3]) + (" et al." if len(p["authors"]) > 3 else "")
-        out.print(f"{p['arxiv_id']:>12}  {item.upvotes:>4}  {p['title']}  ({authors})", highlight=False, markup=False)
+        authors = ", ".join(a["name"] for a in p.authors[:3]) + (" et al." if len(p.authors) > 3 else "")
+        out.print(f"{p.arxiv_id:>12}  {item.upvotes:>4}  {p.title}  ({authors})", highlight=False, markup=False)
     out.print(f"{page.total} papers on {day}", highlight=False)
 
 

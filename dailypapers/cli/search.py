@@ -62,9 +62,9 @@ def search_command(
 
     for number, hit in enumerate(page.hits, start=page.query.offset + 1):
         p = hit.paper
-        day = p.get("first_featured") or (p["published_at"].date() if p.get("published_at") else "")
+        day = p.first_featured or (p.published_at.date() if p.published_at else "")
         out.print(f"{number:>3}. {marked(hit.title_html)}")
-        out.print(f"     arXiv:{p['arxiv_id']}  {day}  {' '.join(p['categories'][:3])}  score {hit.score:.3f} ({hit.found_by})", highlight=False, markup=False)
+        out.print(f"     arXiv:{p.arxiv_id}  {day}  {' '.join(p.categories[:3])}  score {hit.score:.3f} ({hit.found_by})", highlight=False, markup=False)
         out.print(f"     {marked(hit.snippet_html)}")
     if not page.hits and (arxiv_id := lone_arxiv_id(query)):
         out.print(f"arXiv:{arxiv_id} is not stored here; `dailypapers ingest arxiv:{arxiv_id}` fetches it", highlight=False, markup=False)

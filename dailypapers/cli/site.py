@@ -125,7 +125,7 @@ def serve(
     current = settings()
     _restart_with_arena_cap(current)
     open_store().dispose()  # create or upgrade the database before the workers start
-    from ..index.embeddings import prepare_query_model  # imported here: not every command needs numpy
+    from ..index.model import prepare_query_model
 
     prepare_query_model(current)  # before the web processes start, so none of them imports torch
     _serve(current, host, port, workers, log_level)
@@ -143,7 +143,7 @@ def up(
 ) -> None:
     """Run the whole site on this machine: database, imports, background jobs, web server."""
     from ..index.fulltext import FullTextIndex
-    from ..ingest.run import IngestJob
+    from ..jobs.ingest import ingest_job
     from ..jobs.scheduler import Scheduler
 
     from ..store.engine import Store
@@ -155,10 +155,10 @@ def up(
     current = current.serving_at(host or current.host, port or current.port)
     store = Store(current)
     if import_paths:
-        report = IngestJob(store, progress=ingest_bars(err, sys.stderr.isatty())).run(list(import_paths))
+        report = ingest_job(store, progress=ingest_bars(err, sys.stderr.isatty())).run(list(import_paths))
         out.print(f"imported: {report.summary()}", highlight=False)
     FullTextIndex.for_store(store).sync(store)  # rebuilt here when missing or damaged
-    from ..index.embeddings import prepare_query_model  # imported here: not every command needs numpy
+    from ..index.model import prepare_query_model
 
     prepare_query_model(current)  # before the web processes start, so none of them imports torch
     scheduler = Scheduler(store, enqueue=enqueuer(current)).start() if jobs else None
@@ -198,7 +198,7 @@ def worker(
         err.print(f"warning: DAILYPAPERS_BASE_URL is not set: digests sent from here link to {current.base_url}",
                   highlight=False, markup=False)
     open_store().dispose()  # migrations first
-    from ..index.embeddings import prepare_query_model
+    from ..index.model import prepare_query_model
 
     prepare_query_model(current)  # the int8 export the index job embeds with on a CPU host
     # The supervisor runs in this process (same pid, for the service manager), in a fresh

@@ -12,14 +12,14 @@ Nothing is attached on the visitor's word, so no one can claim another person's 
 
 from __future__ import annotations
 
-from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from itsdangerous import URLSafeTimedSerializer
 from sqlalchemy.orm import Session
 
 from ..store import outbox as outbox_store
 from ..store import users as user_store
 from ..store.engine import Store
 from ..store.outbox import Mail
-from .links import BadLink
+from .links import read_pair
 from .mailer import Mailer, site_secret
 
 PATH = "/account/email/"
@@ -41,15 +41,7 @@ class AddressLinks:
 
     def read(self, token: str) -> tuple[int, str]:
         """(account id, address); raises BadLink when the token is forged, altered or expired."""
-        try:
-            value = self._signer.loads(token, max_age=self.max_age)
-        except SignatureExpired:
-            raise BadLink("this link has expired; log in and add the address again to get a new one") from None
-        except BadSignature:
-            raise BadLink("this link is not valid (it may be incomplete: copy the whole link from the email)") from None
-        if not (isinstance(value, list) and len(value) == 2 and isinstance(value[0], int) and isinstance(value[1], str)):
-            raise BadLink("this link is not valid")
-        return value[0], value[1]
+        return read_pair(self._signer, token, self.max_age, "this link has expired; log in and add the address again to get a new one")
 
 
 def links_for(store: Store) -> AddressLinks:

@@ -29,6 +29,7 @@ from ..store.feed import FeedQuery
 from ..store.subscriptions import Subscriber
 from ..store.summaries import SHOWN_KEYWORDS, Summary
 from ..text import authors_short, opening
+from ..types import PaperCard
 from .period import DigestPeriod
 
 log = logging.getLogger(__name__)
@@ -88,17 +89,17 @@ class Digest:
         return [p.paper_id for s in self.sections for p in s.papers]
 
 
-def digest_paper(paper: dict, base_url: str, ai: Summary | None = None) -> DigestPaper:
-    """A store row (feed card or search hit) as an email shows it, with its summary and phrases."""
+def digest_paper(paper: PaperCard, base_url: str, ai: Summary | None = None) -> DigestPaper:
+    """A paper's card (of a feed item or a search hit) as an email shows it, with its summary and phrases."""
     return DigestPaper(
-        paper_id=paper["id"],
-        arxiv_id=paper["arxiv_id"],
-        title=" ".join((paper["title"] or "").split()),
-        authors=authors_short(paper["authors"], 4),
-        summary=opening(" ".join((paper["abstract"] or "").split()), SUMMARY_CHARS),
-        upvotes=(paper.get("upvotes_imported") or 0) + (paper.get("upvote_count") or 0),
-        comments=(paper.get("comments_imported") or 0) + (paper.get("comment_count") or 0),
-        url=f"{base_url}/papers/{paper['arxiv_id']}",
+        paper_id=paper.id,
+        arxiv_id=paper.arxiv_id,
+        title=" ".join((paper.title or "").split()),
+        authors=authors_short(paper.authors, 4),
+        summary=opening(" ".join((paper.abstract or "").split()), SUMMARY_CHARS),
+        upvotes=(paper.upvotes_imported or 0) + (paper.upvote_count or 0),
+        comments=(paper.comments_imported or 0) + (paper.comment_count or 0),
+        url=f"{base_url}/papers/{paper.arxiv_id}",
         ai=ai,
     )
 
@@ -131,7 +132,7 @@ class Composer:
         self.base_url = (base_url or store.settings.base_url).rstrip("/")
         self._trending: list[DigestPaper] | None = None
         self._topics: dict[tuple, Section] = {}
-        self._windows: dict[dt.date, dict[int, dict]] = {}
+        self._windows: dict[dt.date, dict[int, PaperCard]] = {}
 
     def trending(self, count: int) -> Section:
         if self._trending is None:
@@ -173,13 +174,13 @@ class Composer:
         more = max(0, page.total - len(papers))
         return Section("topic", title, papers, more=more, more_url=f"{self.base_url}/search?{urlencode(params)}")
 
-    def window(self, since: dt.date) -> dict[int, dict]:
+    def window(self, since: dt.date) -> dict[int, PaperCard]:
         """Papers featured from `since` to the period's end, by id."""
         found = self._windows.get(since)
         if found is None:
             with self.store.session() as session:
                 page = feed_store.list_featured(session, FeedQuery(start=since, end=self.period.end, sort="time", limit=1_000_000))
-            found = self._windows[since] = {i.paper["id"]: i.paper for i in page.items}
+            found = self._windows[since] = {i.paper.id: i.paper for i in page.items}
         return found
 
     def similar(self, user_id: int, since: dt.date) -> Section:
@@ -210,7 +211,7 @@ class Composer:
         """Store rows as the email shows them, with their summaries (one query for all)."""
         with self.store.session() as session:
             found = summary_store.for_papers(session, papers)
-        return tuple(digest_paper(p, self.base_url, found.get(p["id"])) for p in papers)
+        return tuple(digest_paper(p, self.base_url, found.get(p.id)) for p in papers)
 
     def compose_for(self, subscriber: Subscriber) -> Digest:
         """The digest `subscriber` gets for this period (possibly empty)."""

@@ -26,6 +26,20 @@ class BadLink(DailyPapersError):
     """A link that is not ours, was altered, was revoked, or has expired (the message says which)."""
 
 
+def read_pair(signer: URLSafeTimedSerializer, token: str, max_age: int | None, expired: str) -> tuple[int, str]:
+    """The (id, text) a signed link carries; raises BadLink, saying `expired` for an expired one,
+    when it is forged, altered or expired."""
+    try:
+        value = signer.loads(token, max_age=max_age)
+    except SignatureExpired:
+        raise BadLink(expired) from None
+    except BadSignature:
+        raise BadLink("this link is not valid (it may be incomplete: copy the whole link from the email)") from None
+    if not (isinstance(value, list) and len(value) == 2 and isinstance(value[0], int) and isinstance(value[1], str)):
+        raise BadLink("this link is not valid")
+    return value[0], value[1]
+
+
 def new_secret() -> str:
     """A subscription's secret."""
     return secrets.token_urlsafe(24)
@@ -66,12 +80,5 @@ class Links:
     def read(self, purpose: str, token: str) -> LinkTarget:
         """Who the token names; raises BadLink when it is forged, altered or expired."""
         max_age = self.confirm_seconds if purpose == "confirm" else None
-        try:
-            value = self._signers[purpose].loads(token, max_age=max_age)
-        except SignatureExpired:
-            raise BadLink("this link has expired; subscribe again to get a new one") from None
-        except BadSignature:
-            raise BadLink("this link is not valid (it may be incomplete: copy the whole link from the email)") from None
-        if not (isinstance(value, list) and len(value) == 2 and isinstance(value[0], int) and isinstance(value[1], str)):
-            raise BadLink("this link is not valid")
-        return LinkTarget(value[0], value[1])
+        expired = "this link has expired; subscribe again to get a new one"
+        return LinkTarget(*read_pair(self._signers[purpose], token, max_age, expired))

@@ -10,6 +10,7 @@ import os
 import secrets
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from ..store import kv
 from ..store.engine import Store
@@ -24,6 +25,28 @@ log = logging.getLogger(__name__)
 def site_secret(store: Store) -> str:
     """The secret the web site signs with (web/site.py keeps the same one)."""
     return store.settings.secret_key or kv.get_or_create(store, "secret_key", lambda: secrets.token_urlsafe(48))
+
+
+@dataclass(kw_only=True)
+class Delivered:
+    """What a sending run did with its emails (digests, or the outbox's confirmations and account
+    emails); each report adds its own counts."""
+
+    sent: int = 0
+    skipped: int = 0
+    deferred: int = 0  # failed for now; tried again later
+    failed: int = 0
+    resent_after_interruption: int = 0
+    unknown: int = 0  # a crashed run's: sent or not, nobody knows
+    busy: int = 0  # taken by another sender first
+    stopped: str | None = None  # why the run stopped early
+
+    def counted(self, *names: str) -> list[str]:
+        """"name N" for each of these counts that is not zero."""
+        return [f"{name.replace('_', ' ')} {getattr(self, name)}" for name in names if getattr(self, name)]
+
+    def stopped_note(self) -> str:
+        return f"; stopped: {self.stopped}" if self.stopped else ""
 
 
 ACTIVE_RUNS: set[str] = set()  # the sending runs going on in this process (see `sender_gone`)

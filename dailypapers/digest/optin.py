@@ -78,7 +78,7 @@ def parse_preferences(values: Mapping, *, signed_in: bool, default_trending: int
     if len(query) > MAX_QUERY:
         raise InvalidRequest(f"A saved search may have at most {MAX_QUERY} characters.")
     if query:
-        from ..index.fulltext import BadQuery, parse
+        from ..index.query import BadQuery, parse
 
         try:
             parse(query)
@@ -94,7 +94,7 @@ def parse_preferences(values: Mapping, *, signed_in: bool, default_trending: int
         cat = str(cat).strip()
         if not CATEGORY.match(cat):
             raise InvalidRequest(f"Not an arXiv category: {cat[:40]!r} (write e.g. cs.CL).")
-        from ..index.fulltext import normalize_category
+        from ..index.query import normalize_category
 
         if normalize_category(cat) not in categories:
             categories.append(normalize_category(cat))

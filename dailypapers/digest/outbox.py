@@ -40,7 +40,7 @@ from ..store.engine import Store
 from ..store.outbox import Mail
 from ..store.schema import utcnow
 from . import account_mail, confirm
-from .mailer import ACTIVE_RUNS, Mailer, run_id, sender_gone
+from .mailer import ACTIVE_RUNS, Delivered, Mailer, run_id, sender_gone
 from .transport import PermanentFailure, TemporaryFailure, TransportError
 
 log = logging.getLogger(__name__)
@@ -49,22 +49,11 @@ SUBSCRIPTION_KINDS = ("confirm", "manage")
 BATCH = 200  # emails at most per run of the job
 
 
-@dataclass
-class OutboxReport:
-    sent: int = 0
-    deferred: int = 0
-    failed: int = 0
-    skipped: int = 0
-    resent_after_interruption: int = 0
-    unknown: int = 0
-    busy: int = 0  # taken by another sender first
-    stopped: str | None = None  # why the run stopped early
-
+@dataclass(kw_only=True)
+class OutboxReport(Delivered):
     def summary(self) -> str:
-        parts = [f"{name.replace('_', ' ')} {getattr(self, name)}" for name in
-                 ("sent", "deferred", "failed", "skipped", "resent_after_interruption", "unknown", "busy") if getattr(self, name)]
-        text = "outbox: " + (", ".join(parts) or "nothing to send")
-        return text + (f"; stopped: {self.stopped}" if self.stopped else "")
+        parts = self.counted("sent", "deferred", "failed", "skipped", "resent_after_interruption", "unknown", "busy")
+        return "outbox: " + (", ".join(parts) or "nothing to send") + self.stopped_note()
 
     @property
     def idle(self) -> bool:

@@ -45,7 +45,7 @@ from ..store.engine import Store
 from ..store.schema import utcnow
 from ..store.subscriptions import Subscriber
 from .compose import Composer, Digest
-from .mailer import ACTIVE_RUNS, Mailer, message_id, run_id, sender_gone
+from .mailer import ACTIVE_RUNS, Delivered, Mailer, message_id, run_id, sender_gone
 from .period import DigestPeriod, latest_due
 from .transport import PermanentFailure, TemporaryFailure, TransportError
 
@@ -55,22 +55,14 @@ BATCH = 250  # subscribers composed, then sent, at a time
 
 
 @dataclass
-class SendReport:
+class SendReport(Delivered):
     cadence: str
     period: str
     where: str = ""
     dry_run: bool = False
     subscribers: int = 0
-    sent: int = 0
-    skipped: int = 0
-    deferred: int = 0
-    failed: int = 0
     suspended: int = 0
-    resent_after_interruption: int = 0
-    unknown: int = 0
     done_before: int = 0  # already sent, skipped or failed by an earlier run
-    busy: int = 0  # held by another live sender
-    stopped: str | None = None  # why the run stopped early
     rendered: int = 0
     seconds: float = 0.0
     previews: list[tuple[str, str, str]] = field(default_factory=list)  # dry run: (email, subject, text)
@@ -78,13 +70,9 @@ class SendReport:
     def summary(self) -> str:
         verb = "would send" if self.dry_run else "sent"
         parts = [f"{self.period}: {verb} {self.sent}", f"skipped {self.skipped} (nothing new)"]
-        for name in ("deferred", "failed", "suspended", "resent_after_interruption", "unknown", "done_before", "busy"):
-            if getattr(self, name):
-                parts.append(f"{name.replace('_', ' ')} {getattr(self, name)}")
+        parts += self.counted("deferred", "failed", "suspended", "resent_after_interruption", "unknown", "done_before", "busy")
         text = ", ".join(parts) + f" of {self.subscribers} subscribers in {self.seconds:.1f}s"
-        if self.stopped:
-            text += f"; stopped: {self.stopped}"
-        return text
+        return text + self.stopped_note()
 
 
 # --- digests ------------------------------------------------------------------------------------

@@ -26,20 +26,7 @@ import numpy as np
 
 from ..errors import ConfigError
 
-# The model and its files are model.py, embedding runs embedding_runs.py; callers use them through here.
-from .embedding_runs import embed_cached, embed_papers  # noqa: F401
-from .model import (  # noqa: F401
-    DIM,
-    MODEL_KEY,
-    Embedder,
-    export_onnx,
-    model_source,
-    models_dir_of,
-    paper_text,
-    prepare_query_model,
-    quiet,
-    weights_hash,
-)
+from .model import DIM, MODEL_KEY, Embedder, export_onnx, model_source, models_dir_of, quiet
 
 log = logging.getLogger(__name__)
 

@@ -24,7 +24,7 @@ def sync_once(store: Store) -> tuple[int, int]:
     texts = FullTextIndex.for_store(store).sync(store)
     vectors = 0
     if store.settings.search_semantic:
-        from .embeddings import DIM, MODEL_KEY
+        from .model import DIM, MODEL_KEY
         from .vectors import VectorIndex
 
         vectors = VectorIndex.for_store(store, MODEL_KEY, DIM).sync(store)

@@ -41,42 +41,11 @@ from ..store import papers as paper_store
 from ..store.engine import Store
 from ..store.schema import utcnow
 from . import names
-from .document import build_schema, document  # noqa: F401 - document: for callers
-from .facets import Facets  # noqa: F401 - for callers
+from .document import build_schema, document
 from .matches import Matches
 
-# The query language is query.py and its tantivy queries queries.py; callers use them through here.
-from .queries import (  # noqa: F401
-    AUTHOR_BOOST,
-    TITLE_BOOST,
-    Filters,
-    compose,
-    either,
-    excluding,
-    filter_queries,
-    highlight_query,
-    match_query,
-    papers_query,
-    required_query,
-    resolve,
-    words_query,
-)
-from .query import (  # noqa: F401
-    MAX_QUERY_CHARS,
-    MAX_WORDS,
-    Author,
-    BadQuery,
-    Bool,
-    Category,
-    Paper,
-    ParsedQuery,
-    Text,
-    check_category,
-    normalize_category,
-    parse,
-    plain_text,
-    positive_leaves,
-)
+from .queries import Filters, match_query
+from .query import ParsedQuery
 
 log = logging.getLogger(__name__)
 

@@ -167,7 +167,7 @@ def prepare_query_model(settings) -> bool:
     except ConfigError as exc:
         log.warning("%s; until it is, search runs on full text only and papers are not embedded", exc)
         return False
-    code = "import sys; from dailypapers.index.embeddings import export_onnx; export_onnx(sys.argv[1])"
+    code = "import sys; from dailypapers.index.model import export_onnx; export_onnx(sys.argv[1])"
     done = subprocess.run([sys.executable, "-c", code, str(models_dir)], check=False)
     if done.returncode != 0:
         log.error("could not prepare the embedding model (exit status %s); searches will try again", done.returncode)

@@ -113,7 +113,8 @@ def load(settings) -> PhraseVectors:
     """The process's phrase vectors for the installed model: the cached table, or built once from
     the int8 ONNX export (the runtime paper vectors come from on a CPU). Raises ConfigError when the
     model is not available."""
-    from .embeddings import OnnxEmbedder, export_onnx, models_dir_of
+    from .embeddings import OnnxEmbedder
+    from .model import export_onnx, models_dir_of
 
     models_dir = models_dir_of(settings)
     with _loaded_lock:

@@ -46,7 +46,9 @@ def index_new_papers(
     all). What the scheduled job and `dailypapers index` run. `on_progress(done, total)` follows the
     embedding; `should_stop()` ends the embedding and the summaries early, between batches (a
     process shutting down); `limit` bounds each of the two."""
-    from .embeddings import DIM, MODEL_KEY, embed_papers, load_embedder  # imported here: numpy and the model
+    from .embedding_runs import embed_papers
+    from .embeddings import load_embedder
+    from .model import DIM, MODEL_KEY
     from .summaries import summarize_papers
     from .vectors import VectorIndex
 

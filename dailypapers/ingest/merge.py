@@ -12,6 +12,8 @@ Rules:
 
 from __future__ import annotations
 
+from operator import attrgetter
+
 from ..types import PAPER_COLUMNS, PaperRecord, PaperRow
 from .normalize import authors_json, content_hash
 
@@ -21,29 +23,21 @@ _OWN_RULES = ("arxiv_id", "version", "published_at", "upvotes_imported", "commen
 TEXT_FIELDS = tuple(c for c in PAPER_COLUMNS if c not in _OWN_RULES + ("source", "content_hash"))
 
 
+# The columns a record holds as they are, under the same names (read in one C call per record);
+# record_to_row converts or renames the rest.
+_COPIED = tuple(c for c in PAPER_COLUMNS if c in PaperRecord.__dataclass_fields__ and c not in ("authors", "categories"))
+_copied = attrgetter(*_COPIED)
+
+
 def record_to_row(record: PaperRecord) -> PaperRow:
     """The paper row a normalized record stands for (None where the record is silent)."""
     return PaperRow(
-        arxiv_id=record.arxiv_id,
-        version=record.version,
-        title=record.title,
-        abstract=record.abstract,
+        **dict(zip(_COPIED, _copied(record))),
         authors=authors_json(record.authors) if record.authors else None,
         primary_category=record.primary_category,
         categories=record.categories or None,
-        comment=record.comment,
-        journal_ref=record.journal_ref,
-        doi=record.doi,
-        report_no=record.report_no,
-        license=record.license,
-        code_url=record.code_url,
-        project_url=record.project_url,
-        published_at=record.published_at,
-        updated_at=record.updated_at,
         upvotes_imported=record.upvotes,
         comments_imported=record.num_comments,
-        hf_meta=record.hf_meta,
-        source=record.source,
     )
 
 

@@ -1,5 +1,6 @@
 """An ingest run over files and arXiv targets, reporting its progress and a report. Used by the CLI,
-`up` and the scheduled ingest job."""
+`up` and the scheduled ingest job, through jobs/ingest.py, which adds the full-text index's step
+after each source (ingest sits below the indexes and never imports them)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import datetime as dt
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from ..errors import DailyPapersError, SourceError
 from ..sources import harvest, hf_mirror
@@ -39,6 +40,15 @@ class Quiet(Progress):
     """No display (each method does nothing): the default, for scheduled jobs and tests."""
 
 
+class SourceStep(NamedTuple):
+    """A step run after each source that changed papers, shown as a stage named `label`: it is
+    given the ids of the papers the source added or changed (the layer above passes the full-text
+    index's sync in, see jobs/ingest.py)."""
+
+    label: str
+    run: Callable[[list[int]], object]
+
+
 class IngestJob:
     def __init__(
         self,
@@ -46,32 +56,27 @@ class IngestJob:
         *,
         progress: Progress | None = None,
         parallel: bool = True,
-        update_index: bool = True,
+        after_source: SourceStep | None = None,
         after_batch: list[Callable[[BatchResult], None]] | None = None,
     ):
         self.store = store
         self.progress = progress or Quiet()
         self.parallel = parallel
         self.after_batch = list(after_batch or [])
-        self.update_index = update_index
-        self._changed = 0
+        self.after_source = after_source
+        self._changed: list[int] = []
         self.notes: list[str] = []  # what a source did beyond the counts (HF: arXiv metadata filled in)
 
-    def _count_changes(self, result: BatchResult) -> None:
-        self._changed += len(result.changed_ids)
-
-    def _index(self) -> None:
-        """Make what this source brought findable by full text at once (one commit per source:
-        committing per batch would cost a segment and a merge each time)."""
-        if self.update_index and self._changed:
-            from ..index.fulltext import FullTextIndex
-
-            with self._stage("full-text index", None, papers=self._changed):
-                FullTextIndex.for_store(self.store).sync(self.store)
-        self._changed = 0
+    def _source_done(self) -> None:
+        """Hand the papers this source changed to the step after it (once per source: the
+        full-text index commits once per source, not a segment and a merge per batch)."""
+        changed, self._changed = self._changed, []
+        if self.after_source is not None and changed:
+            with self._stage(self.after_source.label, None, papers=len(changed)):
+                self.after_source.run(changed)
 
     def _batch_done(self, result: BatchResult) -> None:
-        self._count_changes(result)
+        self._changed.extend(result.changed_ids)
         for hook in self.after_batch:
             hook(result)
 
@@ -101,16 +106,16 @@ class IngestJob:
         report = IngestReport()
         for input_file in files:
             report.add(logged(self.store, str(input_file.path), lambda f=input_file: self._file(f)))
-            self._index()
+            self._source_done()
         for source, kind, values in targets:
             if kind == "ids":
                 report.add(logged(self.store, source, lambda v=values: self._ids(v)))
             else:
                 report.add(logged(self.store, f"{source} since {since}", lambda v=values: self._categories(v, since, until)))
-            self._index()
+            self._source_done()
         for source, days in hf_days:
             report.add(logged(self.store, source, lambda d=days: self._hf(d)))
-            self._index()
+            self._source_done()
         return report
 
     def _hf(self, days: list[dt.date]) -> IngestReport:

@@ -111,7 +111,7 @@ def job(
 @job("ingest-arxiv", daily_at="06:30", setting="ingest_time")
 def ingest_arxiv(store: Store) -> str:
     """Harvest the configured arXiv categories since the last successful harvest (or 3 days)."""
-    from ..ingest.run import IngestJob
+    from .ingest import ingest_job
     from ..store import kv
 
     if not store.settings.online:
@@ -119,7 +119,7 @@ def ingest_arxiv(store: Store) -> str:
     with store.session() as session:
         last = kv.read(session, "last_arxiv_harvest")
     since = dt.date.fromisoformat(last) - dt.timedelta(days=1) if last else dt.date.today() - dt.timedelta(days=3)
-    report = IngestJob(store).run([f"arxiv:{','.join(store.settings.categories)}"], since=since)
+    report = ingest_job(store).run([f"arxiv:{','.join(store.settings.categories)}"], since=since)
     with store.session() as session, session.begin():
         kv.set_value(session, "last_arxiv_harvest", dt.date.today().isoformat())
     return report.summary()
@@ -179,7 +179,7 @@ def ingest_inbox(store: Store) -> str:
     """Ingest the files dropped into the inbox folder, each by one worker, then move them to done/."""
     import hashlib
 
-    from ..ingest.run import IngestJob
+    from .ingest import ingest_job
     from ..store import jobruns
     from .heartbeat import Heartbeat
 
@@ -197,7 +197,7 @@ def ingest_inbox(store: Store) -> str:
             continue
         try:
             with Heartbeat(store, "ingest-file", key, every=max(1.0, lease.total_seconds() / 4)):
-                report = IngestJob(store).run([str(path)])
+                report = ingest_job(store).run([str(path)])
         except Exception as exc:
             jobruns.finished(store, "ingest-file", key, "failed", f"{path.name}: {exc}")
             raise

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import re
 
+from ..types import PaperCard
+
 MIN_COSINE = 0.3  # below this, all-MiniLM-L6-v2 neighbours are unrelated papers, not similar ones
 LEXICAL_WORDS = 48  # words of title and abstract that make the full-text fallback query
 _WORD = re.compile(r"\w+")
@@ -18,6 +20,6 @@ def pick(neighbours: list[tuple[int, float]], limit: int, *, exclude: int, min_s
     return out[:limit]
 
 
-def lexical_words(paper: dict) -> list[str]:
+def lexical_words(paper: PaperCard) -> list[str]:
     """The words of the paper's title and the start of its abstract (the full-text fallback query)."""
-    return _WORD.findall(f"{paper.get('title') or ''} {paper.get('abstract') or ''}".lower())[:LEXICAL_WORDS]
+    return _WORD.findall(f"{paper.title or ''} {paper.abstract or ''}".lower())[:LEXICAL_WORDS]

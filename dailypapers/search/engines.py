@@ -102,7 +102,7 @@ def _open_engines(store: Store) -> Engines:
         FullTextIndex.for_store(store), weight=settings.search_dense_weight, candidates=settings.search_candidates
     )
     if settings.search_semantic:
-        from ..index.embeddings import DIM, MODEL_KEY
+        from ..index.model import DIM, MODEL_KEY
         from ..index.vectors import VectorIndex
 
         engines.vectors = VectorIndex.for_store(store, MODEL_KEY, DIM)

@@ -11,19 +11,20 @@ from ..index.matches import Matches
 from ..index.query import ParsedQuery
 from ..store import papers as paper_store
 from ..store.engine import Store
+from ..types import PaperCard
 from .highlight import Highlighter
 from .query import MAX_RESULTS, SearchQuery
 
 
 @dataclass
 class SearchHit:
-    """One result. `paper` is the paper's full store row (for shapes.paper_info and the card);
+    """One result. `paper` is the paper's card (for shapes.paper_info and the page);
     `title_html` and `snippet_html` are safe HTML: the text escaped, matches in <mark>, so templates
     render them with |safe. `score` is the fused relevance in [0, 1] (0 for filter-only queries, 1
     for a paper named by its id); `found_by` says how it was found: "id" (named in the query),
     "both", "fulltext", "semantic" or "filter"."""
 
-    paper: dict
+    paper: PaperCard
     score: float
     title_html: str
     snippet_html: str
@@ -61,7 +62,7 @@ def ordered(store: Store, matches: Matches, ids: list[int], scores: dict[int, fl
     if sort == "upvotes":
         with store.session() as session:
             rows = paper_store.get_many(session, ids)
-        votes = {i: r["upvotes_imported"] + r["upvote_count"] for i, r in rows.items()}
+        votes = {i: r.upvotes_imported + r.upvote_count for i, r in rows.items()}
         return sorted(ids, key=lambda i: (-votes.get(i, -1), -scores.get(i, 0.0), i))
     return ids
 
@@ -77,8 +78,8 @@ def hits(store: Store, matches: Matches, ids: list[int], scores: dict[int, float
         SearchHit(
             paper=rows[i],
             score=round(scores.get(i, 0.0), 6),
-            title_html=marks.title(rows[i]["title"]),
-            snippet_html=marks.snippet(rows[i]["abstract"]),
+            title_html=marks.title(rows[i].title),
+            snippet_html=marks.snippet(rows[i].abstract),
             found_by=found_by.get(i, "filter"),
         )
         for i in ids

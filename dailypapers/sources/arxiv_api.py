@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from typing import IO
 
-from lxml import etree
-
 from ..arxiv import parse_datetime, split_arxiv_id
 from ..errors import InvalidRecord
-from ..types import Author, PaperRecord, Rejection, VersionInfo
-from .common import Item, xml_text
+from ..types import Author, PaperRecord, VersionInfo
+from .common import COUNT, Item, xml_records, xml_text
 
 ATOM = "http://www.w3.org/2005/Atom"
-_COUNT = re.compile(r"[0-9]{1,15}")
 NS = {"a": ATOM, "arxiv": "http://arxiv.org/schemas/atom", "os": "http://a9.com/-/spec/opensearch/1.1/"}
 
 
@@ -64,31 +60,20 @@ def entry_record(entry) -> PaperRecord:
 
 def parse(stream: IO[bytes], info: FeedInfo | None = None) -> Iterator[Item]:
     """Yield a record (or a rejection) per entry; paging facts go into `info`."""
-    index = 0
-    try:
-        for _event, element in etree.iterparse(stream, events=("end",), huge_tree=True, resolve_entities=False):
-            tag = element.tag
-            if tag == f"{{{ATOM}}}entry":
-                index += 1
-                position = f"entry {index} (line {element.sourceline})"
-                try:
-                    record = entry_record(element)
-                    record.position = position
-                    yield record
-                except InvalidRecord as exc:
-                    yield Rejection(position, str(exc))
-                element.clear()
-            elif info is not None and tag.startswith(f"{{{NS['os']}}}") and element.text:
-                name = tag.split("}", 1)[1]
-                text = element.text.strip()
-                if not _COUNT.fullmatch(text):
-                    continue  # paging facts that are not numbers are left unknown
-                value = int(text)
-                if name == "totalResults":
-                    info.total_results = value
-                elif name == "startIndex":
-                    info.start_index = value
-                elif name == "itemsPerPage":
-                    info.items_per_page = value
-    except etree.XMLSyntaxError as exc:
-        yield Rejection(f"line {exc.lineno}", f"XML syntax error, the rest of the file is unreadable: {' '.join(exc.msg.split())}")
+
+    def paging(element) -> None:
+        tag = element.tag
+        if info is None or not tag.startswith(f"{{{NS['os']}}}") or not element.text:
+            return
+        text = element.text.strip()
+        if not COUNT.fullmatch(text):
+            return  # paging facts that are not numbers are left unknown
+        name = tag.split("}", 1)[1]
+        if name in _PAGING:
+            setattr(info, _PAGING[name], int(text))
+
+    yield from xml_records(stream, f"{{{ATOM}}}entry", "entry", entry_record, paging)
+
+
+# The feed header's paging facts, by element name.
+_PAGING = {"totalResults": "total_results", "startIndex": "start_index", "itemsPerPage": "items_per_page"}

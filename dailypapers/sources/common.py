@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Generator
 from functools import lru_cache
+from typing import IO
 
+from lxml import etree
+
+from ..errors import InvalidRecord
 from ..types import Author, PaperRecord, RawRecord, Rejection
 
 Item = PaperRecord | RawRecord | Rejection
+
+# A whole number in a paging field (longer ones are not numbers arXiv would send).
+COUNT = re.compile(r"[0-9]{1,15}")
 
 # One record of a JSON-lines file or one item of an HF file, before it is parsed.
 MAX_RECORD_BYTES = 16 << 20
@@ -52,3 +60,36 @@ def xml_text(element, path: str, ns: dict[str, str]) -> str | None:
     if found is None or found.text is None:
         return None
     return found.text
+
+
+def xml_records(
+    stream: IO[bytes],
+    record_tag: str,
+    label: str,
+    make: Callable[[object], PaperRecord | None],
+    other: Callable[[object], None] | None = None,
+) -> Generator[Item, None, bool]:
+    """Stream an XML response's records: each `record_tag` element made a record by `make` (None:
+    skipped, InvalidRecord: a rejection at `label N (line L)`), and freed once read; every other
+    element handed to `other` (paging facts, errors). Returns False when a syntax error cut the
+    document short (the rest is one rejection)."""
+    index = 0
+    try:
+        for _event, element in etree.iterparse(stream, events=("end",), huge_tree=True, resolve_entities=False):
+            if element.tag == record_tag:
+                index += 1
+                position = f"{label} {index} (line {element.sourceline})"
+                try:
+                    record = make(element)
+                    if record is not None:
+                        record.position = position
+                        yield record
+                except InvalidRecord as exc:
+                    yield Rejection(position, str(exc))
+                element.clear()
+            elif other is not None:
+                other(element)
+    except etree.XMLSyntaxError as exc:
+        yield Rejection(f"line {exc.lineno}", f"XML syntax error, the rest of the file is unreadable: {' '.join(exc.msg.split())}")
+        return False
+    return True

@@ -52,6 +52,12 @@ def _timestamp(value) -> str | None:
         return None
 
 
+def _given(fields: dict, **optional) -> dict:
+    """`fields` with each optional field that has a value (HF's answers leave the others out)."""
+    fields.update((key, value) for key, value in optional.items() if value)
+    return fields
+
+
 def user_profile(value) -> dict | None:
     """{user, fullname, avatarUrl} of an HF user object (an author's claimed account)."""
     if not isinstance(value, dict):
@@ -59,37 +65,25 @@ def user_profile(value) -> dict | None:
     name = _text(value.get("user")) or _text(value.get("name"))
     if name is None:
         return None
-    profile = {"user": name, "fullname": _text(value.get("fullname")) or name}
-    avatar = absolute_url(value.get("avatarUrl"))
-    if avatar:
-        profile["avatarUrl"] = avatar
-    return profile
+    return _given({"user": name, "fullname": _text(value.get("fullname")) or name}, avatarUrl=absolute_url(value.get("avatarUrl")))
 
 
 def _author(value) -> dict | None:
     if not isinstance(value, dict) or _text(value.get("name")) is None:
         return None
-    author: dict = {"name": _text(value["name"]), "hidden": value.get("hidden") is True}
-    user = user_profile(value.get("user"))
-    if user:
-        author["user"] = user
-    status = _text(value.get("status"), 64)
-    if status:
-        author["status"] = status
-    changed = _timestamp(value.get("statusLastChangedAt"))
-    if changed:
-        author["statusLastChangedAt"] = changed
-    return author
+    return _given(
+        {"name": _text(value["name"]), "hidden": value.get("hidden") is True},
+        user=user_profile(value.get("user")),
+        status=_text(value.get("status"), 64),
+        statusLastChangedAt=_timestamp(value.get("statusLastChangedAt")),
+    )
 
 
 def organization(value) -> dict | None:
     if not isinstance(value, dict) or _text(value.get("name")) is None:
         return None
     org = {"name": _text(value["name"]), "fullname": _text(value.get("fullname")) or _text(value["name"])}
-    avatar = absolute_url(value.get("avatar") or value.get("avatarUrl"))
-    if avatar:
-        org["avatar"] = avatar
-    return org
+    return _given(org, avatar=absolute_url(value.get("avatar") or value.get("avatarUrl")))
 
 
 def hf_meta(item: dict, paper: dict) -> dict:

@@ -2,22 +2,18 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from typing import IO
-
-from lxml import etree
 
 from ..arxiv import parse_date, parse_datetime, parse_version
 from ..errors import InvalidRecord
 from ..types import Author, Listed, PaperRecord, Rejection, VersionInfo
-from .common import Item, decode_latex_name, split_author_string, xml_text
+from .common import COUNT, Item, decode_latex_name, split_author_string, xml_records, xml_text
 
 OAI = "http://www.openarchives.org/OAI/2.0/"
 ARXIV = "http://arxiv.org/OAI/arXiv/"
 ARXIV_RAW = "http://arxiv.org/OAI/arXivRaw/"
 NS = {"oai": OAI, "ax": ARXIV, "raw": ARXIV_RAW}
-_COUNT = re.compile(r"[0-9]{1,15}")
 
 
 class PageInfo:
@@ -27,6 +23,23 @@ class PageInfo:
     complete_list_size: int | None = None
     error_code: str | None = None
     error_message: str | None = None
+
+
+# The record's fields both metadata formats hold in elements of the same names.
+_OPTIONAL = {"comment": "comments", "journal_ref": "journal-ref", "doi": "doi", "report_no": "report-no", "license": "license"}
+
+
+def _shared_fields(meta, prefix: str) -> dict:
+    """What the arXiv (`ax`) and arXivRaw (`raw`) formats say alike: id, title, abstract,
+    categories and the optional bibliographic fields."""
+    return {
+        "arxiv_id": (xml_text(meta, f"{prefix}:id", NS) or "").strip(),
+        "title": xml_text(meta, f"{prefix}:title", NS) or "",
+        "abstract": xml_text(meta, f"{prefix}:abstract", NS) or "",
+        "categories": (xml_text(meta, f"{prefix}:categories", NS) or "").split(),
+        **{field: xml_text(meta, f"{prefix}:{tag}", NS) for field, tag in _OPTIONAL.items()},
+        "source": "oai-pmh",
+    }
 
 
 def _arxiv_format(meta) -> PaperRecord:
@@ -42,22 +55,13 @@ def _arxiv_format(meta) -> PaperRecord:
     created = parse_datetime(xml_text(meta, "ax:created", NS))
     updated = parse_datetime(xml_text(meta, "ax:updated", NS))
     return PaperRecord(
-        arxiv_id=(xml_text(meta, "ax:id", NS) or "").strip(),
-        title=xml_text(meta, "ax:title", NS) or "",
-        abstract=xml_text(meta, "ax:abstract", NS) or "",
+        **_shared_fields(meta, "ax"),
         authors=authors,
-        categories=(xml_text(meta, "ax:categories", NS) or "").split(),
-        comment=xml_text(meta, "ax:comments", NS),
-        journal_ref=xml_text(meta, "ax:journal-ref", NS),
-        doi=xml_text(meta, "ax:doi", NS),
-        report_no=xml_text(meta, "ax:report-no", NS),
-        license=xml_text(meta, "ax:license", NS),
         published_at=created,
         updated_at=updated,
         versions=[VersionInfo(1, created)] if created else [],
         # The arXiv format dates the first and the latest version but does not number the latest.
         versions_complete=updated is None,
-        source="oai-pmh",
     )
 
 
@@ -66,18 +70,9 @@ def _arxiv_raw_format(meta) -> PaperRecord:
     for v in meta.findall("raw:version", NS):
         versions.append(VersionInfo(parse_version(v.get("version") or ""), parse_datetime(xml_text(v, "raw:date", NS))))
     return PaperRecord(
-        arxiv_id=(xml_text(meta, "raw:id", NS) or "").strip(),
-        title=xml_text(meta, "raw:title", NS) or "",
-        abstract=xml_text(meta, "raw:abstract", NS) or "",
+        **_shared_fields(meta, "raw"),
         authors=split_author_string(xml_text(meta, "raw:authors", NS) or ""),
-        categories=(xml_text(meta, "raw:categories", NS) or "").split(),
-        comment=xml_text(meta, "raw:comments", NS),
-        journal_ref=xml_text(meta, "raw:journal-ref", NS),
-        doi=xml_text(meta, "raw:doi", NS),
-        report_no=xml_text(meta, "raw:report-no", NS),
-        license=xml_text(meta, "raw:license", NS),
         versions=versions,
-        source="oai-pmh",
     )
 
 
@@ -108,30 +103,17 @@ def record_from(element) -> PaperRecord | None:
 
 def parse(stream: IO[bytes], info: PageInfo | None = None) -> Iterator[Item]:
     info = info if info is not None else PageInfo()
-    index = 0
-    try:
-        for _event, element in etree.iterparse(stream, events=("end",), huge_tree=True, resolve_entities=False):
-            tag = element.tag
-            if tag == f"{{{OAI}}}record":
-                index += 1
-                position = f"record {index} (line {element.sourceline})"
-                try:
-                    record = record_from(element)
-                    if record is not None:
-                        record.position = position
-                        yield record
-                except InvalidRecord as exc:
-                    yield Rejection(position, str(exc))
-                element.clear()
-            elif tag == f"{{{OAI}}}resumptionToken":
-                info.resumption_token = (element.text or "").strip() or None
-                size = element.get("completeListSize")
-                info.complete_list_size = int(size) if size and _COUNT.fullmatch(size) else None
-            elif tag == f"{{{OAI}}}error":
-                info.error_code = element.get("code")
-                info.error_message = " ".join((element.text or "").split())
-    except etree.XMLSyntaxError as exc:
-        yield Rejection(f"line {exc.lineno}", f"XML syntax error, the rest of the file is unreadable: {' '.join(exc.msg.split())}")
+
+    def header(element) -> None:
+        if element.tag == f"{{{OAI}}}resumptionToken":
+            info.resumption_token = (element.text or "").strip() or None
+            size = element.get("completeListSize")
+            info.complete_list_size = int(size) if size and COUNT.fullmatch(size) else None
+        elif element.tag == f"{{{OAI}}}error":
+            info.error_code = element.get("code")
+            info.error_message = " ".join((element.text or "").split())
+
+    if not (yield from xml_records(stream, f"{{{OAI}}}record", "record", record_from, header)):
         return
     if info.error_code and info.error_code != "noRecordsMatch":
         yield Rejection("response", f"OAI-PMH error {info.error_code}: {info.error_message}")

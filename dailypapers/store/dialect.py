@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 
-from sqlalchemy import JSON, Boolean, Date, DateTime, Table
+from sqlalchemy import JSON, Boolean, Date, DateTime, Table, func
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -15,6 +15,25 @@ def insert_for(session: Session, table: Table):
     if session.get_bind().dialect.name == "postgresql":
         return postgresql.insert(table)
     return sqlite.insert(table)
+
+
+def upsert(
+    session: Session,
+    table: Table,
+    rows: list[dict],
+    key: tuple[str, ...],
+    *,
+    replace: tuple[str, ...] = (),
+    update_if_given: tuple[str, ...] = (),
+    also: dict | None = None,
+) -> None:
+    """Insert `rows`; where a row's `key` is taken, the stored row's `replace` columns take the new
+    values, its `update_if_given` columns the new values that are not NULL, and `also` is set."""
+    stmt = insert_for(session, table)
+    values = {c: stmt.excluded[c] for c in replace}
+    values.update({c: func.coalesce(stmt.excluded[c], table.c[c]) for c in update_if_given})
+    values.update(also or {})
+    session.execute(stmt.on_conflict_do_update(index_elements=list(key), set_=values), rows)
 
 
 def chunks(items: list, size: int = 500):

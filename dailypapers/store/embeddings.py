@@ -10,7 +10,7 @@ import numpy as np
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
-from .dialect import chunks, insert_for
+from .dialect import chunks, upsert
 from .schema import Embedding, Paper, utcnow
 
 embeddings = Embedding.__table__
@@ -60,17 +60,7 @@ def upsert_many(session: Session, model: str, rows: list[tuple[int, str, np.ndar
         }
         for pid, chash, vec in rows
     ]
-    stmt = insert_for(session, embeddings)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["paper_id", "model"],
-        set_={
-            "dim": stmt.excluded.dim,
-            "vector": stmt.excluded.vector,
-            "content_hash": stmt.excluded.content_hash,
-            "created_at": stmt.excluded.created_at,
-        },
-    )
-    session.execute(stmt, values)
+    upsert(session, embeddings, values, ("paper_id", "model"), replace=("dim", "vector", "content_hash", "created_at"))
 
 
 def _decode(blobs: list[bytes], dim: int) -> np.ndarray:

@@ -10,10 +10,10 @@ from sqlalchemy import and_, func, literal_column, select
 from sqlalchemy.orm import Session
 
 from ..trending_formula import score as trending_score
-from ..types import PAPER_COLUMNS
+from ..types import PaperCard
 from .daily import served
-from .papers import in_categories
 from .claims import confirmed as confirmed_claims
+from .papers import CARD_COLUMNS, card, in_categories
 from .repos import cards_for, stars_of_paper
 from .schema import DailyEntry, HfUser, Paper, PaperCategory, PaperVersion, User
 from .summaries import Summary, for_papers
@@ -45,9 +45,9 @@ class FeedQuery:
 
 @dataclass
 class FeedItem:
-    """A paper as a feed shows it: the paper row plus the featuring entry."""
+    """A paper as a feed shows it: the paper's card plus the featuring entry."""
 
-    paper: dict
+    paper: PaperCard
     day: dt.date | None  # None: a paper never featured (a search result)
     submitted_at: dt.datetime | None
     submitter: str | None
@@ -84,7 +84,7 @@ def with_summaries(session: Session, items: list[FeedItem]) -> list[FeedItem]:
     """The items, each given its summary and key phrases (one query for all)."""
     found = for_papers(session, [item.paper for item in items])
     for item in items:
-        item.summary = found.get(item.paper["id"])
+        item.summary = found.get(item.paper.id)
     return items
 
 
@@ -92,22 +92,6 @@ def with_summaries(session: Session, items: list[FeedItem]) -> list[FeedItem]:
 class FeedPage:
     items: list[FeedItem] = field(default_factory=list)
     total: int = 0
-
-
-# What a card shows: the paper's columns (types.PAPER_COLUMNS) but those no card shows (journal
-# reference, DOI, report number, license) and ingest's bookkeeping; plus the store's first featured
-# day and local counts.
-CARD_COLUMNS = (
-    papers.c.id,
-    *(
-        papers.c[name]
-        for name in PAPER_COLUMNS
-        if name not in ("journal_ref", "doi", "report_no", "license", "source", "content_hash")
-    ),
-    papers.c.first_featured,
-    papers.c.upvote_count,
-    papers.c.comment_count,
-)
 
 
 def _featured(query: FeedQuery):
@@ -161,7 +145,7 @@ def list_featured(session: Session, query: FeedQuery, *, now: dt.datetime | None
         # scoring in Python is cheap and keeps the formula in one pure, tested function.
         rows = session.execute(base).mappings().all()
         items = [_item(r, trending_score(r["upvotes"], r["submitted_at"], now)) for r in rows]
-        items.sort(key=lambda i: (-i.trending_score, -i.upvotes, i.paper["arxiv_id"]))
+        items.sort(key=lambda i: (-i.trending_score, -i.upvotes, i.paper.arxiv_id))
         return FeedPage(decorate(session, items[query.offset : query.offset + query.limit]), total)
     if query.sort == "time":
         order = (f.c.submitted_at.desc(), papers.c.arxiv_id.desc())
@@ -174,8 +158,7 @@ def list_featured(session: Session, query: FeedQuery, *, now: dt.datetime | None
 
 
 def _paper_id(item: FeedItem) -> int:
-    paper = item.paper
-    return paper["id"] if isinstance(paper, dict) else paper.id
+    return item.paper.id
 
 
 def with_thumbnails(session: Session, items: list[FeedItem]) -> list[FeedItem]:
@@ -184,11 +167,6 @@ def with_thumbnails(session: Session, items: list[FeedItem]) -> list[FeedItem]:
     for item in items:
         item.thumbnail = versions.get(_paper_id(item))
     return items
-
-
-def paper_card(row) -> dict:
-    """A card's paper, from a result row holding CARD_COLUMNS (the one place that builds it)."""
-    return {c.name: row[c.name] for c in CARD_COLUMNS}
 
 
 def decorate(session: Session, items: list[FeedItem]) -> list[FeedItem]:
@@ -201,7 +179,7 @@ def decorate(session: Session, items: list[FeedItem]) -> list[FeedItem]:
 def annotate(session: Session, items: list[FeedItem]) -> list[FeedItem]:
     """Fill in what cards show beyond the paper's row: the members confirmed as its authors, and
     a version newer than the day it was featured. Two queries for the whole page."""
-    ids = [item.paper["id"] for item in items]
+    ids = [item.paper.id for item in items]
     if not ids:
         return items
     claimed = confirmed_claims(session, ids)
@@ -213,7 +191,7 @@ def annotate(session: Session, items: list[FeedItem]) -> list[FeedItem]:
     ):
         later.setdefault(pid, []).append((version, submitted))
     for item in items:
-        pid = item.paper["id"]
+        pid = item.paper.id
         item.claimed = claimed.get(pid, {})
         if item.day is not None:
             newer = [v for v, at in later.get(pid, ()) if at.date() > item.day]
@@ -222,7 +200,7 @@ def annotate(session: Session, items: list[FeedItem]) -> list[FeedItem]:
 
 
 def _item(row, score: float) -> FeedItem:
-    paper = paper_card(row)
+    paper = card(row)
     local = row["username"] is not None
     return FeedItem(
         paper=paper,
@@ -230,19 +208,19 @@ def _item(row, score: float) -> FeedItem:
         submitted_at=row["submitted_at"],
         submitter=row["username"] or row["submitter_name"],
         upvotes=row["upvotes"],
-        comments=row["comments_imported"] + row["comment_count"],
+        comments=paper.comments_imported + paper.comment_count,
         trending_score=score,
         submitter_fullname=row["display_name"] if local else row["fullname"],
         submitter_avatar_url=None if local else row["avatar_url"],
     )
 
 
-def items_for(session: Session, paper_rows: list[dict]) -> list[FeedItem]:
-    """Feed items for given papers (full rows, e.g. search results), in their order: each with the
+def items_for(session: Session, cards: list[PaperCard]) -> list[FeedItem]:
+    """Feed items for given papers (cards, e.g. search results), in their order: each with the
     first day it was featured and who featured it then, or no day for a paper never featured."""
-    if not paper_rows:
+    if not cards:
         return []
-    ids = [p["id"] for p in paper_rows]
+    ids = [p.id for p in cards]
     first = (
         select(
             entries.c.paper_id,
@@ -266,8 +244,8 @@ def items_for(session: Session, paper_rows: list[dict]) -> list[FeedItem]:
     ).mappings()
     by_paper = {r["paper_id"]: r for r in rows}
     out = []
-    for paper in paper_rows:
-        entry = by_paper.get(paper["id"])
+    for paper in cards:
+        entry = by_paper.get(paper.id)
         local = entry is not None and entry["username"] is not None
         out.append(
             FeedItem(
@@ -275,8 +253,8 @@ def items_for(session: Session, paper_rows: list[dict]) -> list[FeedItem]:
                 day=entry["day"] if entry else None,
                 submitted_at=entry["submitted_at"] if entry else None,
                 submitter=(entry["username"] or entry["submitter_name"]) if entry else None,
-                upvotes=paper["upvotes_imported"] + paper["upvote_count"],
-                comments=paper["comments_imported"] + paper["comment_count"],
+                upvotes=paper.upvotes_imported + paper.upvote_count,
+                comments=paper.comments_imported + paper.comment_count,
                 submitter_fullname=(entry["display_name"] if local else entry["fullname"]) if entry else None,
                 submitter_avatar_url=None if local or entry is None else entry["avatar_url"],
             )

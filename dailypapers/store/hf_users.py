@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from .dialect import chunks, insert_for
+from .dialect import chunks, upsert
 from .schema import HfUser, utcnow
 
 hf_users = HfUser.__table__
@@ -16,16 +16,10 @@ def upsert_many(session: Session, rows: list[dict]) -> None:
     if not rows:
         return
     now = utcnow()
-    stmt = insert_for(session, hf_users)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["name"],
-        set_={
-            "fullname": func.coalesce(stmt.excluded.fullname, hf_users.c.fullname),
-            "avatar_url": func.coalesce(stmt.excluded.avatar_url, hf_users.c.avatar_url),
-            "updated_at": now,
-        },
+    upsert(
+        session, hf_users, [dict(row, updated_at=now) for row in rows], ("name",),
+        update_if_given=("fullname", "avatar_url"), also={"updated_at": now},
     )
-    session.execute(stmt, [dict(row, updated_at=now) for row in rows])
 
 
 def get_many(session: Session, names: list[str]) -> dict[str, dict]:

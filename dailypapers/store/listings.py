@@ -15,8 +15,8 @@ from sqlalchemy.orm import Session
 
 from .daily import served
 from .dialect import bulk_insert, chunks
-from .feed import CARD_COLUMNS, FeedItem, FeedPage, paper_card, decorate
-from .papers import in_categories
+from .feed import FeedItem, FeedPage, decorate
+from .papers import CARD_COLUMNS, card, in_categories
 from .schema import Listing, Paper, utcnow
 
 listings = Listing.__table__
@@ -93,7 +93,7 @@ def list_listed(session: Session, query: ListingQuery) -> FeedPage:
     ).mappings()
     items = [
         FeedItem(
-            paper=paper_card(r),
+            paper=card(r),
             day=r["day"],
             submitted_at=None,
             submitter=None,

@@ -11,7 +11,7 @@ from typing import NamedTuple
 from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.orm import Session
 
-from ..types import PAPER_COLUMNS, PaperRow
+from ..types import CARD_FIELDS, FULL_FIELDS, PAPER_COLUMNS, PaperCard, PaperFull, PaperRow, StoredVersion
 from .dialect import bulk_insert, bulk_insert_values, chunks, converter, insert_for, max_id
 from .schema import IngestedRecord, Listing, Paper, PaperCategory, PaperVersion, utcnow
 
@@ -191,28 +191,34 @@ def set_first_featured(session: Session, first_days: dict[int, dt.date]) -> None
     session.connection().execute(stmt, [{"b_id": pid, "b_day": day} for pid, day in first_days.items()])
 
 
-def get(session: Session, arxiv_id: str) -> dict | None:
-    """A paper's full row, with its version history and featured days, or None."""
-    row = session.execute(select(papers).where(papers.c.arxiv_id == arxiv_id)).mappings().first()
+# What a card is read from (types.CARD_FIELDS), and a paper's own page (types.FULL_FIELDS).
+CARD_COLUMNS = tuple(papers.c[name] for name in CARD_FIELDS)
+FULL_COLUMNS = tuple(papers.c[name] for name in FULL_FIELDS)
+
+
+def card(row) -> PaperCard:
+    """A card from a row (a mapping) holding CARD_COLUMNS."""
+    return PaperCard(**{name: row[name] for name in CARD_FIELDS})
+
+
+def get(session: Session, arxiv_id: str) -> PaperFull | None:
+    """A paper with its version history, or None."""
+    row = session.execute(select(*FULL_COLUMNS).where(papers.c.arxiv_id == arxiv_id)).mappings().first()
     if row is None:
         return None
-    paper = dict(row)
-    paper["versions"] = [
-        dict(v)
-        for v in session.execute(
-            select(versions.c.version, versions.c.submitted_at, versions.c.title, versions.c.abstract)
-            .where(versions.c.paper_id == paper["id"])
-            .order_by(versions.c.version)
-        ).mappings()
-    ]
-    return paper
+    history = session.execute(
+        select(versions.c.version, versions.c.submitted_at, versions.c.title, versions.c.abstract)
+        .where(versions.c.paper_id == row["id"])
+        .order_by(versions.c.version)
+    )
+    return PaperFull(**{name: row[name] for name in FULL_FIELDS}, versions=tuple(StoredVersion(*v) for v in history))
 
 
 @dataclass
 class PaperDetail:
     """A paper with its version history and the days it was featured (first submitter included)."""
 
-    paper: dict
+    paper: PaperFull
     days: list[dt.date]
     first_submitted_at: dt.datetime | None
     first_submitter: str | None
@@ -228,7 +234,7 @@ def detail(session: Session, arxiv_id: str) -> PaperDetail | None:
     rows = session.execute(
         select(e.c.day, e.c.submitted_at, e.c.submitter_name, u.c.username)
         .select_from(e.outerjoin(u, u.c.id == e.c.submitted_by_id))
-        .where(e.c.paper_id == paper["id"])
+        .where(e.c.paper_id == paper.id)
         .order_by(e.c.day)
     ).all()
     first = rows[0] if rows else None
@@ -240,12 +246,12 @@ def detail(session: Session, arxiv_id: str) -> PaperDetail | None:
     )
 
 
-def get_many(session: Session, paper_ids: list[int]) -> dict[int, dict]:
-    """Full rows by id."""
-    out: dict[int, dict] = {}
+def get_many(session: Session, paper_ids: list[int]) -> dict[int, PaperCard]:
+    """Cards by id."""
+    out: dict[int, PaperCard] = {}
     for part in chunks(paper_ids):
-        for row in session.execute(select(papers).where(papers.c.id.in_(part))).mappings():
-            out[row["id"]] = dict(row)
+        for row in session.execute(select(*CARD_COLUMNS).where(papers.c.id.in_(part))).mappings():
+            out[row["id"]] = card(row)
     return out
 
 

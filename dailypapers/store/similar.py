@@ -5,27 +5,17 @@ from __future__ import annotations
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from .dialect import chunks, insert_for
-from .schema import Embedding, Paper, SimilarPapers, utcnow
+from .dialect import upsert
+from .schema import Embedding, SimilarPapers, utcnow
 
 similar = SimilarPapers.__table__
 embeddings = Embedding.__table__
-papers = Paper.__table__
 
 
 def neighbours(session: Session, paper_id: int) -> list[tuple[int, float]] | None:
     """The stored neighbours of a paper, best first; None when none were computed."""
     row = session.execute(select(similar.c.neighbours).where(similar.c.paper_id == paper_id)).scalar_one_or_none()
     return None if row is None else [(int(i), float(s)) for i, s in row]
-
-
-def cards(session: Session, paper_ids: list[int]) -> dict[int, dict]:
-    """What a list of similar papers shows of each: arxiv_id, title, authors."""
-    out: dict[int, dict] = {}
-    for part in chunks(paper_ids):
-        rows = session.execute(select(papers.c.id, papers.c.arxiv_id, papers.c.title, papers.c.authors).where(papers.c.id.in_(part)))
-        out.update({r.id: {"arxiv_id": r.arxiv_id, "title": r.title, "authors": r.authors} for r in rows})
-    return out
 
 
 def stale(session: Session, model: str, limit: int | None = None) -> list[int]:
@@ -47,13 +37,8 @@ def put_many(session: Session, model: str, rows: list[tuple[int, list[tuple[int,
     if not rows:
         return
     now = utcnow()
-    stmt = insert_for(session, similar)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["paper_id"],
-        set_={"model": stmt.excluded.model, "neighbours": stmt.excluded.neighbours, "computed_at": stmt.excluded.computed_at},
-    )
-    session.execute(
-        stmt,
-        [{"paper_id": pid, "model": model, "neighbours": [[int(i), round(float(s), 4)] for i, s in found], "computed_at": now}
-         for pid, found in rows],
-    )
+    found_rows = [
+        {"paper_id": pid, "model": model, "neighbours": [[int(i), round(float(s), 4)] for i, s in found], "computed_at": now}
+        for pid, found in rows
+    ]
+    upsert(session, similar, found_rows, ("paper_id",), replace=("model", "neighbours", "computed_at"))

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.orm import Session
 
+from ..types import PaperCard
 from .dialect import chunks, insert_for
 from .schema import Embedding, Paper, PaperSummary, utcnow
 
@@ -42,17 +43,17 @@ class Summary:
         return "AI keywords (Hugging Face)" if self.keywords_by == "hf" else "Key phrases"
 
 
-def _hf(paper: dict) -> tuple[str, list[str]]:
-    meta = paper.get("hf_meta") or {}
+def _hf(meta: dict | None) -> tuple[str, list[str]]:
+    meta = meta or {}
     text = meta.get("ai_summary") if isinstance(meta.get("ai_summary"), str) else ""
     keywords = [k for k in (meta.get("ai_keywords") or []) if isinstance(k, str) and k.strip()]
     return (text or "").strip(), keywords
 
 
-def shown(paper: dict, stored: dict | None) -> Summary | None:
-    """What to show for `paper` (a row with hf_meta), given its stored row (summary, keywords,
-    method) or None: HF's wins; None when there is nothing to show yet."""
-    hf_text, hf_keywords = _hf(paper)
+def shown(hf_meta: dict | None, stored: dict | None) -> Summary | None:
+    """What to show for a paper with these Hugging Face fields (papers.hf_meta), given its stored
+    row (summary, keywords, method) or None: HF's wins; None when there is nothing to show yet."""
+    hf_text, hf_keywords = _hf(hf_meta)
     text, text_by = (hf_text, "hf") if hf_text else ((stored or {}).get("summary") or "", "extracted")
     if hf_keywords:
         keywords, keywords_by = hf_keywords, "hf"
@@ -78,14 +79,14 @@ def get_many(session: Session, paper_ids: list[int]) -> dict[int, dict]:
     return out
 
 
-def for_papers(session: Session, paper_rows: list[dict]) -> dict[int, Summary]:
-    """What to show for each of these paper rows (with id and hf_meta), by paper id."""
-    stored = get_many(session, [p["id"] for p in paper_rows])
+def for_papers(session: Session, paper_rows: list[PaperCard]) -> dict[int, Summary]:
+    """What to show for each of these papers' cards, by paper id."""
+    stored = get_many(session, [p.id for p in paper_rows])
     out = {}
     for paper in paper_rows:
-        summary = shown(paper, stored.get(paper["id"]))
+        summary = shown(paper.hf_meta, stored.get(paper.id))
         if summary is not None:
-            out[paper["id"]] = summary
+            out[paper.id] = summary
     return out
 
 

@@ -13,6 +13,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from ..digest import account_mail, optin, outbox
+from ..digest.links import BadLink
 from ..store import users as user_store
 from .auth import client_address, current_user, end_session, safe_next, start_session, validate_signup
 from .security import DUMMY_HASH, RateLimited, hash_password, needs_rehash, verify_password
@@ -120,7 +121,7 @@ async def _address_link(request: Request) -> tuple[Site, dict, str]:
 
     found = await run_in_threadpool(account)
     if found is None or found["is_disabled"]:
-        raise account_mail.BadLink("the account this link was made for no longer exists")
+        raise BadLink("the account this link was made for no longer exists")
     return site, found, email
 
 

@@ -42,6 +42,11 @@ def documented(**operation):
     return mark
 
 
+def daily_items(summary: str):
+    """`documented` for an endpoint answering a list of daily items, or a 400."""
+    return documented(summary=summary, response_model=list[m.DailyItem], responses=m.BAD_REQUEST)
+
+
 class BadRequest(DailyPapersError):
     """A parameter that cannot be understood (a 400 with the reason)."""
 
@@ -75,11 +80,7 @@ def daily_span(site, date: str | None, week: str | None, month: str | None, *, e
     return (latest, latest) if latest else None
 
 
-@documented(
-    summary="Papers featured on a day, week or month, or all papers a user submitted",
-    response_model=list[m.DailyItem],
-    responses=m.BAD_REQUEST,
-)
+@daily_items("Papers featured on a day, week or month, or all papers a user submitted")
 async def daily_papers(
     request: Request,
     date: str | None = Query(
@@ -151,11 +152,7 @@ async def listings(
     return await cached(request, build)
 
 
-@documented(
-    summary="Search papers (no query: the most recently featured papers)",
-    response_model=list[m.DailyItem],
-    responses=m.BAD_REQUEST,
-)
+@daily_items("Search papers (no query: the most recently featured papers)")
 async def search_papers(
     request: Request,
     q: str = Query("", max_length=1000, description='The query: words, "phrases", author:Name, cat:cs.CL. Empty: the latest papers.'),
@@ -233,26 +230,22 @@ VOTE_RESPONSES = {
 }
 
 
-@documented(
-    summary="Upvote a paper (signed in; send the CSRF token in x-csrftoken)",
-    response_model=m.VoteAnswer,
-    responses=VOTE_RESPONSES,
-)
-async def upvote(request: Request, arxiv_id: str = ARXIV_ID) -> Response:
-    from .actions import vote
+def _vote_handler(name: str, summary: str):
+    """The handler of an upvote or its taking back: the same form action (web/actions.vote reads
+    which from the path), documented under its own name and summary."""
 
-    return await vote(request)
+    @documented(summary=summary, response_model=m.VoteAnswer, responses=VOTE_RESPONSES, name=name)
+    async def handler(request: Request, arxiv_id: str = ARXIV_ID) -> Response:
+        from .actions import vote
+
+        return await vote(request)
+
+    handler.__name__ = handler.__qualname__ = name
+    return handler
 
 
-@documented(
-    summary="Take back an upvote (signed in; send the CSRF token in x-csrftoken)",
-    response_model=m.VoteAnswer,
-    responses=VOTE_RESPONSES,
-)
-async def unvote(request: Request, arxiv_id: str = ARXIV_ID) -> Response:
-    from .actions import vote
-
-    return await vote(request)
+upvote = _vote_handler("upvote", "Upvote a paper (signed in; send the CSRF token in x-csrftoken)")
+unvote = _vote_handler("unvote", "Take back an upvote (signed in; send the CSRF token in x-csrftoken)")
 
 
 @documented(summary="One paper", response_model=m.PaperInfo, responses=m.NOT_FOUND)

@@ -57,7 +57,7 @@ async def author_page(request: Request) -> Response:
             items=items,
             page=page,
             pages=max(1, -(-found.total // PAGE_SIZE)),
-            voted=_voted(request, [i.paper["id"] for i in items]),
+            voted=_voted(request, [i.paper.id for i in items]),
             canonical=author_path(found.name),
         )
 

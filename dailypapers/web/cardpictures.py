@@ -18,14 +18,9 @@ ARCHIVE_COLORS = {"cs": "#4338ca", "stat": "#0f766e", "math": "#1d4ed8", "eess":
 PALETTE = ("#4338ca", "#0f766e", "#b45309", "#be123c", "#15803d", "#7c3aed", "#1d4ed8", "#c2410c", "#a21caf")
 
 
-def _field(paper, name: str):
-    """A card's paper is a dict today and a typed object soon: read either."""
-    return paper.get(name) if isinstance(paper, dict) else getattr(paper, name, None)
-
-
 def url_for(paper, version: str | None) -> str:
     """The picture a card shows: the thumbnail when the paper has one, else its generated card."""
-    arxiv_id = _field(paper, "arxiv_id")
+    arxiv_id = paper.arxiv_id
     if version:
         return f"/thumbnails/{arxiv_id}.webp?v={version}"
     return f"/thumbnails/{arxiv_id}.svg"

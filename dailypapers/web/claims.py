@@ -13,6 +13,8 @@ badge."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from urllib.parse import urlsplit
 
 from starlette.concurrency import run_in_threadpool
@@ -53,8 +55,9 @@ def _host(url: str | None) -> str | None:
     return host.lower().rstrip(".") if host else None
 
 
-def vouching_rule(email: str | None, paper: dict, domains: list[str]) -> str | None:
-    """What confirms a claim at once ("email-domain"), or None: a curator must. See the module."""
+def vouching_rule(email: str | None, urls: Iterable[str | None], domains: list[str]) -> str | None:
+    """What confirms a claim at once ("email-domain"), or None: a curator must. See the module.
+    `urls`: the paper's own pages (its project page and code URL)."""
     if not email or "@" not in email:
         return None
     domain = email.rsplit("@", 1)[1].lower().rstrip(".")
@@ -62,7 +65,7 @@ def vouching_rule(email: str | None, paper: dict, domains: list[str]) -> str | N
         return "email-domain"
     if any(_within(domain, shared) for shared in SHARED_HOSTS):
         return None
-    for url in (paper.get("project_url"), paper.get("code_url")):
+    for url in urls:
         host = _host(url)
         if host and not any(_within(host, shared) for shared in SHARED_HOSTS) and _within(host, domain):
             return "email-domain"
@@ -97,11 +100,11 @@ async def claim(request: Request) -> Response:
             paper = paper_store.get(session, arxiv_id)
             if paper is None:
                 raise NotFoundError(f"no paper {arxiv_id} here")
-            authors = paper["authors"] or []
+            authors = paper.authors or []
             if position >= len(authors):
                 raise DailyPapersError(f"the paper has {len(authors)} authors: pick one of them")
-            how = vouching_rule(user.get("email"), paper, site.settings.author_email_domains)
-            claim_store.add(session, paper["id"], user["id"], position, authors[position]["name"], how=how)
+            how = vouching_rule(user.get("email"), (paper.project_url, paper.code_url), site.settings.author_email_domains)
+            claim_store.add(session, paper.id, user["id"], position, authors[position]["name"], how=how)
             kv.bump(session)  # pages show claims: cached ones are stale
 
     await run_in_threadpool(apply)

@@ -37,14 +37,14 @@ def _entry(base: str, item) -> feedxml.Entry:
     p = item.paper
     featured = _utc(item.submitted_at)
     return feedxml.Entry(
-        url=f"{base}/papers/{p['arxiv_id']}",
-        title=p["title"],
-        summary=p["abstract"],
+        url=f"{base}/papers/{p.arxiv_id}",
+        title=p.title,
+        summary=p.abstract,
         updated=featured,
-        published=_utc(p.get("published_at")) or featured,
-        authors=[a["name"] for a in (p.get("authors") or [])[:MAX_AUTHORS]],
-        related=f"https://arxiv.org/abs/{p['arxiv_id']}",
-        categories=[(c, _label(c)) for c in p.get("categories") or []],
+        published=_utc(p.published_at) or featured,
+        authors=[a["name"] for a in (p.authors or [])[:MAX_AUTHORS]],
+        related=f"https://arxiv.org/abs/{p.arxiv_id}",
+        categories=[(c, _label(c)) for c in p.categories or []],
     )
 
 

@@ -63,7 +63,7 @@ def _render(request: Request, day, *, canonical: str) -> Response:
         pages=max(1, -(-result.total // site.settings.page_size)),
         category=name,
         keep=keep,
-        voted=_voted(request, [i.paper["id"] for i in result.items]),
+        voted=_voted(request, [i.paper.id for i in result.items]),
         prev_path=f"/new/{prev_day.isoformat()}" if prev_day else None,
         next_path=f"/new/{next_day.isoformat()}" if next_day else None,
         canonical=canonical,

@@ -23,6 +23,7 @@ from ..store import users as user_store
 from ..store import votes as vote_store
 from ..store.feed import FeedQuery
 from ..store.listings import ListingQuery
+from ..types import PaperCard
 from . import charts
 from .auth import current_user
 from .avatars import linkable
@@ -86,7 +87,7 @@ def _feed_page(
         listed = None
         if period.kind == "day" and result.total == 0:  # offer the day's listings, plainly as such
             listed = listing_store.list_listed(session, ListingQuery(day=period.start, limit=LISTED_INSTEAD))
-    voted = _voted(request, [i.paper["id"] for i in result.items])
+    voted = _voted(request, [i.paper.id for i in result.items])
     pages = max(1, -(-result.total // size))
     # The day the Day/Week/Month switcher names: week 1991-W01 begins on 31 December 1990.
     feed_day = min(max(period.start, periods.FIRST_DAY), periods.last_day())
@@ -181,7 +182,7 @@ async def trending(request: Request) -> Response:
             pages=max(1, -(-result.total // size)),
             span=span,
             spans=TRENDING_SPANS,
-            voted=_voted(request, [i.paper["id"] for i in result.items]),
+            voted=_voted(request, [i.paper.id for i in result.items]),
         )
 
     return await cached(request, build)
@@ -200,9 +201,9 @@ def paper_detail(site, arxiv_id: str, *, with_claims: bool = False):
         detail = paper_store.detail(session, arxiv_id)
         if detail is None:
             raise NotFoundError(f"no paper {arxiv_id} here yet")
-        discussion = comment_store.for_paper(session, detail.paper["id"])
+        discussion = comment_store.for_paper(session, detail.paper.id)
         if with_claims:
-            return detail, discussion, claim_store.of_paper(session, detail.paper["id"])
+            return detail, discussion, claim_store.of_paper(session, detail.paper.id)
     return detail, discussion
 
 
@@ -217,13 +218,13 @@ async def paper(request: Request) -> Response:
     def build():
         site = site_of(request)
         detail, discussion, claims = paper_detail(site, arxiv_id, with_claims=True)
-        similar = _similar(site, detail.paper["id"], arxiv_id)
-        voted = _voted(request, [detail.paper["id"]])
+        similar = _similar(site, detail.paper.id, arxiv_id)
+        voted = _voted(request, [detail.paper.id])
         summary = _summary(site, detail.paper)
         claimed, my_claim, author_ids = visible_claims(claims, current_user(request))
         return render(
             request, "paper.html", d=detail, p=detail.paper, comments=discussion, voted=voted, similar=similar, summary=summary,
-            claimed=claimed, my_claim=my_claim, author_ids=author_ids, versions=history(detail.paper["versions"]),
+            claimed=claimed, my_claim=my_claim, author_ids=author_ids, versions=history(detail.paper.versions),
         )
 
     try:
@@ -234,14 +235,14 @@ async def paper(request: Request) -> Response:
         return await not_here_yet(request, arxiv_id)
 
 
-def _summary(site, paper: dict):
+def _summary(site, paper: PaperCard):
     """The paper's one line and key phrases (HF's when mirrored, else extracted), or None."""
     with site.store.session() as session:
-        return summary_store.for_papers(session, [paper]).get(paper["id"])
+        return summary_store.for_papers(session, [paper]).get(paper.id)
 
 
 def _similar(site, paper_id: int, arxiv_id: str, limit: int = 6) -> list[dict]:
-    """The paper page's similar papers, {"paper": {arxiv_id, title, authors}} each: the neighbours
+    """The paper page's similar papers, {"paper": card} each: the neighbours
     the index job stored (one query), or, for a paper it has not reached yet, a live search."""
     from ..store import similar as similar_store
 
@@ -249,7 +250,7 @@ def _similar(site, paper_id: int, arxiv_id: str, limit: int = 6) -> list[dict]:
         stored = similar_store.neighbours(session, paper_id)
         if stored is not None:
             ids = [pid for pid, _score in stored[:limit]]
-            found = similar_store.cards(session, ids)
+            found = paper_store.get_many(session, ids)
             return [{"paper": found[i]} for i in ids if i in found]
     try:
         from .. import search
@@ -260,7 +261,7 @@ def _similar(site, paper_id: int, arxiv_id: str, limit: int = 6) -> list[dict]:
             raise  # answered 503 (web/outage.py)
         log.warning("similar papers of %s unavailable", arxiv_id, exc_info=True)
         return []
-    return [{"paper": {k: h.paper[k] for k in ("arxiv_id", "title", "authors")}} for h in hits]
+    return [{"paper": h.paper} for h in hits]
 
 
 async def paper_markdown(request: Request, raw: str) -> Response:
@@ -268,12 +269,12 @@ async def paper_markdown(request: Request, raw: str) -> Response:
     arxiv_id = _arxiv_id(raw)
     detail, _ = paper_detail(site_of(request), arxiv_id)
     p = detail.paper
-    lines = [f"# {p['title']}", "", ", ".join(a["name"] for a in p["authors"]), "", f"arXiv: {p['arxiv_id']}"]
-    if p.get("code_url"):
-        lines.append(f"Code: {p['code_url']}")
-    if p.get("project_url"):
-        lines.append(f"Project page: {p['project_url']}")
-    lines += ["", "## Abstract", "", p["abstract"].replace("\n", "\n\n"), ""]
+    lines = [f"# {p.title}", "", ", ".join(a["name"] for a in p.authors), "", f"arXiv: {p.arxiv_id}"]
+    if p.code_url:
+        lines.append(f"Code: {p.code_url}")
+    if p.project_url:
+        lines.append(f"Project page: {p.project_url}")
+    lines += ["", "## Abstract", "", p.abstract.replace("\n", "\n\n"), ""]
     return PlainTextResponse("\n".join(lines), media_type="text/markdown; charset=utf-8")
 
 

@@ -87,19 +87,9 @@ def make_environment(globals_: dict | None = None) -> Environment:
         lstrip_blocks=True,
         auto_reload=False,
     )
-    env.filters.update(
-        authors_short=authors_short,
-        opening=opening,
-        paragraphs=paragraphs,
-        day_label=day_label,
-        short_date=short_date,
-        iso=iso,
-        ago=ago,
-        urlquote=lambda s: quote(str(s), safe=""),
-        web_url=web_url,
-        plural=plural,
-        stars=stars,
-    )
+    # Each filter under its function's name.
+    filters = (authors_short, opening, paragraphs, day_label, short_date, iso, ago, web_url, plural, stars)
+    env.filters.update({f.__name__: f for f in filters}, urlquote=lambda s: quote(str(s), safe=""))
     from .avatars import linkable
     from .cardpictures import item_url, url_for
 

@@ -91,8 +91,8 @@ async def search_page(request: Request) -> Response:
             error=None,
             months=months,
             page=query.offset // PAGE + 1,
-            voted=_voted(request, [h.paper["id"] for h in result.hits]),
-            thumbs=_thumbnails(site, [h.paper["id"] for h in result.hits]),
+            voted=_voted(request, [h.paper.id for h in result.hits]),
+            thumbs=_thumbnails(site, [h.paper.id for h in result.hits]),
             link=lambda **k: _link(request, **k),
         )
 

@@ -6,7 +6,10 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
+
+from ..types import StoredVersion
 
 # Words with the spaces after them, so a diff joined back together reads as the text did.
 _WORDS = re.compile(r"\S+\s*")
@@ -42,21 +45,21 @@ class VersionView:
     changes: int = 0  # runs deleted or inserted
 
 
-def history(versions: list[dict]) -> list[VersionView]:
-    """The page's view of a version history (store rows, oldest first)."""
+def history(versions: Sequence[StoredVersion]) -> list[VersionView]:
+    """The page's view of a version history (the store's, oldest first)."""
     out: list[VersionView] = []
-    previous: dict | None = None
+    previous: StoredVersion | None = None
     for row in versions:
-        view = VersionView(row["version"], row.get("submitted_at"), row.get("title"))
+        view = VersionView(row.version, row.submitted_at, row.title)
         if previous is not None:
-            old, new = previous.get("abstract"), row.get("abstract")
-            view.title_changed = bool(previous.get("title") and view.title and previous["title"] != view.title)
+            old, new = previous.abstract, row.abstract
+            view.title_changed = bool(previous.title and view.title and previous.title != view.title)
             if old and new:
                 if len(old.split()) + len(new.split()) <= MAX_DIFF_WORDS:
                     view.diff = [] if old == new else word_diff(old, new)
                     view.changes = sum(1 for kind, _ in view.diff if kind != "same")
             else:
-                missing = [f"v{v['version']}" for v in (previous, row) if not v.get("abstract")]
+                missing = [f"v{v.version}" for v in (previous, row) if not v.abstract]
                 view.unknown = " and ".join(missing)
         out.append(view)
         previous = row
