@@ -10,7 +10,7 @@ import json
 import pytest
 from playwright.sync_api import expect
 
-from support import site_settings
+from support import feature_all_listed, site_settings
 from test_browser import FLAGS, chromium_path, shot, ui_log_in
 from webhelp import live_server, make_user
 
@@ -32,6 +32,7 @@ def server(tmp_path_factory):
     listing.write_text(json.dumps(PAPER) + "\n")
     store = Store(settings)
     IngestJob(store).run([str(listing)])
+    feature_all_listed(store)  # on the daily feed of its listing day, where the card is checked
     store.dispose()
     make_user(settings, "ashish", "an author password")
     make_user(settings, "curie", "a curator password", is_curator=True)
