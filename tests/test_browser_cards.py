@@ -94,7 +94,7 @@ def test_list_view_is_remembered(browser, server):
     context.close()
 
 
-@pytest.mark.parametrize("path", ["/", "/?view=list", "/trending?period=month", "/search?q=language"])
+@pytest.mark.parametrize("path", ["/", "/?view=list", "/trending?period=month", "/search?q=language", "/new", "/new?view=list"])
 def test_phone_width_has_no_sideways_scroll(browser, server, path):
     context = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True)
     page = context.new_page()
@@ -107,3 +107,28 @@ def test_phone_width_has_no_sideways_scroll(browser, server, path):
         assert box and box["width"] > 300  # one column, the picture as wide as the card
         shot(page, "cards-phone")
     context.close()
+
+
+def test_new_lists_the_day_with_its_featured_marks(browser, server, tmp_path_factory):
+    """/new: every paper arXiv listed on the latest day, as cards with pictures (generated ones for
+    the papers without a thumbnail), each saying whether it is featured; a filter by category."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.goto(server + "/new")
+    assert page.locator("h1").inner_text() == "New on arXiv"
+    listed = int(page.locator("p.count").inner_text().split()[0].replace(",", ""))
+    cards = page.locator(".cards.grid .card").count()
+    assert cards > 6 and page.locator(".card .thumb img").count() == cards
+    # load_site_data featured every listed paper: each card says since when.
+    assert page.locator(".card .badge.featured").count() == cards
+    _load_all(page)
+    assert page.evaluate(ALL_IMAGES_LOADED) == []
+    shot(page, "new-grid")
+    page.fill("#new-category", "cs.CV")
+    page.click(".jump button[type=submit]")
+    page.wait_for_url("**category=cs.CV**")
+    in_cv = int(page.locator("p.count").inner_text().split()[0].replace(",", ""))
+    assert 0 < in_cv < listed and "listed in cs.CV" in page.locator("p.count").inner_text()
+    assert 0 < page.locator(".cards .card").count() <= in_cv
+    context.close()
+
