@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from browserhelp import shot, ui_log_in
+from browserhelp import SHOTS, shot, ui_log_in
 from support import load_site_data, site_settings
 from webhelp import live_server, make_user
 

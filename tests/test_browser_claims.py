@@ -11,7 +11,7 @@ import pytest
 from playwright.sync_api import expect
 
 from browserhelp import shot, ui_log_in
-from support import site_settings
+from support import feature_all_listed, site_settings
 from webhelp import live_server, make_user
 
 pytestmark = pytest.mark.browser
@@ -32,6 +32,7 @@ def server(tmp_path_factory):
     listing.write_text(json.dumps(PAPER) + "\n")
     store = Store(settings)
     IngestJob(store).run([str(listing)])
+    feature_all_listed(store)  # the feed's cards show the claim: the paper is featured, not only listed
     store.dispose()
     make_user(settings, "ashish", "an author password")
     make_user(settings, "curie", "a curator password", is_curator=True)
