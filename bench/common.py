@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import gzip
+import itertools
+import json
 import os
 import platform
 import statistics
@@ -22,6 +25,12 @@ def need(path: Path) -> Path:
     if not path.exists():
         sys.exit(f"benchmark data not found: {path} (the shared data folder is absent)")
     return path
+
+
+def corpus_sample(n: int, step: int) -> list[dict]:
+    """Every `step`-th paper of the real corpus, n of them (deterministic)."""
+    with gzip.open(need(CORPUS), "rt") as f:
+        return [json.loads(line) for line in itertools.islice(f, 0, step * n, step)]
 
 
 def machine() -> str:

@@ -16,7 +16,6 @@ Medians of `--runs` runs; the projection divides the corpus's 74,728 papers by t
 from __future__ import annotations
 
 import argparse
-import gzip
 import json
 import statistics
 import sys
@@ -25,21 +24,14 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench.common import CORPUS, machine, need, today  # noqa: E402
+from bench.common import corpus_sample, machine, today  # noqa: E402
 
 CORPUS_SIZE = 74_728
 
 
 def sample(n: int) -> list[dict]:
-    step = max(1, CORPUS_SIZE // n)
-    out = []
-    with gzip.open(need(CORPUS), "rt") as f:
-        for i, line in enumerate(f):
-            if i % step == 0:
-                out.append(json.loads(line))
-                if len(out) == n:
-                    break
-    return out
+    """n papers spread over the whole corpus."""
+    return corpus_sample(n, max(1, CORPUS_SIZE // n))
 
 
 def main() -> None:

@@ -35,6 +35,16 @@ def _tries(default: int, what: str, note: str = "") -> Any:
     return Field(default, ge=1, description=f"Tries of {what} before it counts as failed{note}.")
 
 
+# Pacing and batch sizes: how often a client may ask an upstream, and how much a scheduled job does
+# in one run (the rest waits for the next), said alike.
+def _interval(default: float, upstream: str, note: str) -> Any:
+    return Field(default, ge=0, description=f"Minimum seconds between two requests to {upstream} ({note}).")
+
+
+def _per_run(default: int, what: str, note: str, least: int = 1) -> Any:
+    return Field(default, ge=least, description=f"{what} per run{note}.")
+
+
 def _rate(default: str, description: str) -> Any:
     """A rate limit in the notation of the `limits` package (10/minute, 5/hour, 3/day), checked when
     the settings load (Settings._rate_notation) so a mistyped one fails at start, not on a request."""
@@ -79,9 +89,7 @@ class Settings(BaseSettings):
     arxiv_oai_url: str = Field(
         "https://oaipmh.arxiv.org/oai", description="arXiv OAI-PMH endpoint, used for incremental harvesting."
     )
-    arxiv_request_interval: float = Field(
-        3.0, ge=0, description="Minimum seconds between two requests to arXiv (arXiv asks for 3)."
-    )
+    arxiv_request_interval: float = _interval(3.0, "arXiv", "arXiv asks for 3")
     http_timeout: float = Field(30.0, gt=0, description="Seconds before an upstream HTTP request times out.")
     http_retries: int = _retries(5, "an upstream request after a 429/5xx answer or a timeout")
     http_backoff: float = _first_wait(5.0, "Seconds", "an upstream request that failed", " (Retry-After wins)", ge=0)
@@ -114,9 +122,7 @@ class Settings(BaseSettings):
     hf_mirror_catchup_days: int = Field(
         7, ge=0, le=60, description="Days before yesterday the hf-mirror job catches up when its last success is older."
     )
-    hf_request_interval: float = Field(
-        0.6, ge=0, description="Minimum seconds between two requests to Hugging Face (its limit: 500 requests in 5 minutes)."
-    )
+    hf_request_interval: float = _interval(0.6, "Hugging Face", "its limit: 500 requests in 5 minutes")
     hf_votes: Literal["sum", "apart"] = Field(
         "sum",
         description="How Hugging Face's upvotes and the site's own are shown: 'sum' (one count) or 'apart' (the site's "
@@ -128,9 +134,7 @@ class Settings(BaseSettings):
     github_token: str = Field(
         "", description="A GitHub token for the github-stars job (5,000 requests an hour instead of 60); never logged."
     )
-    github_stars_per_run: int = Field(
-        500, ge=1, description="Repositories the github-stars job checks per run (the oldest checked first)."
-    )
+    github_stars_per_run: int = _per_run(500, "Repositories the github-stars job checks", " (the oldest checked first)")
     github_stars_max_age_hours: int = Field(
         24, ge=1, description="A repository's stars are checked again when older than this (a 304 costs no quota)."
     )
@@ -225,14 +229,12 @@ class Settings(BaseSettings):
         "https://arxiv.org/pdf/{id}",
         description="Where a paper's PDF is fetched for its thumbnail; {id} is the arXiv id (the thumbnails job).",
     )
-    thumbnail_job_limit: int = Field(
-        20, ge=1, description="Thumbnails the scheduled thumbnails job makes per run (each PDF is one arXiv request)."
-    )
+    thumbnail_job_limit: int = _per_run(20, "Thumbnails the scheduled thumbnails job makes", " (each PDF is one arXiv request)")
     thumbnail_max_pdf_mb: float = Field(
         40.0, gt=0, description="A paper's PDF larger than this (MB) is not downloaded: the paper keeps its generated card."
     )
-    thumbnail_attempts: int = Field(
-        5, ge=1, description="Tries of making a paper's thumbnail (an hour apart, doubling) before it keeps its generated card."
+    thumbnail_attempts: int = _tries(
+        5, "making a paper's thumbnail (an hour apart, doubling)", "; then the paper keeps its generated card"
     )
     ingest_time: str = Field(
         "06:30", description="Local time (HH:MM, site time zone) of the daily arXiv ingest that `dailypapers up` runs."
@@ -271,8 +273,8 @@ class Settings(BaseSettings):
         None,
         description="Folder the ingest-inbox job imports files from (then moves them to done/). Default: data_dir/inbox.",
     )
-    index_job_limit: int = Field(
-        3000, ge=0, description="Papers the scheduled index job embeds per run (0: all); a backfill continues run by run."
+    index_job_limit: int = _per_run(
+        3000, "Papers the scheduled index job embeds", " (0: all); a backfill continues run by run", least=0
     )
     index_follow_seconds: float = Field(
         5.0, gt=0, description="How often each web process brings its search indexes up to date with the store."

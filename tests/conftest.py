@@ -60,6 +60,20 @@ def db_url(request, tmp_path):
     drop_pg_database(admin, name)
 
 
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's chromium (browserhelp.py), for a module of browser tests; Playwright starts it with a
+    fresh, temporary user-data dir."""
+    from playwright.sync_api import sync_playwright
+
+    from browserhelp import FLAGS, chromium_path
+
+    with sync_playwright() as p:
+        launched = p.chromium.launch(executable_path=chromium_path(), headless=True, args=FLAGS)
+        yield launched
+        launched.close()
+
+
 @pytest.fixture
 def smtp():
     """A real SMTP server (aiosmtpd) on a spare port, recording what it receives."""

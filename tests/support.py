@@ -4,7 +4,10 @@ from here; conftest.py holds the fixtures."""
 
 from __future__ import annotations
 
+import gzip
 import inspect
+import itertools
+import json
 import os
 import uuid
 from pathlib import Path
@@ -30,6 +33,12 @@ def need_data(*parts: str) -> Path:
     if not path.exists():
         pytest.skip(f"test data not found: {path} (the shared data folder is absent)")
     return path
+
+
+def arxiv_sample(n: int, step: int = 149) -> list[dict]:
+    """Every `step`-th paper of the real arxiv-daily corpus, n of them (deterministic)."""
+    with gzip.open(need_data("arxiv-daily", "papers.jsonl.gz"), "rt") as f:
+        return [json.loads(line) for line in itertools.islice(f, 0, step * n, step)]
 
 
 def pg_database(admin_engine) -> str:
@@ -135,6 +144,18 @@ def read_once(settings: Settings, read, *args):
         found = read(session, *args)
     store.dispose()
     return found
+
+
+def run_job(settings: Settings, name: str) -> str:
+    """One manual run of the scheduled job `name`, in this process (as `dailypapers jobs run`); its summary."""
+    from dailypapers.jobs import runner
+    from dailypapers.jobs.scheduler import manual_period
+
+    store = Store(settings)
+    try:
+        return runner.execute(store, name, manual_period())[1]
+    finally:
+        store.dispose()
 
 
 def client_for(settings: Settings):

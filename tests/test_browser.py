@@ -4,29 +4,14 @@ Screenshots of the main pages are saved under test-artifacts/screenshots/."""
 
 from __future__ import annotations
 
-import os
-import shutil
-
 import pytest
 from playwright.sync_api import expect
 
-from support import ROOT, load_site_data, site_settings
+from browserhelp import SHOTS, shot, ui_log_in
+from support import load_site_data, site_settings
 from webhelp import live_server, make_user
 
 pytestmark = pytest.mark.browser
-
-SHOTS = ROOT / "test-artifacts" / "screenshots"
-FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-         "--no-first-run", "--disable-sync", "--disable-quic"]
-
-
-def chromium_path() -> str:
-    path = shutil.which("chromium") or shutil.which("chromium-browser")
-    if not path:
-        if os.environ.get("DAILYPAPERS_REQUIRE_BROWSER") == "1":
-            pytest.fail("chromium is required for the browser tests (apt-get install chromium)")
-        pytest.skip("chromium not installed (apt-get install chromium); browser tests skipped")
-    return path
 
 
 @pytest.fixture(scope="module")
@@ -51,18 +36,6 @@ def server(tmp_path_factory, listing_subset):
         yield base
 
 
-@pytest.fixture(scope="module")
-def browser():
-    """Debian's chromium; Playwright starts it with a fresh, temporary user-data dir."""
-    from playwright.sync_api import sync_playwright
-
-    exe = chromium_path()
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=exe, headless=True, args=FLAGS)
-        yield browser
-        browser.close()
-
-
 @pytest.fixture
 def browser_context(browser):
     context = browser.new_context()  # each test starts with no cookies
@@ -79,19 +52,6 @@ def page(browser_context):
     page.dialogs, page.violations = dialogs, violations
     yield page
     page.close()
-
-
-def ui_log_in(page, server: str, name: str, password: str) -> None:
-    page.goto(server + "/login")
-    page.fill("#username", name)
-    page.fill("#password", password)
-    page.click("button:has-text('Log in')")
-    page.wait_for_url(server + "/")
-
-
-def shot(page, name: str) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=False)
 
 
 def enter(page, server, link: str, button: str) -> None:

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
+from browserhelp import shot
 from support import load_site_data, site_settings
-from test_browser import FLAGS, chromium_path, shot  # noqa: F401  (the same browser setup)
 from upstream import Answer, Upstream
 from webhelp import live_server
 
@@ -33,16 +33,6 @@ def server(tmp_path_factory, listing_subset):
     store.dispose()
     with live_server(settings) as base:
         yield base
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=chromium_path(), headless=True, args=FLAGS)
-        yield b
-        b.close()
 
 
 def _load_all(page) -> None:

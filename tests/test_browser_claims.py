@@ -10,8 +10,8 @@ import json
 import pytest
 from playwright.sync_api import expect
 
+from browserhelp import shot, ui_log_in
 from support import feature_all_listed, site_settings
-from test_browser import FLAGS, chromium_path, shot, ui_log_in
 from webhelp import live_server, make_user
 
 pytestmark = pytest.mark.browser
@@ -32,23 +32,12 @@ def server(tmp_path_factory):
     listing.write_text(json.dumps(PAPER) + "\n")
     store = Store(settings)
     IngestJob(store).run([str(listing)])
-    feature_all_listed(store)  # on the daily feed of its listing day, where the card is checked
+    feature_all_listed(store)  # the feed's cards show the claim: the paper is featured, not only listed
     store.dispose()
     make_user(settings, "ashish", "an author password")
     make_user(settings, "curie", "a curator password", is_curator=True)
     with live_server(settings) as base:
         yield base
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    exe = chromium_path()
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=exe, headless=True, args=FLAGS)
-        yield browser
-        browser.close()
 
 
 def test_claim_confirm_and_badge(browser, server):

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import gzip
-import json
 import time
 
 import numpy as np
 import pytest
 
-from support import MODELS, need_data
+from support import MODELS, arxiv_sample
 from dailypapers.config import Settings
 from dailypapers.errors import ConfigError
 from dailypapers.index import embeddings as E
@@ -27,19 +25,6 @@ def shared_embedder(quantized: bool = True) -> E.OnnxEmbedder:
 
 
 _EMBEDDERS: dict = {}
-
-
-def arxiv_sample(n: int, step: int = 149) -> list[dict]:
-    """Every `step`-th paper of the real arxiv-daily corpus, n of them (deterministic)."""
-    path = need_data("arxiv-daily", "papers.jsonl.gz")
-    out = []
-    with gzip.open(path, "rt") as f:
-        for i, line in enumerate(f):
-            if i % step == 0:
-                out.append(json.loads(line))
-                if len(out) == n:
-                    break
-    return out
 
 
 @pytest.fixture(scope="module")

@@ -12,12 +12,11 @@ import sys
 
 import pytest
 
-from support import ROOT
+from support import MODELS, ROOT, arxiv_sample
 from dailypapers.evaluation import evaluate_beir, load_beir, split_of
 from dailypapers.config import Settings
 from dailypapers.errors import DailyPapersError
 from dailypapers.ranking import hybrid
-from test_embeddings import MODELS, arxiv_sample
 
 CACHE = ROOT / "test-artifacts" / "eval-cache"
 

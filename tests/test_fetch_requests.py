@@ -19,11 +19,11 @@ import uuid
 import pytest
 from sqlalchemy import select
 
-from support import DATA, MODELS, client_for, env_for, need_data
+from support import DATA, MODELS, client_for, env_for, need_data, run_job
 from dailypapers.jobs.registry import JOBS
 from dailypapers.jobs.scheduler import Scheduler
 from dailypapers.store.engine import Store
-from upstream import Answer, Upstream
+from upstream import Answer, FakeService
 from webhelp import log_in, make_user, token_of
 from helpers import need_redis
 
@@ -37,14 +37,14 @@ NOTHING = "id_0000.0000_s0_m100_8b51d9633a68.xml"  # arXiv's answer for an id it
 ENTRY = re.compile(rb"<entry>.*?</entry>", re.S)
 
 
-class FakeArxiv:
+class FakeArxiv(FakeService):
     """The export API by id, from the recorded answers; `fresh` ids are dated now (so the one-week
     rule lets them in), `delay` holds every answer back."""
 
     def __init__(self, fresh: tuple[str, ...] = (), delay: float = 0.0):
         need_data("fixtures", "arxiv-api", NOTHING)
         self.fresh, self.delay = set(fresh), delay
-        self.upstream = Upstream(self.answer)
+        super().__init__()
 
     def answer(self, req) -> Answer:
         ids = [i for i in req.params.get("id_list", "").split(",") if i]
@@ -63,13 +63,6 @@ class FakeArxiv:
     def requested(self) -> list[str]:
         return [i for r in self.upstream.log for i in r.params.get("id_list", "").split(",")]
 
-    def __enter__(self):
-        self.upstream.__enter__()
-        return self
-
-    def __exit__(self, *exc):
-        self.upstream.__exit__(*exc)
-
 
 def requests_of(settings, arxiv_id: str) -> list[dict]:
     from dailypapers.store.schema import FetchRequest
@@ -79,18 +72,6 @@ def requests_of(settings, arxiv_id: str) -> list[dict]:
         with store.session() as session:
             rows = session.execute(select(FetchRequest.__table__).where(FetchRequest.arxiv_id == arxiv_id)).mappings()
             return [dict(r) for r in rows]
-    finally:
-        store.dispose()
-
-
-def run_fetch_job(settings) -> str:
-    """`dailypapers jobs run fetch-papers`, in this process."""
-    from dailypapers.jobs import runner
-    from dailypapers.jobs.scheduler import manual_period
-
-    store = Store(settings)
-    try:
-        return runner.execute(store, "fetch-papers", manual_period())[1]
     finally:
         store.dispose()
 
@@ -154,7 +135,7 @@ def test_a_queued_submission_that_breaks_the_rules_is_refused_with_the_reason(fr
             log_in(c)
             r, _ = submit(c, "1707.08567")
             assert r.status_code == 303
-            assert "1 refused" in run_fetch_job(settings)
+            assert "1 refused" in run_job(settings, "fetch-papers")
             page = c.get("/submit?queued=1707.08567")
             assert page.status_code == 200 and '<meta http-equiv="refresh"' not in page.text
             assert "refused" in page.text and "only curators can feature older papers" in page.text
@@ -181,15 +162,15 @@ def test_failures_are_retried_with_backoff_then_shown(fresh_site, caplog):
         log_in(c)
         assert submit(c, "1707.08567")[0].status_code == 303
         with pytest.raises(Exception, match="could not connect"):
-            run_fetch_job(settings)
+            run_job(settings, "fetch-papers")
         [request] = requests_of(settings, "1707.08567")
         assert request["state"] == "pending" and request["attempts"] == 1 and "could not connect" in request["last_error"]
         page = c.get("/submit?queued=1707.08567").text
         assert "queued" in page and "could not connect" in page  # why it is taking long
-        assert "nothing" in run_fetch_job(settings)  # not yet: it waits its backoff
+        assert "nothing" in run_job(settings, "fetch-papers")  # not yet: it waits its backoff
         time.sleep(0.35)
         with pytest.raises(Exception, match="could not connect"):
-            run_fetch_job(settings)
+            run_job(settings, "fetch-papers")
         [request] = requests_of(settings, "1707.08567")
         assert request["state"] == "failed" and request["open_key"] is None
         page = c.get("/submit?queued=1707.08567")
@@ -203,9 +184,9 @@ def test_failures_are_retried_with_backoff_then_shown(fresh_site, caplog):
         with client_for(settings) as c:
             log_in(c)
             assert submit(c, "2501.99999")[0].status_code == 303
-            run_fetch_job(settings)
+            run_job(settings, "fetch-papers")
             time.sleep(0.35)
-            run_fetch_job(settings)
+            run_job(settings, "fetch-papers")
             page = c.get("/submit?queued=2501.99999").text
             assert "arXiv has no paper 2501.99999" in page
         assert arxiv.requested == ["2501.99999", "2501.99999"]
@@ -229,13 +210,13 @@ def test_the_page_of_an_unknown_paper_queues_it_and_shows_it_when_it_arrives(fre
             assert c.get("/papers/1605.08386").status_code == 202  # asked again: the same request
             assert len(requests_of(settings, "1605.08386")) == 1
             assert arxiv.requested == []  # the web never asks arXiv itself
-            assert "1 fetched" in run_fetch_job(settings)
+            assert "1 fetched" in run_job(settings, "fetch-papers")
             arrived = c.get("/papers/1605.08386")
             assert arrived.status_code == 200 and "<h1" in arrived.text and "being fetched" not in arrived.text
             # Ids that are not arXiv ids, and a paper arXiv does not know: 404, as before.
             assert c.get("/papers/not-an-id").status_code == 404
             assert c.get("/papers/2501.99999").status_code == 202
-            run_fetch_job(settings.model_copy(update={"fetch_attempts": 1}))
+            run_job(settings.model_copy(update={"fetch_attempts": 1}), "fetch-papers")
             gone = c.get("/papers/2501.99999")
             assert gone.status_code == 404 and "arXiv has no paper 2501.99999" in gone.text
             assert c.get("/papers/2513.00001").status_code == 404  # no month 13: never queued
@@ -256,7 +237,7 @@ def test_the_page_of_an_unknown_paper_says_when_arxiv_cannot_be_reached(fresh_si
         first = c.get("/papers/1605.08386")
         assert first.status_code == 202 and "could not connect" not in first.text
         with pytest.raises(Exception, match="could not connect"):
-            run_fetch_job(settings)
+            run_job(settings, "fetch-papers")
         page = c.get("/papers/1605.08386")
         assert page.status_code == 202 and '<meta http-equiv="refresh"' in page.text
         assert re.search(r"Try 1 of 3 failed \(arXiv could not be reached: [^<]*could not connect[^<]*\); next try at \d\d:\d\d UTC", page.text), page.text

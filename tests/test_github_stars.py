@@ -20,22 +20,22 @@ from dailypapers.store.engine import Store
 from dailypapers.store.schema import Paper, PaperRepo
 from dailypapers.types import Author, Featured, PaperRecord
 from hfhelp import write_current_format
-from support import client_for, make_settings, need_data
-from upstream import Answer, Upstream
+from support import client_for, make_settings, need_data, run_job
+from upstream import Answer, FakeService
 
 JSON = "application/json; charset=utf-8"
 TOKEN = "ghp_not-a-real-token-0123456789"
 DAY = dt.date(2024, 10, 25)
 
 
-class FakeGitHub:
+class FakeGitHub(FakeService):
     """GET /repos/{owner}/{repo} as GitHub answers it."""
 
     def __init__(self):
         self.stars = {"llm-editing/HalluEditBench": 60, "acme/fast-thing": 1234}
         self.spent: set[str] = set()  # repositories whose request finds the quota spent
         self.reset = int(time.time()) + 3600
-        self.upstream = Upstream(self.answer)
+        super().__init__()
 
     def answer(self, req) -> Answer:
         name = req.path.removeprefix("/repos/")
@@ -54,13 +54,6 @@ class FakeGitHub:
 
     def asked(self) -> list[str]:
         return [r.path.removeprefix("/repos/") for r in self.upstream.log]
-
-    def __enter__(self):
-        self.upstream.__enter__()
-        return self
-
-    def __exit__(self, *exc):
-        self.upstream.__exit__(*exc)
 
 
 def record(arxiv_id: str, abstract: str, comment: str | None = None, day: dt.date = DAY) -> PaperRecord:
@@ -100,17 +93,6 @@ def repos(store: Store) -> dict[str, tuple]:
         return {url: (aid, host, stars, source, at) for aid, url, host, stars, source, at in rows}
 
 
-def run_job(settings) -> str:
-    from dailypapers.jobs import runner
-    from dailypapers.jobs.scheduler import manual_period
-
-    store = Store(settings)
-    try:
-        return runner.execute(store, "github-stars", manual_period())[1]
-    finally:
-        store.dispose()
-
-
 def test_links_are_normalised():
     assert normalise("https://github.com/Foo/Bar.git").url == "https://github.com/Foo/Bar"
     assert normalise("http://www.github.com/foo/bar/blob/main/README.md#x").url == "https://github.com/foo/bar"
@@ -146,7 +128,7 @@ def test_the_job_reads_stars_conditionally_and_never_logs_the_token(settings, tm
     stocked(settings, tmp_path)
     settings = settings.model_copy(update={"github_api_url": github.upstream.url, "github_token": TOKEN})
     caplog.set_level(logging.DEBUG)
-    summary = run_job(settings)
+    summary = run_job(settings, "github-stars")
     assert sorted(github.asked()) == ["acme/fast-thing", "gone/repo", "llm-editing/HalluEditBench"]
     assert "2 repositories read" in summary and "1 gone" in summary
     assert all(r.headers.get("authorization") == f"Bearer {TOKEN}" for r in github.upstream.log)
@@ -160,11 +142,11 @@ def test_the_job_reads_stars_conditionally_and_never_logs_the_token(settings, tm
         IngestJob(store).run([str(write_current_format(tmp_path))])
         assert repos(store)["https://github.com/llm-editing/HalluEditBench"][2] == 60
         # Fresh: nothing asked. Stale: asked with If-None-Match; a 304 keeps the stars.
-        assert "0 repositories read" in run_job(settings) and len(github.upstream.log) == 3
+        assert "0 repositories read" in run_job(settings, "github-stars") and len(github.upstream.log) == 3
         with store.session() as session, session.begin():
             session.execute(update(PaperRepo).values(checked_at=dt.datetime(2020, 1, 1)))
         github.upstream.log.clear()
-        summary = run_job(settings)
+        summary = run_job(settings, "github-stars")
         conditional = {r.path: r.headers.get("if-none-match") for r in github.upstream.log}
         assert conditional["/repos/llm-editing/HalluEditBench"] == 'W/"llm-editing-HalluEditBench-60"'
         assert "2 unchanged (304)" in summary
@@ -178,10 +160,10 @@ def test_a_spent_quota_stops_the_run_until_its_reset(sqlite_url, tmp_path, githu
     stocked(settings, tmp_path)
     settings = settings.model_copy(update={"github_api_url": github.upstream.url})
     github.spent = {"acme/fast-thing"}  # the first asked (never-read repositories go by URL)
-    summary = run_job(settings)
+    summary = run_job(settings, "github-stars")
     assert "rate limit reached" in summary and github.asked() == ["acme/fast-thing"]
     github.spent = set()
-    assert "rate limit reached" in run_job(settings)
+    assert "rate limit reached" in run_job(settings, "github-stars")
     assert len(github.upstream.log) == 1  # nothing asked before the reset
     from dailypapers.store import kv
 
@@ -191,7 +173,7 @@ def test_a_spent_quota_stops_the_run_until_its_reset(sqlite_url, tmp_path, githu
             kv.set_value(session, "github_rate_reset", str(time.time() - 1))
     finally:
         store.dispose()
-    summary = run_job(settings)
+    summary = run_job(settings, "github-stars")
     assert "2 repositories read" in summary and "1 gone" in summary and len(github.upstream.log) == 4
 
 
@@ -204,7 +186,7 @@ def test_the_backfill_records_links_of_papers_stored_before(sqlite_url, tmp_path
         with store.session() as session, session.begin():
             session.execute(delete(PaperRepo))
         for _ in range(2):  # idempotent
-            assert "skipped" in run_job(settings)
+            assert "skipped" in run_job(settings, "github-stars")
             from dailypapers.store import kv
 
             with store.session() as session, session.begin():
@@ -217,7 +199,7 @@ def test_the_backfill_records_links_of_papers_stored_before(sqlite_url, tmp_path
 def test_cards_show_stars_and_the_feed_sorts_by_them(sqlite_url, tmp_path, github):
     settings = make_settings(sqlite_url, tmp_path)
     stocked(settings, tmp_path)
-    run_job(settings.model_copy(update={"github_api_url": github.upstream.url}))
+    run_job(settings.model_copy(update={"github_api_url": github.upstream.url}), "github-stars")
     with client_for(settings) as client:
         page = client.get("/date/2024-10-25", params={"sort": "stars"})
         assert page.status_code == 200

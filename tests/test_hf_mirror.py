@@ -22,8 +22,8 @@ from dailypapers.ingest.run import IngestJob
 from dailypapers.store.engine import Store
 from dailypapers.store.schema import DailyEntry, Paper, PaperCategory, PaperRepo
 from hfhelp import KNOWLEDGE_EDITING, current_format, recorded_items
-from support import DATA, client_for, env_for, make_settings, need_data
-from upstream import Answer, Upstream
+from support import DATA, client_for, env_for, make_settings, need_data, run_job
+from upstream import Answer, FakeService, Upstream
 from webhelp import make_user
 
 ARXIV = DATA / "fixtures" / "arxiv-api"
@@ -57,13 +57,13 @@ def answers() -> dict[str, list[dict]]:
     return {"2024-10-25": items, "2024-10-26": [known, later]}
 
 
-class FakeHF:
+class FakeHF(FakeService):
     """/api/daily_papers?date=...; `script` answers the first requests (status, headers) before the real ones."""
 
     def __init__(self, days: dict[str, list[dict]] | None = None, script: list[tuple[int, dict]] | None = None):
         self.days = answers() if days is None else days
         self.script = list(script or [])
-        self.upstream = Upstream(self.answer)
+        super().__init__()
 
     def answer(self, req) -> Answer:
         if req.path != "/api/daily_papers":
@@ -76,13 +76,6 @@ class FakeHF:
     @property
     def dates(self) -> list[str]:
         return [r.params.get("date") for r in self.upstream.log]
-
-    def __enter__(self):
-        self.upstream.__enter__()
-        return self
-
-    def __exit__(self, *exc):
-        self.upstream.__exit__(*exc)
 
 
 def fake_arxiv(req) -> Answer:
@@ -107,6 +100,15 @@ def arxiv():
 
 def mirror_settings(db_url, tmp_path, hf_url, arxiv_url="http://127.0.0.1:9", **more):
     return make_settings(db_url, tmp_path, **{"hf_endpoint": hf_url, "arxiv_api_url": arxiv_url, "hf_request_interval": 0.0, **more})
+
+
+def import_from(hf: FakeHF, sqlite_url, tmp_path, target: str = "hf:2024-10-25", **more):
+    """`dailypapers ingest TARGET` from the fake HF into a fresh store; its report."""
+    store = Store(mirror_settings(sqlite_url, tmp_path, hf.upstream.url, **more))
+    try:
+        return IngestJob(store).run([target])
+    finally:
+        store.dispose()
 
 
 def entries(store: Store) -> set[tuple[str, str, str]]:
@@ -191,11 +193,7 @@ def test_upvotes_only_grow(sqlite_url, tmp_path):
 
 def test_429_with_retry_after_is_waited_out(sqlite_url, tmp_path):
     with FakeHF(script=[(429, {"Retry-After": "1"})]) as hf:
-        store = Store(mirror_settings(sqlite_url, tmp_path, hf.upstream.url))
-        try:
-            report = IngestJob(store).run(["hf:2024-10-25"])
-        finally:
-            store.dispose()
+        report = import_from(hf, sqlite_url, tmp_path)
         log = hf.upstream.log
         assert len(log) == 2 and report.new == 3
         assert log[1].at - log[0].at >= 0.95  # Retry-After, not the 0.01 s backoff
@@ -203,11 +201,7 @@ def test_429_with_retry_after_is_waited_out(sqlite_url, tmp_path):
 
 def test_5xx_answers_are_retried_with_growing_backoff(sqlite_url, tmp_path):
     with FakeHF(script=[(503, {}), (502, {})]) as hf:
-        store = Store(mirror_settings(sqlite_url, tmp_path, hf.upstream.url, http_backoff=0.2))
-        try:
-            report = IngestJob(store).run(["hf:2024-10-25"])
-        finally:
-            store.dispose()
+        report = import_from(hf, sqlite_url, tmp_path, http_backoff=0.2)
         log = hf.upstream.log
         assert len(log) == 3 and report.new == 3
         first, second = log[1].at - log[0].at, log[2].at - log[1].at
@@ -217,11 +211,7 @@ def test_5xx_answers_are_retried_with_growing_backoff(sqlite_url, tmp_path):
 def test_requests_are_paced(sqlite_url, tmp_path):
     """At most one request every hf_request_interval seconds (0.6 by default: 500 in 5 minutes)."""
     with FakeHF() as hf:
-        store = Store(mirror_settings(sqlite_url, tmp_path, hf.upstream.url, hf_request_interval=0.3))
-        try:
-            IngestJob(store).run(["hf:2024-10-20..2024-10-23"])
-        finally:
-            store.dispose()
+        import_from(hf, sqlite_url, tmp_path, "hf:2024-10-20..2024-10-23", hf_request_interval=0.3)
         times = [r.at for r in hf.upstream.log]
         assert len(times) == 4 and all(b - a >= 0.28 for a, b in zip(times, times[1:]))
 
@@ -270,23 +260,12 @@ def test_the_days_a_run_imports():
     assert days_due(d(40), today, 7) == [d(i) for i in range(8, -1, -1)]
 
 
-def run_job(settings, name="hf-mirror"):
-    from dailypapers.jobs import runner
-    from dailypapers.jobs.scheduler import manual_period
-
-    store = Store(settings)
-    try:
-        return runner.execute(store, name, manual_period())[1]
-    finally:
-        store.dispose()
-
-
 def test_the_job_imports_yesterday_and_today_and_remembers(sqlite_url, tmp_path):
     today = dt.date.today()
     days = {(today - dt.timedelta(days=1)).isoformat(): recorded_items()[:1], today.isoformat(): recorded_items()[1:2]}
     with FakeHF(days) as hf:
         settings = mirror_settings(sqlite_url, tmp_path, hf.upstream.url)
-        summary = run_job(settings)
+        summary = run_job(settings, "hf-mirror")
         assert sorted(hf.dates) == sorted(days) and "2 new" in summary
         store = Store(settings)
         try:
@@ -295,7 +274,7 @@ def test_the_job_imports_yesterday_and_today_and_remembers(sqlite_url, tmp_path)
             store.dispose()
         # Off, or offline: nothing is asked of HF.
         for off in ({"hf_mirror": False}, {"online": False}):
-            assert "skipped" in run_job(mirror_settings(sqlite_url, tmp_path, hf.upstream.url, **off))
+            assert "skipped" in run_job(mirror_settings(sqlite_url, tmp_path, hf.upstream.url, **off), "hf-mirror")
         assert len(hf.upstream.log) == 2
 
 

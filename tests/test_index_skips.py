@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from sqlalchemy import text
 
-from support import make_settings, need_data
+from support import MODELS, make_settings, need_data
 from dailypapers import search as S
 from dailypapers.index.embedding_runs import embed_papers
 from dailypapers.index.fulltext import FullTextIndex
@@ -72,7 +72,7 @@ def test_full_text_skips_a_paper_dated_beyond_its_range_and_every_later_ingest_w
 
 def test_embedding_and_full_text_skip_a_paper_whose_text_is_not_text(sqlite_url, tmp_path, caplog):
     """SQLite keeps whatever a column is given: an older version could have left a title as bytes."""
-    from test_embeddings import MODELS, shared_embedder
+    from test_embeddings import shared_embedder
 
     store = Store(make_settings(sqlite_url, tmp_path, models_dir=MODELS))
     hf = need_data("fixtures", "hf-api", "daily_papers_2024-10-25_first3items.json")
@@ -98,7 +98,8 @@ def test_embedding_and_full_text_skip_a_paper_whose_text_is_not_text(sqlite_url,
 
 def test_the_vector_index_skips_a_vector_it_cannot_use(sqlite_url, tmp_path, caplog):
     """A vector of another size (an older model's, say) or with NaNs, written straight into the store."""
-    from test_embeddings import MODELS, shared_embedder
+    from support import MODELS
+    from test_embeddings import shared_embedder
 
     store = Store(make_settings(sqlite_url, tmp_path, models_dir=MODELS))
     hf = need_data("fixtures", "hf-api", "daily_papers_2024-10-25_first3items.json")

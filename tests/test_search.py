@@ -12,7 +12,7 @@ import time
 import pytest
 from sqlalchemy import update
 
-from support import make_settings
+from support import MODELS, arxiv_sample, make_settings
 from dailypapers import search as S
 from dailypapers.errors import NotFoundError
 from dailypapers.index.fulltext import LAYOUT, FullTextIndex
@@ -24,7 +24,7 @@ from dailypapers.store import kv
 from dailypapers.store import papers as paper_store
 from dailypapers.store.engine import Store
 from dailypapers.store.schema import Paper, utcnow
-from test_embeddings import MODELS, arxiv_sample, shared_embedder
+from test_embeddings import shared_embedder
 
 CRAFTED = [
     {

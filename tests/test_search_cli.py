@@ -13,7 +13,7 @@ import time
 from dailypapers.index.model import MODEL_KEY
 from dailypapers.store import embeddings as embedding_store
 from dailypapers.store.engine import Store
-from test_embeddings import MODELS, arxiv_sample
+from support import MODELS, arxiv_sample
 from test_search import CRAFTED, write_jsonl
 
 

@@ -4,14 +4,13 @@ and what the API, the paper page and the cards show."""
 
 from __future__ import annotations
 
-import gzip
 import json
 
 import numpy as np
 import pytest
 from sqlalchemy import text
 
-from support import MODELS, client_for, make_settings, need_data, site_settings
+from support import MODELS, arxiv_sample, client_for, make_settings, need_data, site_settings
 from dailypapers.index import keyphrases, sentences, summaries
 from dailypapers.index.embeddings import OnnxEmbedder
 from dailypapers.index.model import paper_text
@@ -19,18 +18,6 @@ from dailypapers.index.update import index_new_papers
 from dailypapers.ingest.run import IngestJob
 from dailypapers.store import summaries as summary_store
 from dailypapers.store.engine import Store
-
-
-def real_papers(n: int, step: int = 211) -> list[dict]:
-    path = need_data("arxiv-daily", "papers.jsonl.gz")
-    out = []
-    with gzip.open(path, "rt") as f:
-        for i, line in enumerate(f):
-            if i % step == 0:
-                out.append(json.loads(line))
-                if len(out) == n:
-                    break
-    return out
 
 
 # --- sentences -------------------------------------------------------------------------------------
@@ -53,7 +40,7 @@ def test_splitting_keeps_abbreviations_initials_decimals_and_math_whole():
 
 
 def test_structured_headings_are_their_own_short_sentences():
-    first = real_papers(1, step=1)[0]  # "Objective. Patients implanted with the PRIMA ... Approach. Our ..."
+    first = arxiv_sample(1, step=1)[0]  # "Objective. Patients implanted with the PRIMA ... Approach. Our ..."
     found = sentences.split(first["abstract"])
     assert found[0] == "Objective."
     assert "Approach." in found and "Main results." in found
@@ -63,7 +50,7 @@ def test_structured_headings_are_their_own_short_sentences():
 
 
 def test_sentences_of_real_abstracts_rebuild_the_abstract():
-    for paper in real_papers(300, step=97):
+    for paper in arxiv_sample(300, step=97):
         flat = sentences.fold(paper["abstract"])
         found = sentences.split(paper["abstract"])
         assert " ".join(found) == flat
@@ -77,8 +64,8 @@ def test_sentences_of_real_abstracts_rebuild_the_abstract():
 
 @pytest.fixture(scope="module")
 def sample():
-    papers = real_papers(40)
-    df = keyphrases.DocumentFrequencies.of(p["title"] + " " + p["abstract"] for p in real_papers(600, step=101))
+    papers = arxiv_sample(40, step=211)
+    df = keyphrases.DocumentFrequencies.of(p["title"] + " " + p["abstract"] for p in arxiv_sample(600, step=101))
     embedder = OnnxEmbedder(MODELS, quantized=True)
     vectors = embedder.embed([paper_text(p["title"], p["abstract"]) for p in papers])
     from dailypapers.config import Settings
@@ -141,7 +128,7 @@ def test_hugging_faces_summary_and_keywords_win(sample):
 def small_corpus(tmp_path, n: int = 24):
     path = tmp_path / "papers.jsonl"
     with open(path, "w") as f:
-        for paper in real_papers(n, step=307):
+        for paper in arxiv_sample(n, step=307):
             f.write(json.dumps(paper) + "\n")
     return path
 

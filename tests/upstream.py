@@ -74,3 +74,21 @@ class Upstream:
     def __exit__(self, *exc) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+class FakeService:
+    """A made-up upstream (GitHub, Hugging Face, arXiv): a subclass answers each request in `answer`.
+    While entered it serves at `self.upstream.url` and logs every request in `self.upstream.log`."""
+
+    def __init__(self):
+        self.upstream = Upstream(self.answer)
+
+    def answer(self, req: Request) -> Answer:
+        raise NotImplementedError
+
+    def __enter__(self):
+        self.upstream.__enter__()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.upstream.__exit__(*exc)

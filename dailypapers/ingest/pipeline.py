@@ -171,62 +171,54 @@ def _write_versions(session, records: list[Incoming], ids: dict[str, int]) -> se
     return gained
 
 
+def _new_on_days(session, records: list[Incoming], ids: dict[str, int], found: dict, kind: str, existing) -> tuple[list, set[int]]:
+    """The records whose `kind` (featured or listed) puts a paper on a day it is not on yet, as
+    (record index, its Featured or Listed, paper id), each (paper, day) once, in input order; and
+    the ids of the papers among them stored before this batch. `existing` is the store's (paper id,
+    day) pairs of that kind for given papers."""
+    at = [i for i, rec in enumerate(records) if getattr(rec, kind) is not None]
+    old_ids = {ids[aid] for i in at if (aid := records[i].row.arxiv_id) in found}
+    have = existing(session, old_ids) if old_ids else set()
+    new = []
+    for i in at:
+        event, pid = getattr(records[i], kind), ids[records[i].row.arxiv_id]
+        if (pid, event.day) not in have:
+            have.add((pid, event.day))
+            new.append((i, event, pid))
+    return new, old_ids
+
+
 def _write_daily_entries(
     session, records: list[Incoming], ids: dict[str, int], found: dict
 ) -> tuple[int, set[int]]:
     """Daily entries: a paper featured on a day it was not featured before; a stored paper's first
     featured day lowered to it. Returns how many entries were added, and by which records."""
-    featured_at = [i for i, rec in enumerate(records) if rec.featured is not None]
-    if not featured_at:
-        return 0, set()
-    old_ids = {ids[aid] for i in featured_at if (aid := records[i].row.arxiv_id) in found}
-    have = daily_store.existing(session, old_ids) if old_ids else set()
-    entry_rows: list[dict] = []
+    new, old_ids = _new_on_days(session, records, ids, found, "featured", daily_store.existing)
     first_days: dict[int, dt.date] = {}
-    added: set[int] = set()
-    for i in featured_at:
-        featured, aid = records[i].featured, records[i].row.arxiv_id
-        pid, day = ids[aid], featured.day
-        if (pid, day) in have:
-            continue
-        have.add((pid, day))
-        entry_rows.append(
-            {
-                "paper_id": pid,
-                "day": day,
-                "submitted_at": featured.submitted_at or dt.datetime.combine(day, dt.time()),
-                "submitter_name": featured.submitter,
-                "source": featured.source,
-            }
-        )
-        if aid in found and (pid not in first_days or day < first_days[pid]):
-            first_days[pid] = day
-        added.add(i)
-    daily_store.add_many(session, entry_rows)
+    for _, featured, pid in new:
+        if pid in old_ids:
+            first_days[pid] = min(featured.day, first_days.get(pid, featured.day))
+    daily_store.add_many(session, [
+        {
+            "paper_id": pid,
+            "day": featured.day,
+            "submitted_at": featured.submitted_at or dt.datetime.combine(featured.day, dt.time()),
+            "submitter_name": featured.submitter,
+            "source": featured.source,
+        }
+        for _, featured, pid in new
+    ])  # fmt: skip
     paper_store.set_first_featured(session, first_days)
-    return len(entry_rows), added
+    return len(new), {i for i, _, _ in new}
 
 
 def _write_listings(session, records: list[Incoming], ids: dict[str, int], found: dict) -> tuple[int, set[int]]:
     """Listings: a paper in a day's arXiv listing it was not in before, after the papers the day
     already lists, in input order. Returns how many were added, and by which records."""
-    listed_at = [i for i, rec in enumerate(records) if rec.listed is not None]
-    if not listed_at:
-        return 0, set()
-    old_ids = {ids[aid] for i in listed_at if (aid := records[i].row.arxiv_id) in found}
-    have = listing_store.existing(session, old_ids) if old_ids else set()
-    rows: list[dict] = []
-    added: set[int] = set()
-    for i in listed_at:
-        listed, pid = records[i].listed, ids[records[i].row.arxiv_id]
-        if (pid, listed.day) in have:
-            continue
-        have.add((pid, listed.day))
-        rows.append({"paper_id": pid, "day": listed.day, "source": listed.source})
-        added.add(i)
-    listing_store.add_many(session, rows)
-    listing_store.touch(session, {r["paper_id"] for r in rows} & old_ids)
-    return len(rows), added
+    new, old_ids = _new_on_days(session, records, ids, found, "listed", listing_store.existing)
+    listing_store.add_many(session, [{"paper_id": pid, "day": listed.day, "source": listed.source} for _, listed, pid in new])
+    listing_store.touch(session, {pid for _, _, pid in new} & old_ids)
+    return len(new), {i for i, _, _ in new}
 
 
 def _write_submitters(session, records: list[Incoming]) -> None:

@@ -16,7 +16,7 @@ from ..store import feed as feed_store
 from ..store import papers as paper_store
 from . import api_models as m
 from .api import base_url, documented, json_response
-from .pages import _page_number, _voted
+from .paging import cards, page_number
 from .site import site_of
 from .views import cached, render
 
@@ -47,17 +47,14 @@ async def author_page(request: Request) -> Response:
 
     def build() -> Response:
         site = site_of(request)
-        page = _page_number(request)
+        page = page_number(request)
         found, items = _load(site, name, PAGE_SIZE, (page - 1) * PAGE_SIZE)
         return render(
             request,
             "author.html",
             name=name,
             author=found,
-            items=items,
-            page=page,
-            pages=max(1, -(-found.total // PAGE_SIZE)),
-            voted=_voted(request, [i.paper.id for i in items]),
+            **cards(request, items, found.total, page, PAGE_SIZE),
             canonical=author_path(found.name),
         )
 

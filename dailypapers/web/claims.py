@@ -13,8 +13,8 @@ badge."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
+import functools
+from collections.abc import Awaitable, Callable, Iterable
 from urllib.parse import urlsplit
 
 from starlette.concurrency import run_in_threadpool
@@ -111,20 +111,25 @@ async def claim(request: Request) -> Response:
     return RedirectResponse(f"/papers/{arxiv_id}#authors", status_code=303)
 
 
-def _curator(request: Request) -> dict | Response:
-    user = current_user(request)
-    if user is None:
-        return login_redirect(request)
-    if not user.get("is_curator"):
-        return error_page(request, 403, "Only curators confirm claims of authorship.")
-    return user
+def _for_curators(handler: Callable[[Request, dict], Awaitable[Response]]) -> Callable[[Request], Awaitable[Response]]:
+    """The handler, answering curators only (given the signed-in curator): anyone else is sent to
+    sign in, or told that only curators decide."""
+
+    @functools.wraps(handler)
+    async def for_curators(request: Request) -> Response:
+        user = current_user(request)
+        if user is None:
+            return login_redirect(request)
+        if not user.get("is_curator"):
+            return error_page(request, 403, "Only curators confirm claims of authorship.")
+        return await handler(request, user)
+
+    return for_curators
 
 
-async def queue(request: Request) -> Response:
+@_for_curators
+async def queue(request: Request, user: dict) -> Response:
     """GET /claims: the pending claims, for curators."""
-    user = _curator(request)
-    if isinstance(user, Response):
-        return user
     site = site_of(request)
 
     def load() -> list[dict]:
@@ -139,11 +144,9 @@ async def queue(request: Request) -> Response:
     return response
 
 
-async def decide(request: Request) -> Response:
+@_for_curators
+async def decide(request: Request, user: dict) -> Response:
     """POST /claims/{id}: a curator's decision, `decision` confirm or reject."""
-    user = _curator(request)
-    if isinstance(user, Response):
-        return user
     site = site_of(request)
     form = await request.form()
     decision = form.get("decision")

@@ -11,6 +11,7 @@ from .. import periods, taxonomy
 from ..errors import DailyPapersError
 from ..store import listings as listing_store
 from ..store.listings import ListingQuery
+from .paging import cards, page_number
 from .site import site_of
 from .views import cached, render
 
@@ -39,31 +40,18 @@ def listed_page(site, day, *, category: str | None, page: int):
     return name, result, prev_day, next_day
 
 
-def _page_number(request: Request) -> int:
-    try:
-        return max(1, min(int(request.query_params.get("page", "1")), 10_000))
-    except ValueError:
-        return 1
-
-
 def _render(request: Request, day, *, canonical: str) -> Response:
     site = site_of(request)
-    page = _page_number(request)
+    page = page_number(request)
     name, result, prev_day, next_day = listed_page(site, day, category=request.query_params.get("category"), page=page)
     keep = f"category={name}&" if name else ""
-    from .pages import _voted  # the viewer's upvotes, as the feed pages show them
-
     return render(
         request,
         "new.html",
         day=day,
-        items=result.items,
-        total=result.total,
-        page=page,
-        pages=max(1, -(-result.total // site.settings.page_size)),
+        **cards(request, result.items, result.total, page, site.settings.page_size),
         category=name,
         keep=keep,
-        voted=_voted(request, [i.paper.id for i in result.items]),
         prev_path=f"/new/{prev_day.isoformat()}" if prev_day else None,
         next_path=f"/new/{next_day.isoformat()}" if next_day else None,
         canonical=canonical,

@@ -30,6 +30,8 @@ from .avatars import linkable
 from .claims import visible_claims
 from .site import site_of
 from .versions import history
+from .paging import cards, page_number
+from .paging import voted as viewer_voted
 from .views import cached, render
 
 log = logging.getLogger(__name__)
@@ -40,25 +42,9 @@ SORT_LABELS = {"upvotes": "Most upvoted", "time": "Newest", "stars": "Most stars
 TRENDING_SPANS = {"day": 1, "week": 7, "month": 30}
 
 
-def _page_number(request: Request) -> int:
-    raw = request.query_params.get("page", "1")
-    try:
-        return max(1, min(int(raw), 10_000))
-    except ValueError:
-        return 1
-
-
 def _sort(request: Request) -> str:
     value = request.query_params.get("sort", "upvotes")
     return value if value in SORT_LABELS else "upvotes"
-
-
-def _voted(request: Request, paper_ids: list[int]) -> set[int]:
-    user = current_user(request)
-    if user is None or not paper_ids:
-        return set()
-    with site_of(request).store.session() as session:
-        return vote_store.voted(session, user["id"], paper_ids)
 
 
 LISTED_INSTEAD = 10  # listed papers a featured day without papers offers instead
@@ -68,7 +54,7 @@ def _feed_page(
     request: Request, period: periods.Period, *, canonical: str | None = None, nothing_featured: bool = False
 ) -> Response:
     site = site_of(request)
-    page = _page_number(request)
+    page = page_number(request)
     sort = _sort(request)
     size = site.settings.page_size
     with site.store.session() as session:
@@ -87,21 +73,15 @@ def _feed_page(
         listed = None
         if period.kind == "day" and result.total == 0:  # offer the day's listings, plainly as such
             listed = listing_store.list_listed(session, ListingQuery(day=period.start, limit=LISTED_INSTEAD))
-    voted = _voted(request, [i.paper.id for i in result.items])
-    pages = max(1, -(-result.total // size))
     # The day the Day/Week/Month switcher names: week 1991-W01 begins on 31 December 1990.
     feed_day = min(max(period.start, periods.FIRST_DAY), periods.last_day())
     return render(
         request,
         "feed.html",
         period=period,
-        items=result.items,
-        total=result.total,
-        page=page,
-        pages=pages,
+        **cards(request, result.items, result.total, page, size),
         sort=sort,
         sorts=SORT_LABELS,
-        voted=voted,
         prev_path=prev_path,
         next_path=next_path,
         canonical=canonical or period.path,
@@ -170,19 +150,11 @@ async def trending(request: Request) -> Response:
 
     def build():
         site = site_of(request)
-        page = _page_number(request)
+        page = page_number(request)
         size = site.settings.page_size
         result = trending_items(site, span, size, (page - 1) * size)
         return render(
-            request,
-            "trending.html",
-            items=result.items,
-            total=result.total,
-            page=page,
-            pages=max(1, -(-result.total // size)),
-            span=span,
-            spans=TRENDING_SPANS,
-            voted=_voted(request, [i.paper.id for i in result.items]),
+            request, "trending.html", **cards(request, result.items, result.total, page, size), span=span, spans=TRENDING_SPANS
         )
 
     return await cached(request, build)
@@ -219,7 +191,7 @@ async def paper(request: Request) -> Response:
         site = site_of(request)
         detail, discussion, claims = paper_detail(site, arxiv_id, with_claims=True)
         similar = _similar(site, detail.paper.id, arxiv_id)
-        voted = _voted(request, [detail.paper.id])
+        voted = viewer_voted(request, [detail.paper.id])
         summary = _summary(site, detail.paper)
         claimed, my_claim, author_ids = visible_claims(claims, current_user(request))
         return render(

@@ -13,7 +13,7 @@ from starlette.responses import RedirectResponse, Response
 from .. import periods
 from ..search import SORTS, BadQuery, SearchQuery, lone_arxiv_id, search
 from ..store import thumbnails as thumb_store
-from .pages import _voted
+from .paging import voted
 from .site import site_of
 from .views import cached, render
 
@@ -91,7 +91,7 @@ async def search_page(request: Request) -> Response:
             error=None,
             months=months,
             page=query.offset // PAGE + 1,
-            voted=_voted(request, [h.paper.id for h in result.hits]),
+            voted=voted(request, [h.paper.id for h in result.hits]),
             thumbs=_thumbnails(site, [h.paper.id for h in result.hits]),
             link=lambda **k: _link(request, **k),
         )
