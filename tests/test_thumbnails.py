@@ -266,3 +266,23 @@ def test_list_view_is_chosen_by_a_link_and_remembered(site):
         assert 'class="cards grid"' in stranger.get("/").text
         stranger.cookies.set("dp_view", "list")
         assert 'class="cards list"' in stranger.get("/").text
+
+
+@pytest.mark.parametrize("title", [
+    "Cross-Modal Hierarchical Fusion for from Multi-Sensor Ground Observation",
+    "A Single Rewrite Suffices: Empirical Lessons from Production Skill Description Optimization",
+    "Short",
+    "Supercalifragilisticexpialidociousnessofeverythingtransformers",
+])
+def test_a_generated_cards_lines_fit_its_width(title):
+    """Each line of a generated card fits the picture: at about 0.6 of the font size a bold letter,
+    no line runs past the 416 px between the margins (titles on /new were cut at the right edge)."""
+    from dailypapers.web.cardpictures import card_svg
+
+    root = ET.fromstring(card_svg(title, "cs.CV"))
+    ns = "{http://www.w3.org/2000/svg}"
+    title_text = root.findall(f"{ns}text")[1]
+    size = float(title_text.get("font-size"))
+    lines = [t.text for t in title_text.findall(f"{ns}tspan")]
+    assert 1 <= len(lines) <= 5
+    assert all(len(line) * size * 0.6 <= 416 for line in lines), lines

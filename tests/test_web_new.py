@@ -53,6 +53,9 @@ def test_home_says_nothing_is_featured_and_offers_the_listing(listed_site, by_da
         assert home.status_code == 200
         assert "Nothing has been featured on this site yet" in home.text
         assert 'class="card"' not in home.text  # no listed paper shown as the community's pick
+        assert "0 papers" not in home.text and "Most upvoted" not in home.text  # no sorting of nothing
+        # How papers get featured: a submission, a curator's pick from New, the mirror of HF.
+        assert 'href="/submit"' in home.text and "mirror of Hugging Face's daily papers" in home.text
         assert f'href="/new/{latest}"' in home.text
         assert f"arXiv listed {len(by_day[latest])} papers" in home.text
         first = by_day[latest][0]

@@ -46,8 +46,14 @@ def card_svg(title: str, category: str | None) -> str:
     archive = category.split(".")[0]
     digest = hashlib.blake2b(category.encode(), digest_size=4).digest()
     color = ARCHIVE_COLORS.get(archive) or PALETTE[digest[0] % len(PALETTE)]
-    lines = textwrap.wrap(_plain(title) or "Untitled", width=28, break_long_words=True, max_lines=5, placeholder=" …")
-    size = 28 if len(lines) <= 3 else 24
+    # A bold sans-serif letter is about 0.6 of the font size wide: 416 px of line (the card's 480
+    # less its margins) hold 24 letters at 28 px, or 30 at 22 px for a title that needs more lines.
+    text = _plain(title) or "Untitled"
+    lines = textwrap.wrap(text, width=24, break_long_words=True)
+    size = 28
+    if len(lines) > 3:
+        lines = textwrap.wrap(text, width=30, break_long_words=True, max_lines=5, placeholder=" …")
+        size = 22
     top = HEIGHT / 2 - (len(lines) - 1) * size * 0.6 + 10
     tspans = "".join(
         f'<tspan x="32" y="{top + i * size * 1.2:.0f}">{escape(line)}</tspan>' for i, line in enumerate(lines)

@@ -91,6 +91,7 @@ def _feed_page(
         first_day=periods.FIRST_DAY,
         last_day=periods.last_day(),
         nothing_featured=nothing_featured,
+        hf_mirror=site.settings.hf_mirror and site.settings.online,
         listed_total=listed.total if listed else 0,
         listed_items=listed.items if listed else [],
     )
