@@ -113,6 +113,11 @@ def shared_store(tmp_path_factory):
     store.dispose()
 
 
+def listed_days(store) -> dict[str, dt.date]:
+    """The day each paper of the search store was listed (its search date: none is featured)."""
+    return {p["id"]: dt.date.fromisoformat(p["listed"]) for p in store.papers + CRAFTED}
+
+
 def ids_of(page) -> list[str]:
     return [h.paper.arxiv_id for h in page.hits]
 
@@ -156,9 +161,11 @@ def test_query_syntax_and_filters(search_store):
     assert all("cs.CV" in h.paper.categories for h in search("neural networks cat:cs.CV", limit=50).hits)
     both = search("networks", categories=("cs.LG", "cs.CV"), limit=100)
     assert all({"cs.LG", "cs.CV"} & set(h.paper.categories) for h in both.hits) and both.hits
-    # Dates: the span is inclusive and applies to both sides of hybrid search.
+    # Dates: the span is inclusive and applies to both sides of hybrid search. A paper's date is
+    # the day it was first featured, else listed (these are listed only), else published.
+    listed = listed_days(search_store)
     page = search("networks", since=dt.date(2026, 1, 1), until=dt.date(2026, 1, 31), limit=100)
-    assert all(dt.date(2026, 1, 1) <= h.paper.first_featured <= dt.date(2026, 1, 31) for h in page.hits)
+    assert page.hits and all(dt.date(2026, 1, 1) <= listed[h.paper.arxiv_id] <= dt.date(2026, 1, 31) for h in page.hits)
     with pytest.raises(S.BadQuery, match="empty"):
         search("x", since=dt.date(2026, 2, 1), until=dt.date(2026, 1, 1))
     # Code: only papers with a code link.
@@ -173,7 +180,7 @@ def test_query_syntax_and_filters(search_store):
 
 def test_sorting_and_paging(search_store):
     by_date = S.search(search_store, S.SearchQuery(text="learning", sort="date", limit=50))
-    days = [h.paper.first_featured for h in by_date.hits]
+    days = [listed_days(search_store)[h.paper.arxiv_id] for h in by_date.hits]  # listed, none featured
     assert days == sorted(days, reverse=True) and len(days) > 5
     with search_store.session() as session, session.begin():
         session.execute(update(Paper).where(Paper.arxiv_id == by_date.hits[-1].paper.arxiv_id).values(upvotes_imported=99))
