@@ -1,7 +1,7 @@
 """Web throughput with the 74,728-paper corpus loaded: wrk (a second process, loopback, 32
 connections) against `dailypapers serve` on the default SQLite store.
 
-    python bench/web.py [--seconds 15] [--runs 3] [--workers 2] [--only 'paper pages']
+    python bench/web.py [--seconds 15] [--runs 3] [--workers 2] [--only 'paper pages'] [--random-vectors]
     python bench/web.py --http [--compare ../other-checkout] [--papers-only]
 
 Needs `wrk` (apt-get install wrk). Paper pages rotate over every paper of the corpus in random
@@ -36,15 +36,15 @@ import httpx
 from common import CACHE, CORPUS, ROOT, corpus_store, machine, median, need, today
 
 
-def corpus_db(papers_only: bool = False) -> tuple[Path, Path]:
+def corpus_db(papers_only: bool = False, random_vectors: bool = False) -> tuple[Path, Path]:
     """A SQLite store with the whole corpus, its embeddings and similar papers (or, papers only, just
     the papers), built once and reused (see `common.corpus_store`); and its data folder."""
     from dailypapers.config import Settings
 
     CACHE.mkdir(parents=True, exist_ok=True)
-    name = "web-corpus-papers" if papers_only else "web-corpus"
-    db, data = CACHE / f"{name}.db", CACHE / ("web-data-papers" if papers_only else "web-data")
-    corpus_store(Settings(database_url=f"sqlite:///{db}", data_dir=data), embeddings=not papers_only).dispose()
+    name = "web-corpus-papers" if papers_only else ("web-corpus-random" if random_vectors else "web-corpus")
+    db, data = CACHE / f"{name}.db", CACHE / name.replace("corpus", "data")
+    corpus_store(Settings(database_url=f"sqlite:///{db}", data_dir=data), embeddings=not papers_only, random=random_vectors).dispose()
     return db, data
 
 
@@ -254,11 +254,15 @@ def main() -> None:
     parser.add_argument("--http", action="store_true", help="The HTTP caching targets: identity, gzip, 304.")
     parser.add_argument("--compare", help="With --http: also serve this other checkout's code and alternate the runs.")
     parser.add_argument("--papers-only", action="store_true", help="A store of the papers alone (no embeddings).")
+    parser.add_argument(
+        "--random-vectors", action="store_true",
+        help="Seeded random vectors instead of the eval cache's (a machine without that cache; serving costs the same).",
+    )
     args = parser.parse_args()
     need(CORPUS)
     if not shutil.which("wrk"):
         sys.exit("wrk not found: apt-get install wrk")
-    db, data = corpus_db(args.papers_only)
+    db, data = corpus_db(args.papers_only, args.random_vectors)
     if args.http:
         compare_http(args, db, data)
         return
@@ -288,6 +292,7 @@ def main() -> None:
         targets = [
             ("daily page /", base + "/", None),
             ("/api/daily_papers", base + "/api/daily_papers", None),
+            ("listings /new", base + "/new", None),
             (f"paper pages ({len(all_ids):,} rotating)", base + "/", rotating),
             ("one paper page", base + f"/papers/{ids[0]}", None),
         ]
