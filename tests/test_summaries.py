@@ -182,6 +182,30 @@ def test_a_tfidf_choice_is_replaced_once_the_paper_has_a_vector(sqlite_url, tmp_
         store.dispose()
 
 
+def test_a_shutdown_stops_the_summaries_and_the_token_table_build(sqlite_url, tmp_path):
+    """A process shutting down (`up` on SIGTERM) does not start the summaries, nor sits through the
+    first build of the token vectors: `should_stop` ends both, storing nothing."""
+    from dailypapers.index import phrase_vectors
+    from dailypapers.index.embeddings import OnnxEmbedder
+
+    store = Store(make_settings(sqlite_url, tmp_path, search_semantic=False, models_dir=MODELS))
+    try:
+        IngestJob(store).run([str(small_corpus(tmp_path, n=4))])
+        assert summaries.summarize_papers(store, should_stop=lambda: True) == 0 and stored(store) == {}
+    finally:
+        store.dispose()
+    embedder = OnnxEmbedder(MODELS, quantized=True, threads=1, arena=False)
+    asked = []
+
+    def stop_on_the_third_batch() -> bool:
+        asked.append(1)
+        return len(asked) >= 3
+
+    with pytest.raises(phrase_vectors.Interrupted):
+        phrase_vectors.build_table(embedder.session, embedder.tokenizer, stop_on_the_third_batch)
+    assert len(asked) == 3
+
+
 # --- what readers see -------------------------------------------------------------------------------
 
 def test_api_page_and_cards_show_the_line_and_phrases_escaped(sqlite_url, tmp_path):

@@ -11,7 +11,7 @@ import lxml.html
 import pytest
 from lxml import etree
 
-from support import client_for, need_data, site_settings
+from support import client_for, feature_all_listed, need_data, site_settings
 from dailypapers.jobs.ingest import ingest_job
 from dailypapers.store.engine import Store
 
@@ -33,6 +33,7 @@ def client(shared_site, tmp_path_factory):
     )
     store = Store(shared_site)
     ingest_job(store).run([str(path)])
+    feature_all_listed(store)  # the feeds and pages under test show featured papers
     store.dispose()
     with client_for(shared_site) as c:
         yield c

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from support import client_for
+from support import client_for, feature_all_listed
 from dailypapers.jobs.ingest import ingest_job
 from dailypapers.store.engine import Store
 from webhelp import log_in, make_user, token_of
@@ -95,6 +95,7 @@ def test_a_change_changes_the_validators(fresh_site, tmp_path):
                                       "categories": ["cs.CL"], "abstract": "New.", "listed": "2025-03-24"}) + "\n")
         store = Store(fresh_site)
         ingest_job(store).run([str(record)])
+        feature_all_listed(store)  # featured: the feed and the API show it
         store.dispose()
         settled(c)
         for path, before in first.items():

@@ -13,7 +13,7 @@ from urllib.parse import urljoin, urlsplit
 
 import pytest
 
-from support import client_for, site_settings
+from support import client_for, feature_all_listed, site_settings
 from webhelp import log_in, make_user, token_of
 
 SITE = "http://testserver"
@@ -185,6 +185,7 @@ def test_counts_are_pluralized(db_url, tmp_path, listing_subset):
     settings = site_settings(db_url, tmp_path)
     store = Store(settings)
     ingest_job(store).run([str(listing_subset)])
+    feature_all_listed(store)  # the daily feed shows them
     store.dispose()
     make_user(settings, "alice")
     with client_for(settings) as c:

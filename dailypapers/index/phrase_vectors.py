@@ -82,14 +82,21 @@ def cosines(vectors: np.ndarray, vector: np.ndarray) -> np.ndarray:
     return (vectors * vector).sum(axis=1)
 
 
-def build_table(session, tokenizer) -> np.ndarray:
-    """Every vocabulary token through the model alone: (vocabulary size x dim), centred, L2-normalized rows."""
+class Interrupted(Exception):
+    """The table was not built: the process is shutting down (`should_stop`)."""
+
+
+def build_table(session, tokenizer, should_stop=None) -> np.ndarray:
+    """Every vocabulary token through the model alone: (vocabulary size x dim), centred, L2-normalized
+    rows. `should_stop()`, checked between batches, ends it early with Interrupted."""
     vocab = tokenizer.get_vocab()
     size = max(vocab.values()) + 1
     cls, sep = vocab["[CLS]"], vocab["[SEP]"]
     inputs = {i.name for i in session.get_inputs()}
     table = None
     for start in range(0, size, _BATCH):
+        if should_stop is not None and should_stop():
+            raise Interrupted("stopped while building the token vectors")
         ids = np.arange(start, min(size, start + _BATCH), dtype=np.int64)
         batch = np.stack([np.full_like(ids, cls), ids, np.full_like(ids, sep)], axis=1)
         feed = {"input_ids": batch, "attention_mask": np.ones_like(batch)}
@@ -109,10 +116,10 @@ _loaded: dict[str, PhraseVectors] = {}
 _loaded_lock = threading.Lock()
 
 
-def load(settings) -> PhraseVectors:
+def load(settings, should_stop=None) -> PhraseVectors:
     """The process's phrase vectors for the installed model: the cached table, or built once from
     the int8 ONNX export (the runtime paper vectors come from on a CPU). Raises ConfigError when the
-    model is not available."""
+    model is not available, Interrupted when `should_stop()` ends the first build early."""
     from .embeddings import OnnxEmbedder
     from .model import export_onnx, models_dir_of
 
@@ -130,7 +137,7 @@ def load(settings) -> PhraseVectors:
         else:
             log.info("computing the model's token vectors for key phrases (once, under %s)", path.parent)
             embedder = OnnxEmbedder(models_dir, quantized=True, threads=settings.embedding_threads, arena=False)
-            table, tokenizer = build_table(embedder.session, embedder.tokenizer), embedder.tokenizer
+            table, tokenizer = build_table(embedder.session, embedder.tokenizer, should_stop), embedder.tokenizer
             tmp = path.with_name(f"{path.stem}.{os.getpid()}.tmp.npy")
             np.save(tmp, table)
             tmp.replace(path)

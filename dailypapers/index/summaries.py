@@ -111,16 +111,18 @@ def _usable(vector):
     return vector
 
 
-def load_phrase_vectors(settings):
+def load_phrase_vectors(settings, should_stop=None):
     """The phrase vectors, or None when semantic search is off or the model is missing (then every
-    paper gets the TF-IDF choice, logged once)."""
+    paper gets the TF-IDF choice, logged once), or when `should_stop()` ended their first build."""
     if not settings.search_semantic:
         return None
     from ..errors import ConfigError
-    from .phrase_vectors import load
+    from .phrase_vectors import Interrupted, load
 
     try:
-        return load(settings)
+        return load(settings, should_stop)
+    except Interrupted:
+        return None
     except ConfigError as exc:
         log.warning("%s; key phrases fall back to TF-IDF", exc)
         return None
@@ -135,7 +137,11 @@ def summarize_papers(store, *, rebuild: bool = False, limit: int | None = None, 
     from ..store.schema import utcnow
     from .model import MODEL_KEY
 
-    phrases = load_phrase_vectors(store.settings)
+    if should_stop is not None and should_stop():
+        return 0
+    phrases = load_phrase_vectors(store.settings, should_stop)
+    if should_stop is not None and should_stop():  # not with TF-IDF for want of the vectors: later
+        return 0
     model = MODEL_KEY if phrases is not None else None
     with store.session() as session:
         total = summary_store.count_stale(session, METHOD_VERSION, model) if not rebuild else None
