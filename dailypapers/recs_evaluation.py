@@ -141,7 +141,8 @@ class RecsResult:
 @dataclass
 class Features:
     """What the methods see, fitted before the cut: every paper's TF-IDF row (arxiv-sanity-lite's
-    vectorizer, unit length) and our co-authorship encoder's vector."""
+    vectorizer, unit length) and our co-authorship encoder's vector (of its own, larger TF-IDF
+    vocabulary and the categories)."""
 
     sanity: object
     encoded: np.ndarray
@@ -172,8 +173,9 @@ def fit_features(corpus: Corpus, cut: str, *, seed: int, on_step=None) -> Featur
         vectorizer.set_params(min_df=1, max_df=1.0)
     vectorizer.fit(fit_texts)
     sanity = recs.unit_rows(vectorizer.transform(texts).tocsr())
-    encoder = recs.train_encoder(sanity, training_groups(corpus, cut), seed=seed, on_step=on_step)
-    return Features(sanity, encoder.encode(sanity), time.perf_counter() - started)
+    ours = recs.fit_paper_features(texts, corpus.categories, before).rows
+    encoder = recs.train_encoder(ours, training_groups(corpus, cut), seed=seed, on_step=on_step)
+    return Features(sanity, encoder.encode(ours), time.perf_counter() - started)
 
 
 METHODS = ("random", "TF-IDF centroid", "arxiv-sanity-lite SVM", "zotero-arxiv-daily", "ours")

@@ -114,18 +114,22 @@ def test_every_method_beats_random_on_distinct_authors():
 
 def test_the_encoder_learns_co_authorship():
     corpus = synthetic_corpus(3)
-    features = fit_features(corpus, CUT, seed=1)
+    before = np.array([day < CUT for day in corpus.listed])
+    rows = recs.fit_paper_features(corpus.texts(), corpus.categories, before).rows
     # The six authors' libraries (each also their helper's), before the cut.
     groups = [np.array(g) for g in sorted({tuple(g) for g in training_groups(corpus, CUT) if len(g) == 7})]
     assert len(groups) == 6
-    untrained = recs.train_encoder(features.sanity, groups, epochs=0, seed=1).encode(features.sanity)
 
-    def margin(vectors):
+    def margin(encoder):
+        vectors = encoder.encode(rows)
         same = np.mean([vectors[g] @ vectors[g].T for g in groups])
         other = np.mean([vectors[g] @ vectors[h].T for g in groups for h in groups if g is not h])
         return same - other
 
-    assert margin(features.encoded) > margin(untrained) + 0.1
+    untrained = recs.train_encoder(rows, training_groups(corpus, CUT), epochs=0, seed=1)
+    trained = recs.train_encoder(rows, training_groups(corpus, CUT), seed=1)
+    assert margin(trained) > margin(untrained) + 0.1
+    assert np.allclose(np.linalg.norm(trained.encode(rows), axis=1), 1.0, atol=1e-4)
 
 
 def real_sample(path, out, authors: int = 12, per_day: int = 60):

@@ -1,10 +1,11 @@
-"""Our recommender's core, as pure functions: an encoder trained on the corpus's TF-IDF rows with
-co-authorship as the signal, and a reader's taste, fitted from their library, scoring candidates.
+"""Our recommender's core, as pure functions: paper features (TF-IDF of words and word pairs, plus
+the arXiv categories), an encoder trained on them with co-authorship as the signal, and a reader's
+taste, fitted from their library, scoring candidates with the encoder and the TF-IDF centroid.
 
 The encoder is a linear map from a paper's sparse features to a unit vector, trained so that two
 papers sharing an author are closer than papers of different authors (a symmetric InfoNCE loss over
 in-batch negatives, as SPECTER does with citations, but on co-authorship and linear, so it trains in
-a minute on two CPU cores with numpy alone). It starts as a random projection (cosines of the TF-IDF
+a few minutes on two CPU cores with numpy alone). It starts as a random projection (cosines of the TF-IDF
 rows, roughly) and learns which words mark a group's work and which words travel together in one
 group's papers. Only papers whose authors are known train it: in the benchmark, those listed before
 the cut; the papers it ranks are encoded from their text and categories alone."""
@@ -18,7 +19,8 @@ from scipy import sparse
 
 DIM = 256
 NEIGHBOURS = 3  # a candidate's encoder score: its mean cosine with this many closest library papers
-WORDS_WEIGHT = 1.0  # the TF-IDF centroid's share of the score, next to the encoder's
+WORDS_WEIGHT = 0.5  # the TF-IDF centroid's share of the score, next to the encoder's
+CATEGORY_WEIGHT = 0.5  # a category's share of a paper's encoder input, next to its words
 
 
 def unit_rows(rows: sparse.csr_matrix) -> sparse.csr_matrix:
@@ -26,6 +28,46 @@ def unit_rows(rows: sparse.csr_matrix) -> sparse.csr_matrix:
     norms = np.sqrt(np.asarray(rows.multiply(rows).sum(axis=1)).ravel())
     norms[norms == 0] = 1.0
     return sparse.csr_matrix(sparse.diags(1.0 / norms) @ rows, dtype=np.float32)
+
+
+@dataclass
+class PaperFeatures:
+    """The encoder's input: a fitted vectorizer of words and word pairs, the category columns after
+    its words, and every paper's row (CSR, unit length)."""
+
+    vectorizer: object
+    categories: dict[str, int]
+    rows: sparse.csr_matrix
+
+    def transform(self, texts: list[str], categories: list[list[str]]) -> sparse.csr_matrix:
+        return _with_categories(self.vectorizer.transform(texts), categories, self.categories)
+
+
+def fit_paper_features(texts: list[str], categories: list[list[str]], fit_mask: np.ndarray) -> PaperFeatures:
+    """Fit TF-IDF (words and word pairs, sublinear tf, up to 100,000) and the category columns on
+    the rows of `fit_mask`, then transform every row."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    small = int(np.sum(fit_mask)) < 200  # a tiny corpus (the tests): keep every word
+    vectorizer = TfidfVectorizer(
+        strip_accents="unicode", lowercase=True, stop_words="english", token_pattern=r"(?u)\b[a-zA-Z_][a-zA-Z0-9_]+\b",
+        ngram_range=(1, 2), max_features=100_000, sublinear_tf=True, min_df=1 if small else 2, max_df=1.0 if small else 0.2,
+    )
+    vectorizer.fit([t for t, keep in zip(texts, fit_mask, strict=True) if keep])
+    names = sorted({c for cats, keep in zip(categories, fit_mask, strict=True) if keep for c in cats})
+    columns = {c: i for i, c in enumerate(names)}
+    return PaperFeatures(vectorizer, columns, _with_categories(vectorizer.transform(texts), categories, columns))
+
+
+def _with_categories(words: sparse.csr_matrix, categories: list[list[str]], columns: dict[str, int]) -> sparse.csr_matrix:
+    indptr, indices = [0], []
+    for cats in categories:
+        indices.extend(sorted({columns[c] for c in cats if c in columns}))
+        indptr.append(len(indices))
+    ones = np.ones(len(indices), dtype=np.float32)
+    cats = unit_rows(sparse.csr_matrix((ones, indices, indptr), shape=(words.shape[0], len(columns)))) * CATEGORY_WEIGHT
+    words = unit_rows(words) * (1 - CATEGORY_WEIGHT**2) ** 0.5
+    return unit_rows(sparse.hstack([words, cats], format="csr"))
 
 
 @dataclass
