@@ -14,7 +14,7 @@ import typer
 
 from ..config import CONFIG_FILE_ENV
 from ..errors import DailyPapersError
-from . import db, digest, eval, index, ingest, jobs, papers, search, settings, site, users
+from . import db, digest, eval, eval_recs, index, ingest, jobs, papers, search, settings, site, users
 from .common import err
 
 app = typer.Typer(
@@ -46,6 +46,7 @@ app.command("scheduler")(site.scheduler)
 app.command("index")(index.index_command)
 app.command("search")(search.search_command)
 app.command("eval")(eval.eval_command)
+app.command("eval-recs")(eval_recs.eval_recs_command)
 app.add_typer(db.app, name="db")
 app.add_typer(papers.app, name="papers")
 app.add_typer(users.app, name="users")
