@@ -211,3 +211,6 @@ def test_cards_show_stars_and_the_feed_sorts_by_them(sqlite_url, tmp_path, githu
         items = client.get("/api/daily_papers", params={"date": "2024-10-25", "sort": "githubStars"}).json()
         assert [(i["paper"]["id"], i["paper"]["githubStars"]) for i in items][:2] == [("2501.00001", 1234), ("2410.16251", 60)]
         assert items[0]["paper"]["githubRepo"] == "https://github.com/acme/fast-thing"
+        # The paper's own page links the same repository as its Code, with its stars.
+        paper = client.get("/papers/2501.00001").text
+        assert 'href="https://github.com/acme/fast-thing"' in paper and "Code · ★ 1.2k" in paper

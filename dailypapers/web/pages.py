@@ -194,9 +194,10 @@ async def paper(request: Request) -> Response:
         similar = _similar(site, detail.paper.id, arxiv_id)
         voted = viewer_voted(request, [detail.paper.id])
         summary = _summary(site, detail.paper)
+        repo = _repository(site, detail.paper.id)
         claimed, my_claim, author_ids = visible_claims(claims, current_user(request))
         return render(
-            request, "paper.html", d=detail, p=detail.paper, comments=discussion, voted=voted, similar=similar, summary=summary,
+            request, "paper.html", d=detail, p=detail.paper, comments=discussion, voted=voted, similar=similar, summary=summary, repo=repo,
             claimed=claimed, my_claim=my_claim, author_ids=author_ids, versions=history(detail.paper.versions),
         )
 
@@ -206,6 +207,15 @@ async def paper(request: Request) -> Response:
         from .fetching import not_here_yet
 
         return await not_here_yet(request, arxiv_id)
+
+
+def _repository(site, paper_id: int) -> tuple[str, int | None] | None:
+    """The repository the paper's page links as its code (the most starred GitHub one) and its
+    stars, as on its cards; None when it has none recorded."""
+    from ..store import repos as repo_store
+
+    with site.store.session() as session:
+        return repo_store.cards_for(session, [paper_id]).get(paper_id)
 
 
 def _summary(site, paper: PaperCard):
