@@ -113,6 +113,7 @@ def test_co_authors_most_frequent_first_and_linked(client):
     assert api["coauthors"][0]["url"] == "http://testserver/authors/Noam%20Shazeer"
     page = client.get("/authors/Ashish%20Vaswani").text
     assert '<a class="author" href="/authors/Noam%20Shazeer">Noam Shazeer</a> (2)' in page
+    assert '<section class="cards grid">' in page and 'class="view-switch"' in page  # cards as on the feed
     shazeer = client.get("/api/authors/noam shazeer").json()
     assert shazeer["numPapers"] == 3 and shazeer["coauthors"][0]["name"] in ("Ashish Vaswani", "A. Vaswani", "ashish vaswani")
     assert shazeer["coauthors"][0]["papers"] == 2
