@@ -106,7 +106,7 @@ def github(item: FeedItem) -> tuple[str | None, int | None]:
     its stars as the github-stars job read them, else HF's figure; else the paper's code link."""
     paper = item.paper
     meta = paper.hf_meta or {}
-    repo, stars = getattr(item, "repo_url", None), getattr(item, "stars", None)
+    repo, stars = item.repo_url, item.stars
     if repo and repo.startswith("https://github.com/"):
         return repo, stars if stars is not None else meta.get("githubStars")
     return paper.code_url, meta.get("githubStars")
@@ -118,7 +118,7 @@ def hf_fields(item: FeedItem) -> dict:
     store.summaries.Summary); `ai_summary_source` and `ai_keywords_source` say which."""
     paper = item.paper
     meta = paper.hf_meta or {}
-    summary = getattr(item, "summary", None)
+    summary = item.summary
     ai = {
         "ai_summary": meta.get("ai_summary"),
         "ai_keywords": list(meta.get("ai_keywords") or []),

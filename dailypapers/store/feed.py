@@ -74,9 +74,9 @@ class FeedItem:
 
 def with_repos(session: Session, items: list[FeedItem]) -> list[FeedItem]:
     """The items, each with its repository and stars filled in (one query for the page)."""
-    found = cards_for(session, [_paper_id(i) for i in items])
+    found = cards_for(session, [i.paper.id for i in items])
     for item in items:
-        item.repo_url, item.stars = found.get(_paper_id(item), (None, None))
+        item.repo_url, item.stars = found.get(item.paper.id, (None, None))
     return items
 
 
@@ -157,15 +157,11 @@ def list_featured(session: Session, query: FeedQuery, *, now: dt.datetime | None
     return FeedPage(decorate(session, [_item(r, trending_score(r["upvotes"], r["submitted_at"], now)) for r in rows]), total)
 
 
-def _paper_id(item: FeedItem) -> int:
-    return item.paper.id
-
-
 def with_thumbnails(session: Session, items: list[FeedItem]) -> list[FeedItem]:
     """The items, each told its thumbnail's version (one query for the page)."""
-    versions = thumbnail_versions(session, [_paper_id(i) for i in items]) if items else {}
+    versions = thumbnail_versions(session, [i.paper.id for i in items]) if items else {}
     for item in items:
-        item.thumbnail = versions.get(_paper_id(item))
+        item.thumbnail = versions.get(item.paper.id)
     return items
 
 

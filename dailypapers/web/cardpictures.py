@@ -28,7 +28,7 @@ def url_for(paper, version: str | None) -> str:
 
 def item_url(item) -> str:
     """The picture of a feed item (store/feed.FeedItem, which knows its thumbnail's version)."""
-    return url_for(item.paper, getattr(item, "thumbnail", None))
+    return url_for(item.paper, item.thumbnail)
 
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")

@@ -193,8 +193,7 @@ async def paper(request: Request) -> Response:
         detail, discussion, claims = paper_detail(site, arxiv_id, with_claims=True)
         similar = _similar(site, detail.paper.id, arxiv_id)
         voted = viewer_voted(request, [detail.paper.id])
-        summary = _summary(site, detail.paper)
-        repo = _repository(site, detail.paper.id)
+        summary, repo = _extras(site, detail.paper)
         claimed, my_claim, author_ids = visible_claims(claims, current_user(request))
         return render(
             request, "paper.html", d=detail, p=detail.paper, comments=discussion, voted=voted, similar=similar, summary=summary, repo=repo,
@@ -209,19 +208,16 @@ async def paper(request: Request) -> Response:
         return await not_here_yet(request, arxiv_id)
 
 
-def _repository(site, paper_id: int) -> tuple[str, int | None] | None:
-    """The repository the paper's page links as its code (the most starred GitHub one) and its
-    stars, as on its cards; None when it has none recorded."""
+def _extras(site, paper: PaperCard) -> tuple[summary_store.Summary | None, tuple[str, int | None] | None]:
+    """What the paper's page shows beside its row, read in one session: its one line and key
+    phrases (HF's when mirrored, else extracted; None when none yet), and the repository it links
+    as its code (the most starred GitHub one, as on its cards) with its stars, or None."""
     from ..store import repos as repo_store
 
     with site.store.session() as session:
-        return repo_store.cards_for(session, [paper_id]).get(paper_id)
-
-
-def _summary(site, paper: PaperCard):
-    """The paper's one line and key phrases (HF's when mirrored, else extracted), or None."""
-    with site.store.session() as session:
-        return summary_store.for_papers(session, [paper]).get(paper.id)
+        summary = summary_store.for_papers(session, [paper]).get(paper.id)
+        repo = repo_store.cards_for(session, [paper.id]).get(paper.id)
+    return summary, repo
 
 
 def _similar(site, paper_id: int, arxiv_id: str, limit: int = 6) -> list[dict]:
