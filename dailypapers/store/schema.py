@@ -182,6 +182,9 @@ class User(Base):
     is_disabled: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     last_login_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    # Bumped by every personal signal (upvote, save, dismissal, follow, import): what a stored
+    # recommender (rec_models.signals) is compared with to know it is stale.
+    signals: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class LoginSession(Base):
@@ -238,6 +241,137 @@ class Listing(Base):
     source: Mapped[str] = mapped_column(String(20), default="listing")  # listing | arxiv
 
     __table_args__ = (Index("ix_listings_day_position", "day", "position"), {"sqlite_with_rowid": False})
+
+
+class Collection(Base):
+    """A member's named, ordered list of papers (issue 15): private unless made public, with a
+    description. Each member has one default collection, "Saved", that a card's Save button fills."""
+
+    __tablename__ = "collections"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    is_public: Mapped[bool] = mapped_column(Boolean, default=False)
+    is_default: Mapped[bool] = mapped_column(Boolean, default=False)  # the member's "Saved"
+    position: Mapped[int] = mapped_column(Integer, default=0)  # the member's order of their collections
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+    __table_args__ = (UniqueConstraint("user_id", "name", name="uq_collections_user_name"),)
+
+
+class CollectionPaper(Base):
+    """A paper in a collection, at a position (1, 2, ...: the member's order)."""
+
+    __tablename__ = "collection_papers"
+
+    collection_id: Mapped[int] = mapped_column(ForeignKey("collections.id", ondelete="CASCADE"), primary_key=True)
+    paper_id: Mapped[int] = mapped_column(ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    added_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+    __table_args__ = (Index("ix_collection_papers_paper", "paper_id"), {"sqlite_with_rowid": False})
+
+
+class PaperNote(Base):
+    """A member's own marks on a paper, private to them: a note (Markdown as written) and when they
+    marked it read."""
+
+    __tablename__ = "paper_notes"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    paper_id: Mapped[int] = mapped_column(ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True)
+    note: Mapped[str | None] = mapped_column(Text)
+    read_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+    __table_args__ = {"sqlite_with_rowid": False}
+
+
+class PaperTag(Base):
+    """A member's private tag on a paper (folded to lower case, up to 60 characters)."""
+
+    __tablename__ = "paper_tags"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    tag: Mapped[str] = mapped_column(String(60), primary_key=True)
+    paper_id: Mapped[int] = mapped_column(ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+    __table_args__ = (Index("ix_paper_tags_user_paper", "user_id", "paper_id"), {"sqlite_with_rowid": False})
+
+
+class Follow(Base):
+    """What a member follows: an author (value: the folded author key of personnames.author_key), a
+    category (an arXiv code) or a saved search (a query in the search syntax). `label` is how it
+    is shown (the author's name as written, the search as typed)."""
+
+    __tablename__ = "follows"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(12))  # author | category | search
+    value: Mapped[str] = mapped_column(String(400))
+    label: Mapped[str] = mapped_column(String(400))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+    __table_args__ = (
+        UniqueConstraint("user_id", "kind", "value", name="uq_follows_user_kind_value"),
+        Index("ix_follows_kind_value", "kind", "value"),
+    )
+
+
+class Feedback(Base):
+    """A member's feedback on a paper other than an upvote or a save: `dismiss` ("not interested":
+    the paper is hidden from them and a negative for their recommender) and `shown` (recommended to
+    them on a page; `count` times; a paper shown and passed over is a weak negative)."""
+
+    __tablename__ = "feedback"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    paper_id: Mapped[int] = mapped_column(ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(12), primary_key=True)  # dismiss | shown
+    count: Mapped[int] = mapped_column(Integer, default=1)
+    at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)  # the latest time
+
+    __table_args__ = (Index("ix_feedback_user_kind_at", "user_id", "kind", "at"), {"sqlite_with_rowid": False})
+
+
+class ApiToken(Base):
+    """A member's secret: a personal API token (kind `api`, sent as `Authorization: Bearer ...`) or
+    the key of their private Atom feed (kind `feed`, in the feed's URL). Only its SHA-256 is stored;
+    `hint` is its last characters, to tell tokens apart. Revoked tokens stay, refused, for the record."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(8))  # api | feed
+    name: Mapped[str] = mapped_column(String(100))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    hint: Mapped[str] = mapped_column(String(12))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    last_used_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+
+class RecModel(Base):
+    """A fitted recommender (ranking/personal.py): a member's (`owner` "user:ID") or the community's
+    ("community"), serialized. `signals` is the member's feedback counter it was fitted at, so a
+    stale model is known without refitting on a page request."""
+
+    __tablename__ = "rec_models"
+
+    owner: Mapped[str] = mapped_column(String(40), primary_key=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    method: Mapped[str] = mapped_column(String(40))
+    model: Mapped[bytes] = mapped_column(LargeBinary)
+    positives: Mapped[int] = mapped_column(Integer, default=0)
+    negatives: Mapped[int] = mapped_column(Integer, default=0)
+    signals: Mapped[int] = mapped_column(Integer, default=0)
+    trained_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
 
 
 class HfUser(Base):
@@ -471,9 +605,11 @@ class FetchRequest(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     arxiv_id: Mapped[str] = mapped_column(String(40), index=True)
-    reason: Mapped[str] = mapped_column(String(12))  # submission | lookup
+    reason: Mapped[str] = mapped_column(String(12))  # submission | lookup | import
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))  # a submission's member
     day: Mapped[dt.date | None] = mapped_column(Date)  # the feed day a submission was made for
+    # an import's collection: the paper joins it once fetched
+    collection_id: Mapped[int | None] = mapped_column(ForeignKey("collections.id", ondelete="CASCADE"))
     state: Mapped[str] = mapped_column(String(12), default="pending")
     # pending | fetching | done (a lookup's paper arrived) | featured | refused (submissions) | failed (gave up)
     attempts: Mapped[int] = mapped_column(Integer, default=0)

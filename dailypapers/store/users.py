@@ -126,3 +126,14 @@ def purge_expired_sessions(session: Session) -> int:
 
 def count(session: Session) -> int:
     return session.execute(select(func.count()).select_from(users)).scalar_one()
+
+
+def bump_signals(session: Session, user_id: int) -> int:
+    """Count one more personal signal (upvote, save, dismissal, follow, import) for the member;
+    returns the new count, which a stored recommender is compared with (rec_models.signals)."""
+    stmt = update(users).where(users.c.id == user_id).values(signals=users.c.signals + 1).returning(users.c.signals)
+    return session.execute(stmt).scalar_one()
+
+
+def signals(session: Session, user_id: int) -> int:
+    return session.execute(select(users.c.signals).where(users.c.id == user_id)).scalar_one_or_none() or 0
