@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from ..store import tokens as token_store
 from ..store import users as user_store
 from .site import Site, site_of
 
@@ -39,6 +40,24 @@ def current_user(request: Request) -> dict | None:
             user = user_store.user_for_session(session, token_hash(token))
     request.state.user = user
     return user
+
+
+def api_member(request: Request) -> dict | None:
+    """Who calls the personal API (/api/me/...): the holder of a live personal API token sent as
+    `Authorization: Bearer <token>`, else the signed-in member of the session cookie. A request
+    with a token that is wrong or revoked is nobody's, even with a cookie."""
+    if "api_member" in request.state._state:
+        return request.state.api_member
+    header = request.headers.get("authorization", "")
+    scheme, _, secret = header.partition(" ")
+    if header and scheme.lower() == "bearer":
+        site = site_of(request)
+        with site.store.session() as session, session.begin():
+            member = token_store.member_for(session, secret.strip(), "api")
+    else:
+        member = current_user(request)
+    request.state.api_member = member
+    return member
 
 
 def start_session(site: Site, response: Response, user_id: int) -> None:
