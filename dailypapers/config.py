@@ -207,6 +207,11 @@ class Settings(BaseSettings):
     rate_limit_submit: str = _rate("20/hour", "Paper submissions allowed per user.")
     rate_limit_comment: str = _rate("10/minute", "Comments allowed per user.")
     rate_limit_claim: str = _rate("10/hour", "Claims of authorship allowed per user.")
+    rate_limit_personal: str = _rate(
+        "600/hour",
+        "A member's personal changes (saves, \"not interested\" and its undo, follows, API tokens and the feed key, "
+        "taste imports), from the pages and the personal API together.",
+    )
     # What the site would do to others on a visitor's behalf: fetch from arXiv, email an address.
     rate_limit_lookup: str = _rate(
         "30/hour",

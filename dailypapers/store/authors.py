@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, aliased
 
 from ..personnames import author_key
 from .dialect import bulk_insert, chunks
+from .feedback import dismissed_select
 from .schema import Paper, PaperAuthor
 
 papers = Paper.__table__
@@ -72,14 +73,18 @@ class AuthorPage:
     total: int
     paper_ids: list[int]
     coauthors: list[tuple[str, int]]  # (the spelling most of their shared papers use, papers together)
+    hidden: int = 0  # of `total`, papers left out as dismissed by the member the page was asked for
 
     @property
     def name(self) -> str:
         return self.variants[0][0] if self.variants else self.key
 
 
-def page(session: Session, name: str, *, limit: int = 30, offset: int = 0, coauthors: int = 30) -> AuthorPage | None:
-    """The author page of a name, in any of its spellings; None when no paper here has the author."""
+def page(
+    session: Session, name: str, *, limit: int = 30, offset: int = 0, coauthors: int = 30, hide_for: int | None = None
+) -> AuthorPage | None:
+    """The author page of a name, in any of its spellings; None when no paper here has the author.
+    With `hide_for` (a member), the page's papers leave out those they dismissed, counted in `hidden`."""
     folded = author_key(name)
     if folded is None:
         return None
@@ -96,16 +101,22 @@ def page(session: Session, name: str, *, limit: int = 30, offset: int = 0, coaut
         return None
     mine = select(index.c.paper_id).where(index.c.key == folded).distinct().subquery("mine")
     total = session.execute(select(func.count()).select_from(mine)).scalar_one()
+    shown = [papers.c.id.in_(select(mine.c.paper_id))]
+    hidden = 0
+    if hide_for is not None:
+        dismissed = dismissed_select(hide_for)
+        hidden = session.execute(select(func.count()).select_from(mine).where(mine.c.paper_id.in_(dismissed))).scalar_one()
+        shown.append(papers.c.id.not_in(dismissed))
     ids = list(
         session.execute(
             select(papers.c.id)
-            .where(papers.c.id.in_(select(mine.c.paper_id)))
+            .where(*shown)
             .order_by(papers.c.published_at.desc().nulls_last(), papers.c.arxiv_id.desc())
             .limit(limit)
             .offset(offset)
         ).scalars()
     )
-    return AuthorPage(folded, variants, total, ids, _coauthors(session, folded, coauthors))
+    return AuthorPage(folded, variants, total, ids, _coauthors(session, folded, coauthors), hidden)
 
 
 def _coauthors(session: Session, folded: str, limit: int) -> list[tuple[str, int]]:

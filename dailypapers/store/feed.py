@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from ..trending_formula import score as trending_score
 from ..types import PaperCard
 from .daily import served
+from .feedback import dismissed_select
 from .claims import confirmed as confirmed_claims
 from .papers import CARD_COLUMNS, card, in_categories
 from .repos import cards_for, stars_of_paper
@@ -41,6 +42,7 @@ class FeedQuery:
     offset: int = 0
     submitter: str | None = None  # a local username or an upstream (HF) submitter name, any case
     category: str | tuple[str, ...] | None = None
+    hide_for: int | None = None  # a member: leave out the papers they dismissed (FeedPage.hidden counts them)
 
 
 @dataclass
@@ -92,6 +94,7 @@ def with_summaries(session: Session, items: list[FeedItem]) -> list[FeedItem]:
 class FeedPage:
     items: list[FeedItem] = field(default_factory=list)
     total: int = 0
+    hidden: int = 0  # papers of the query left out as dismissed by FeedQuery.hide_for (not in total)
 
 
 def _featured(query: FeedQuery):
@@ -138,6 +141,12 @@ def list_featured(session: Session, query: FeedQuery, *, now: dt.datetime | None
         in_cat = in_categories(query.category)
         base = base.where(papers.c.id.in_(in_cat))
         count_q = count_q.where(f.c.paper_id.in_(in_cat))
+    hidden = 0
+    if query.hide_for is not None:
+        mine = dismissed_select(query.hide_for)
+        hidden = session.execute(count_q.where(f.c.paper_id.in_(mine))).scalar_one()
+        base = base.where(papers.c.id.not_in(mine))
+        count_q = count_q.where(f.c.paper_id.not_in(mine))
     total = session.execute(count_q).scalar_one()
     now = now or dt.datetime.now(dt.UTC).replace(tzinfo=None)
     if query.sort == "trending":
@@ -146,7 +155,7 @@ def list_featured(session: Session, query: FeedQuery, *, now: dt.datetime | None
         rows = session.execute(base).mappings().all()
         items = [_item(r, trending_score(r["upvotes"], r["submitted_at"], now)) for r in rows]
         items.sort(key=lambda i: (-i.trending_score, -i.upvotes, i.paper.arxiv_id))
-        return FeedPage(decorate(session, items[query.offset : query.offset + query.limit]), total)
+        return FeedPage(decorate(session, items[query.offset : query.offset + query.limit]), total, hidden)
     if query.sort == "time":
         order = (f.c.submitted_at.desc(), papers.c.arxiv_id.desc())
     elif query.sort == "stars":
@@ -154,7 +163,7 @@ def list_featured(session: Session, query: FeedQuery, *, now: dt.datetime | None
     else:
         order = (literal_column("upvotes").desc(), f.c.submitted_at.desc(), papers.c.arxiv_id.desc())
     rows = session.execute(base.order_by(*order).limit(query.limit).offset(query.offset)).mappings().all()
-    return FeedPage(decorate(session, [_item(r, trending_score(r["upvotes"], r["submitted_at"], now)) for r in rows]), total)
+    return FeedPage(decorate(session, [_item(r, trending_score(r["upvotes"], r["submitted_at"], now)) for r in rows]), total, hidden)
 
 
 def with_thumbnails(session: Session, items: list[FeedItem]) -> list[FeedItem]:

@@ -47,6 +47,12 @@ def dismissed(session: Session, user_id: int, paper_ids: list[int] | None = None
     return out
 
 
+def dismissed_select(user_id: int):
+    """The ids of the papers the member dismissed, as a subquery: feeds leave them out
+    (`column.not_in(...)`) and count what they left out (`column.in_(...)`)."""
+    return select(feedback.c.paper_id).where(feedback.c.user_id == user_id, feedback.c.kind == "dismiss")
+
+
 def record_shown(session: Session, user_id: int, paper_ids: list[int]) -> None:
     """Count that these papers were recommended to the member (one statement per batch)."""
     if not paper_ids:

@@ -22,13 +22,15 @@ def open_key(arxiv_id: str, user_id: int | None) -> str:
 
 
 def open_request(
-    session: Session, arxiv_id: str, *, reason: str, user_id: int | None = None, day: dt.date | None = None
+    session: Session, arxiv_id: str, *, reason: str, user_id: int | None = None, day: dt.date | None = None,
+    collection_id: int | None = None,
 ) -> bool:
     """Open a request unless the same one (paper and member, or paper for a lookup) is open;
-    True when this call opened it. In the caller's transaction."""
+    True when this call opened it. In the caller's transaction. An import's request names the
+    collection the paper joins once fetched (`collection_id`)."""
     now = utcnow()
     stmt = insert_for(session, requests).values(
-        arxiv_id=arxiv_id, reason=reason, user_id=user_id, day=day, state="pending", attempts=0,
+        arxiv_id=arxiv_id, reason=reason, user_id=user_id, day=day, collection_id=collection_id, state="pending", attempts=0,
         open_key=open_key(arxiv_id, user_id), next_attempt_at=now, created_at=now, updated_at=now,
     )
     stmt = stmt.on_conflict_do_nothing(index_elements=["open_key"]).returning(requests.c.id)

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from .daily import served
 from .dialect import bulk_insert, chunks
+from .feedback import dismissed_select
 from .feed import FeedItem, FeedPage, decorate
 from .papers import CARD_COLUMNS, card, in_categories
 from .schema import Listing, Paper, utcnow
@@ -32,6 +33,7 @@ class ListingQuery:
     category: str | tuple[str, ...] | None = None
     limit: int = 50
     offset: int = 0
+    hide_for: int | None = None  # a member: leave out the papers they dismissed (FeedPage.hidden counts them)
 
 
 def existing(session: Session, paper_ids: Iterable[int]) -> set[tuple[int, dt.date]]:
@@ -81,6 +83,13 @@ def list_listed(session: Session, query: ListingQuery) -> FeedPage:
     where = [listings.c.day == query.day]
     if query.category:
         where.append(listings.c.paper_id.in_(in_categories(query.category)))
+    hidden = 0
+    if query.hide_for is not None:
+        mine = dismissed_select(query.hide_for)
+        hidden = session.execute(
+            select(func.count()).select_from(listings).where(*where, listings.c.paper_id.in_(mine))
+        ).scalar_one()
+        where.append(listings.c.paper_id.not_in(mine))
     total = session.execute(select(func.count()).select_from(listings).where(*where)).scalar_one()
     upvotes = (papers.c.upvotes_imported + papers.c.upvote_count).label("upvotes")
     rows = session.execute(
@@ -102,7 +111,7 @@ def list_listed(session: Session, query: ListingQuery) -> FeedPage:
         )
         for r in rows
     ]
-    return FeedPage(decorate(session, items), total)
+    return FeedPage(decorate(session, items), total, hidden)
 
 
 def latest_day(session: Session) -> dt.date | None:

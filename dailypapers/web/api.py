@@ -290,6 +290,13 @@ def openapi_document(app) -> dict:
     for name in ("HTTPValidationError", "ValidationError"):
         schemas.pop(name, None)
     schemas["SubscriptionRequest"] = m.SubscriptionRequest.model_json_schema(ref_template="#/components/schemas/{model}")
+    schemas["FollowRequest"] = m.FollowRequest.model_json_schema(ref_template="#/components/schemas/{model}")
+    doc["components"]["securitySchemes"] = {  # the personal API's callers (/api/me/..., web/api_me.py)
+        "bearerToken": {"type": "http", "scheme": "bearer",
+                        "description": "A personal API token, made at /account/tokens; revocable there."},
+        "sessionCookie": {"type": "apiKey", "in": "cookie", "name": "dp_session",
+                          "description": "The site's own session (its writes also need the x-csrftoken header)."},
+    }
     error = {"description": "A parameter that cannot be understood, with the reason.",
              "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
     for operations in doc["paths"].values():

@@ -185,6 +185,56 @@ class SubscriptionRequest(BaseModel):
     similar: bool = Field(False, description="Papers like the ones you upvoted (signed-in users only).")
 
 
+class MeCounts(_Strict):
+    saved: int = Field(description="Papers in any of the member's collections.")
+    collections: int
+    dismissed: int = Field(description='Papers marked "not interested".')
+    follows: int = Field(description="Authors, categories and searches followed.")
+    upvotes: int
+
+
+class MeAnswer(_Strict):
+    """GET /api/me: who the token or session belongs to."""
+
+    name: str = Field(description="The member's username.")
+    url: str = Field(description="The member's page here.")
+    counts: MeCounts
+
+
+class PaperMarkAnswer(_Strict):
+    """The state after a save, unsave, dismiss or undismiss: `saved` for the first two, `dismissed` for the others."""
+
+    id: str = Field(description="The arXiv id.", examples=["2410.17243"])
+    saved: bool | None = Field(None, description="Whether the paper is in one of the member's collections now.")
+    dismissed: bool | None = Field(None, description='Whether the paper is marked "not interested" now (hidden from the member\'s feeds).')
+
+
+FollowKind = Literal["author", "category", "search"]
+
+
+class FollowItem(_Strict):
+    kind: FollowKind
+    value: str = Field(description="An author's folded key (vaswani a), an arXiv category (cs.CL) or a search as typed.")
+    label: str = Field(description="How it is shown: the author's name, the category, the search.")
+    createdAt: Timestamp
+
+
+class FollowRequest(BaseModel):
+    """The body of POST /api/me/follows."""
+
+    kind: FollowKind
+    value: str = Field(max_length=300, description="An author's name key (personnames.author_key: vaswani a), a category code, or a search in the search syntax.")
+    label: str | None = Field(None, max_length=200, description="How to show it (default: the value).")
+    follow: bool = Field(True, description="false: unfollow.")
+
+
+class FollowAnswer(_Strict):
+    kind: FollowKind
+    value: str
+    label: str
+    following: bool
+
+
 def error(description: str) -> dict:
     return {"model": Error, "description": description}
 
@@ -192,3 +242,11 @@ def error(description: str) -> dict:
 BAD_REQUEST = {400: error("A parameter that cannot be understood, with the reason.")}
 NOT_FOUND = {404: error("No such paper here, or not an arXiv id.")}
 CSRF = {403: error("A signed-in browser's request without its CSRF token (x-csrftoken header).")}
+PERSONAL = {
+    401: error("No member: send a live personal API token (Authorization: Bearer ...) or a session cookie. A wrong or revoked token is refused."),
+}
+PERSONAL_WRITE = {
+    **PERSONAL,
+    403: error("A request authenticated by the session cookie without its CSRF token (x-csrftoken header); a Bearer token needs none."),
+    429: error("Too many personal changes in a short time; see Retry-After."),
+}

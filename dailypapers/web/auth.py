@@ -29,17 +29,24 @@ def token_hash(token: str) -> str:
 
 
 def current_user(request: Request) -> dict | None:
-    """The signed-in user, looked up once per request."""
+    """The signed-in user, looked up once per request. A request that carries a bearer token is
+    never signed in by its cookie: the CSRF check lets such requests through without a CSRF token
+    (asgi-csrf: a token is no ambient credential), so only the token may speak for it (api_member)."""
     if "user" in request.state._state:
         return request.state.user
     user = None
     token = request.cookies.get(COOKIE)
-    if token:
+    if token and not bearer(request):
         site = site_of(request)
         with site.store.session() as session:
             user = user_store.user_for_session(session, token_hash(token))
     request.state.user = user
     return user
+
+
+def bearer(request: Request) -> bool:
+    """Whether the request carries `Authorization: Bearer ...` (any case)."""
+    return request.headers.get("authorization", "")[:7].lower() == "bearer "
 
 
 def api_member(request: Request) -> dict | None:

@@ -16,7 +16,8 @@ from ..store import feed as feed_store
 from ..store import papers as paper_store
 from . import api_models as m
 from .api import base_url, documented, json_response
-from .paging import cards, page_number
+from .paging import cards, hide_for, page_number
+from .personal import following
 from .site import site_of
 from .views import cached, render
 
@@ -28,13 +29,13 @@ def author_path(name: str) -> str:
     return "/authors/" + quote(name, safe="")
 
 
-def _load(site, name: str, limit: int, offset: int):
+def _load(site, name: str, limit: int, offset: int, hide_for: int | None = None):
     """The author's page data and the page's papers as feed items; NotFoundError when no paper
-    here has the author."""
+    here has the author. `hide_for`: a member whose dismissed papers the page leaves out."""
     if len(name) > MAX_NAME:
         raise NotFoundError("no author with so long a name")
     with site.store.session() as session:
-        found = author_store.page(session, name, limit=limit, offset=offset)
+        found = author_store.page(session, name, limit=limit, offset=offset, hide_for=hide_for)
         if found is None:
             raise NotFoundError(f"no papers by {name} here")
         rows = paper_store.get_many(session, found.paper_ids)
@@ -48,14 +49,15 @@ async def author_page(request: Request) -> Response:
     def build() -> Response:
         site = site_of(request)
         page = page_number(request)
-        found, items = _load(site, name, PAGE_SIZE, (page - 1) * PAGE_SIZE)
+        found, items = _load(site, name, PAGE_SIZE, (page - 1) * PAGE_SIZE, hide_for(request))
         return render(
             request,
             "author.html",
             name=name,
             author=found,
-            **cards(request, items, found.total, page, PAGE_SIZE),
+            **cards(request, items, found.total - found.hidden, page, PAGE_SIZE, found.hidden),
             canonical=author_path(found.name),
+            following=following(request, "author", found.key),
         )
 
     return await cached(request, build)

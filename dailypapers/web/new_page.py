@@ -11,7 +11,8 @@ from .. import periods, taxonomy
 from ..errors import DailyPapersError
 from ..store import listings as listing_store
 from ..store.listings import ListingQuery
-from .paging import cards, page_number
+from .paging import cards, hide_for, page_number
+from .personal import following
 from .site import site_of
 from .views import cached, render
 
@@ -30,12 +31,14 @@ def category_filter(raw: str | None) -> tuple[str | None, tuple[str, ...] | None
     return name, taxonomy.categories_in(name)
 
 
-def listed_page(site, day, *, category: str | None, page: int):
-    """The store's one listing query, for a page of `day` (the page and the JSON API)."""
+def listed_page(site, day, *, category: str | None, page: int, hide_for: int | None = None):
+    """The store's one listing query, for a page of `day`; `hide_for`: a member whose dismissed
+    papers are left out."""
     name, members = category_filter(category)
     size = site.settings.page_size
+    query = ListingQuery(day=day, category=members, limit=size, offset=(page - 1) * size, hide_for=hide_for)
     with site.store.session() as session:
-        result = listing_store.list_listed(session, ListingQuery(day=day, category=members, limit=size, offset=(page - 1) * size))
+        result = listing_store.list_listed(session, query)
         prev_day, next_day = listing_store.adjacent_days(session, day)
     return name, result, prev_day, next_day
 
@@ -43,14 +46,17 @@ def listed_page(site, day, *, category: str | None, page: int):
 def _render(request: Request, day, *, canonical: str) -> Response:
     site = site_of(request)
     page = page_number(request)
-    name, result, prev_day, next_day = listed_page(site, day, category=request.query_params.get("category"), page=page)
+    name, result, prev_day, next_day = listed_page(
+        site, day, category=request.query_params.get("category"), page=page, hide_for=hide_for(request)
+    )
     keep = f"category={name}&" if name else ""
     return render(
         request,
         "new.html",
         day=day,
-        **cards(request, result.items, result.total, page, site.settings.page_size),
+        **cards(request, result.items, result.total, page, site.settings.page_size, result.hidden),
         category=name,
+        category_following=following(request, "category", name) if name else False,
         keep=keep,
         prev_path=f"/new/{prev_day.isoformat()}" if prev_day else None,
         next_path=f"/new/{next_day.isoformat()}" if next_day else None,

@@ -30,8 +30,7 @@ from .avatars import linkable
 from .claims import visible_claims
 from .site import site_of
 from .versions import history
-from .paging import cards, page_number
-from .paging import voted as viewer_voted
+from .paging import cards, hide_for, marks, page_number
 from .views import cached, render
 
 log = logging.getLogger(__name__)
@@ -57,10 +56,9 @@ def _feed_page(
     page = page_number(request)
     sort = _sort(request)
     size = site.settings.page_size
+    query = FeedQuery(start=period.start, end=period.end, sort=sort, limit=size, offset=(page - 1) * size, hide_for=hide_for(request))
     with site.store.session() as session:
-        result = feed_store.list_featured(
-            session, FeedQuery(start=period.start, end=period.end, sort=sort, limit=size, offset=(page - 1) * size), now=site.now()
-        )
+        result = feed_store.list_featured(session, query, now=site.now())
         if period.kind == "day":
             prev_day, next_day = feed_store.adjacent_days(session, period.start)
             prev_path = periods.day(prev_day).path if prev_day else None
@@ -79,7 +77,7 @@ def _feed_page(
         request,
         "feed.html",
         period=period,
-        **cards(request, result.items, result.total, page, size),
+        **cards(request, result.items, result.total, page, size, result.hidden),
         sort=sort,
         sorts=SORT_LABELS,
         prev_path=prev_path,
@@ -132,8 +130,9 @@ async def by_month(request: Request) -> Response:
     return await cached(request, lambda: _feed_page(request, period))
 
 
-def trending_items(site, span: str, limit: int, offset: int = 0):
-    """Papers featured in the last `span` ranked by the decayed upvote score (page, feed and API)."""
+def trending_items(site, span: str, limit: int, offset: int = 0, *, hide_for: int | None = None):
+    """Papers featured in the last `span` ranked by the decayed upvote score (page, feed and API);
+    `hide_for`: a member whose dismissed papers are left out (FeedPage.hidden counts them)."""
     days = TRENDING_SPANS.get(span, 7)
     with site.store.session() as session:
         latest = daily_store.latest_day(session) or site.today()
@@ -141,7 +140,7 @@ def trending_items(site, span: str, limit: int, offset: int = 0):
         start = latest - dt.timedelta(days=days - 1)
         now = max(site.now(), dt.datetime.combine(latest + dt.timedelta(days=1), dt.time()))
         return feed_store.list_featured(
-            session, FeedQuery(start=start, end=latest, sort="trending", limit=limit, offset=offset), now=now
+            session, FeedQuery(start=start, end=latest, sort="trending", limit=limit, offset=offset, hide_for=hide_for), now=now
         )
 
 
@@ -153,9 +152,10 @@ async def trending(request: Request) -> Response:
         site = site_of(request)
         page = page_number(request)
         size = site.settings.page_size
-        result = trending_items(site, span, size, (page - 1) * size)
+        result = trending_items(site, span, size, (page - 1) * size, hide_for=hide_for(request))
         return render(
-            request, "trending.html", **cards(request, result.items, result.total, page, size), span=span, spans=TRENDING_SPANS
+            request, "trending.html", **cards(request, result.items, result.total, page, size, result.hidden),
+            span=span, spans=TRENDING_SPANS,
         )
 
     return await cached(request, build)
@@ -192,11 +192,11 @@ async def paper(request: Request) -> Response:
         site = site_of(request)
         detail, discussion, claims = paper_detail(site, arxiv_id, with_claims=True)
         similar = _similar(site, detail.paper.id, arxiv_id)
-        voted = viewer_voted(request, [detail.paper.id])
+        mine = marks(request, [detail.paper.id])  # voted, saved, dismissed
         summary, repo = _extras(site, detail.paper)
         claimed, my_claim, author_ids = visible_claims(claims, current_user(request))
         return render(
-            request, "paper.html", d=detail, p=detail.paper, comments=discussion, voted=voted, similar=similar, summary=summary, repo=repo,
+            request, "paper.html", d=detail, p=detail.paper, comments=discussion, **mine, similar=similar, summary=summary, repo=repo,
             claimed=claimed, my_claim=my_claim, author_ids=author_ids, versions=history(detail.paper.versions),
         )
 

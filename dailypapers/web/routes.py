@@ -3,7 +3,8 @@ Read this to find the code behind any URL."""
 
 from __future__ import annotations
 
-from . import accounts, actions, api, authors, avatars, claims, docs, feeds, new_page, pages, search_page, subscribe, thumbnails
+from . import accounts, actions, api, api_me, authors, avatars, claims, docs, feeds, new_page, pages, personal, search_page, subscribe
+from . import taste, thumbnails, tokens
 
 # Each area lists its URLs once: (path, what GET answers, what POST does), None where the method is
 # not served. The JSON API's handlers (web/api.py) say how /openapi.json, shown at /docs, describes
@@ -19,6 +20,11 @@ JSON_API = [
     ("/api/papers/{arxiv_id:path}", api.paper, None),
     ("/api/authors/{name:path}", authors.author_api, None),  # an author's papers, name variants folded
     ("/api/subscriptions", None, api.subscriptions),  # an address to email digests (double opt-in)
+]
+PERSONAL_API = [  # a member's own (web/api_me.py): a personal API token (Bearer) or the session cookie
+    ("/api/me", api_me.me, None),
+    ("/api/me/papers/{arxiv_id:path}/{action}", None, api_me.paper_action),  # save, unsave, dismiss, undismiss
+    ("/api/me/follows", api_me.follows, api_me.change_follow),
 ]
 FEED_PAGES = [  # the curated feed by day, week and month, and what arXiv listed
     ("/", pages.home, None),
@@ -45,6 +51,10 @@ PAPERS = [
     ("/papers/{arxiv_id:path}/unvote", None, actions.vote),
     ("/papers/{arxiv_id:path}/comments", None, actions.comment),
     ("/papers/{arxiv_id:path}/claim", None, claims.claim),  # a member: "I am this author"
+    ("/papers/{arxiv_id:path}/save", None, personal.paper_action),  # a member's Save / Not interested, and back
+    ("/papers/{arxiv_id:path}/unsave", None, personal.paper_action),
+    ("/papers/{arxiv_id:path}/dismiss", None, personal.paper_action),
+    ("/papers/{arxiv_id:path}/undismiss", None, personal.paper_action),
     ("/papers/{arxiv_id:path}", pages.paper, None),  # also /papers/{id}.md, the paper as markdown
     ("/submit", actions.submit_form, actions.submit),
 ]
@@ -53,6 +63,16 @@ ACCOUNTS = [
     ("/signup", accounts.signup_form, accounts.signup),
     ("/logout", None, accounts.logout),
     ("/account/email/{token}", accounts.email_confirm_page, accounts.email_confirm),  # the link emailed at sign-up
+]
+MEMBER = [  # a member's follows, personal API tokens, private feed key and taste file
+    ("/follow", None, personal.follow_action),  # kind author|category|search, value, label
+    ("/unfollow", None, personal.follow_action),
+    ("/following", personal.following_page, None),
+    ("/account/tokens", tokens.tokens_page, tokens.create_token),
+    ("/account/tokens/feed", None, tokens.create_feed_key),  # makes a new private feed URL, revoking the old
+    ("/account/tokens/{token_id}/revoke", None, tokens.revoke_token),
+    ("/account/taste", taste.taste_page, taste.import_taste),
+    ("/account/taste.json", taste.export_taste, None),
 ]
 DIGESTS = [  # email digests: each link in a message shows a page whose button POSTs
     ("/subscribe", subscribe.subscribe_form, subscribe.subscribe),
@@ -72,7 +92,7 @@ SITE = [
     ("/healthz", pages.health, None),
     ("/favicon.ico", avatars.favicon, None),
 ]
-AREAS = [JSON_API, FEED_PAGES, PEOPLE, PAPERS, ACCOUNTS, DIGESTS, FEEDS, SITE]
+AREAS = [JSON_API, PERSONAL_API, FEED_PAGES, PEOPLE, PAPERS, ACCOUNTS, MEMBER, DIGESTS, FEEDS, SITE]
 
 # (METHOD, path, handler), in the order above: what the app adds.
 ROUTES = [

@@ -13,7 +13,8 @@ from starlette.responses import RedirectResponse, Response
 from .. import periods
 from ..search import SORTS, BadQuery, SearchQuery, lone_arxiv_id, search
 from ..store import thumbnails as thumb_store
-from .paging import voted
+from .paging import marks
+from .personal import search_follows
 from .site import site_of
 from .views import cached, render
 
@@ -91,8 +92,9 @@ async def search_page(request: Request) -> Response:
             error=None,
             months=months,
             page=query.offset // PAGE + 1,
-            voted=voted(request, [h.paper.id for h in result.hits]),
+            **marks(request, [h.paper.id for h in result.hits]),  # voted, saved, dismissed: shown, never hidden here
             thumbs=_thumbnails(site, [h.paper.id for h in result.hits]),
+            **search_follows(request, query.text),
             link=lambda **k: _link(request, **k),
         )
 

@@ -40,3 +40,109 @@
       });
   });
 })();
+
+// A member's own marks without a reload: Save / Saved, "Not interested" (the card collapses to one
+// line, "Hidden · Undo") and its Undo, Follow / Following. The same forms post and redirect back
+// without JavaScript (web/personal.py); here they are sent as a form with Accept: application/json
+// and the CSRF token in the x-csrftoken header, and the page is updated from the answer.
+(function () {
+  function post(form) {
+    var field = form.querySelector('input[name="csrftoken"]');
+    return fetch(form.action, {
+      method: "POST",
+      headers: { Accept: "application/json", "x-csrftoken": field ? field.value : "" },
+      body: new URLSearchParams(new FormData(form)),
+      credentials: "same-origin",
+    }).then(function (response) {
+      if (!response.ok) throw new Error("HTTP " + response.status);
+      return response.json();
+    });
+  }
+
+  function press(button, on) {
+    button.classList.toggle("on", on);
+    button.setAttribute("aria-pressed", on ? "true" : "false");
+  }
+
+  function showSaved(form, saved) {
+    var button = form.querySelector("button");
+    press(button, saved);
+    button.textContent = saved ? "Saved" : "Save";
+    button.title = saved ? "In your library: take it out of Saved" : "Save to your library";
+    form.action = form.action.replace(/\/(save|unsave)$/, saved ? "/unsave" : "/save");
+  }
+
+  function showDismissed(form, dismissed) {
+    var button = form.querySelector("button");
+    press(button, dismissed);
+    button.textContent = dismissed ? "Hidden · Undo" : "Not interested";
+    button.title = dismissed ? "Hidden from your feeds: show it again" : "Hide it from your feeds; your recommendations learn from it";
+    form.action = form.action.replace(/\/(dismiss|undismiss)$/, dismissed ? "/undismiss" : "/dismiss");
+    var card = form.closest(".card");
+    if (!card) return;
+    var line = card.querySelector(".collapsed-line");
+    if (dismissed && !line) {
+      line = document.createElement("p");
+      line.className = "collapsed-line";
+      var label = document.createElement("span");
+      label.textContent = "Hidden";
+      var undo = document.createElement("button");
+      undo.type = "button";
+      undo.className = "link undo-button";
+      undo.textContent = "Undo";
+      undo.addEventListener("click", function () { form.requestSubmit(); });
+      line.appendChild(label);
+      line.appendChild(document.createTextNode(" · "));
+      line.appendChild(undo);
+      card.insertBefore(line, card.firstChild);
+      card.classList.add("collapsed");
+    } else if (!dismissed && line) {
+      line.remove();
+      card.classList.remove("collapsed");
+    }
+    card.classList.toggle("dismissed", dismissed);
+  }
+
+  function showFollowing(form, following) {
+    var button = form.querySelector("button");
+    var what = button.getAttribute("data-what");
+    press(button, following);
+    button.textContent = (following ? "Following" : "Follow") + (what ? " " + what : "");
+    form.action = form.action.replace(/\/(follow|unfollow)$/, following ? "/unfollow" : "/follow");
+  }
+
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (!form.classList) return;
+    var kind = form.classList.contains("save-form") ? "save"
+      : form.classList.contains("dismiss-form") ? "dismiss"
+      : form.classList.contains("follow-form") ? "follow" : null;
+    if (!kind) return;
+    event.preventDefault();
+    var button = form.querySelector("button");
+    button.disabled = true;
+    post(form)
+      .then(function (data) {
+        if (kind === "save") showSaved(form, data.saved);
+        else if (kind === "dismiss") showDismissed(form, data.dismissed);
+        else showFollowing(form, data.following);
+      })
+      .catch(function () {
+        form.submit(); // fall back to the plain form post
+      })
+      .finally(function () {
+        button.disabled = false;
+      });
+  });
+
+  // The taste import: a chosen file's text goes into the form's text field, posted as usual.
+  document.querySelectorAll("input.taste-file").forEach(function (input) {
+    input.hidden = false;
+    input.addEventListener("change", function () {
+      var file = input.files && input.files[0];
+      var text = input.form.querySelector("textarea[name=taste]");
+      if (!file || !text) return;
+      file.text().then(function (content) { text.value = content; });
+    });
+  });
+})();
