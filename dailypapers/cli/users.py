@@ -60,3 +60,77 @@ def users_set_role(
             raise NotFoundError(f"no user {username}")
         user_store.set_roles(session, user["id"], is_curator=curator, is_admin=admin)
     out.print(f"updated {username}", highlight=False)
+
+
+MAX_TASTE_FILE = 64 * 1024 * 1024  # a taste file read by taste-import (the site's form takes DAILYPAPERS_MAX_BODY_KB)
+
+
+def _member(session, username: str) -> dict:
+    from ..errors import NotFoundError
+    from ..store import users as user_store
+
+    user = user_store.by_name(session, username)
+    if user is None:
+        raise NotFoundError(f"no user {username}")
+    return user
+
+
+@app.command("taste-export")
+def users_taste_export(
+    username: Annotated[str, typer.Argument(help="The account's name.")],
+    file: Annotated[Optional[str], typer.Argument(help="Where to write the JSON file (default: standard output).")] = None,
+) -> None:
+    """Write a member's taste (library, tags, notes, read marks, follows, upvotes, dismissals) as one JSON file."""
+    import json
+
+    from ..store import taste as taste_store
+
+    store = open_store()
+    with store.session() as session:
+        doc = taste_store.export(session, _member(session, username)["id"], username)
+    text = json.dumps(doc, ensure_ascii=False, indent=1) + "\n"
+    if file in (None, "-"):
+        sys.stdout.write(text)
+        return
+    with open(file, "w", encoding="utf-8") as f:
+        f.write(text)
+    papers = len({p for c in doc["collections"] for p in c["papers"]})
+    out.print(f"wrote {file}: {len(doc['collections'])} collections, {papers} papers, {len(doc['follows'])} follows", highlight=False)
+
+
+@app.command("taste-import")
+def users_taste_import(
+    username: Annotated[str, typer.Argument(help="The account's name.")],
+    file: Annotated[str, typer.Argument(help="A taste file (from taste-export or /account/taste), or - for standard input.")],
+) -> None:
+    """Merge a taste file into a member's (idempotent; a bad file changes nothing). Papers this
+    site lacks are fetched from arXiv in the background and join their collections."""
+    import json
+
+    from ..store import taste as taste_store
+    from ..web.personal import check_follow
+
+    try:
+        if file == "-":
+            text = sys.stdin.read(MAX_TASTE_FILE + 1)
+        else:
+            with open(file, encoding="utf-8") as f:
+                text = f.read(MAX_TASTE_FILE + 1)
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DailyPapersError(f"cannot read {file}: {exc}") from None
+    if len(text) > MAX_TASTE_FILE:
+        raise DailyPapersError(f"{file} is larger than {MAX_TASTE_FILE // (1024 * 1024)} MB")
+    try:
+        doc = json.loads(text)
+    except ValueError as exc:
+        raise taste_store.BadTaste(f"{file} is not a JSON file: {exc}") from None
+    taste = taste_store.parse(doc, check_follow)
+    store = open_store()
+    with store.session() as session, session.begin():
+        merged = taste_store.merge(session, _member(session, username)["id"], taste)
+    counts = ", ".join(f"{n} {what}" for what, n in merged.as_dict()["imported"].items())
+    out.print(f"imported into {username}: {counts}", highlight=False)
+    if merged.queued:
+        out.print(f"queued for fetching from arXiv: {len(merged.queued)} ({', '.join(merged.queued[:20])}{', ...' if len(merged.queued) > 20 else ''})", highlight=False)
+    if merged.not_placed:
+        out.print(f"not placed (not on this site): {len(merged.not_placed)} ({', '.join(merged.not_placed[:20])}{', ...' if len(merged.not_placed) > 20 else ''})", highlight=False)

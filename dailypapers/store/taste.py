@@ -79,7 +79,7 @@ def export(session: Session, user_id: int, member: str) -> dict:
     def need(paper_ids) -> None:
         missing = [p for p in set(paper_ids) if p not in ids]
         for part in chunks(missing):
-            ids.update(session.execute(select(papers.c.id, papers.c.arxiv_id).where(papers.c.id.in_(part))).tuples())
+            ids.update((pid, aid) for pid, aid in session.execute(select(papers.c.id, papers.c.arxiv_id).where(papers.c.id.in_(part))))
 
     cols = session.execute(
         select(collections).where(collections.c.user_id == user_id).order_by(collections.c.position, collections.c.id)
