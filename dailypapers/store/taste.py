@@ -217,8 +217,8 @@ def parse(doc, check_follow: Callable[[str, str, str], tuple[str, str]] | None =
         if name.lower() in names:
             raise BadTaste(f"{where}: two collections named {name!r}")
         names.add(name.lower())
-        position = entry.get("position", i)
-        if not isinstance(position, int) or isinstance(position, bool):
+        position = entry.get("position")  # None: after the member's collections
+        if position is not None and (not isinstance(position, int) or isinstance(position, bool)):
             raise BadTaste(f"{where}: position must be a whole number")
         listed = _list(entry, "papers")
         mentions += len(listed)
@@ -311,12 +311,16 @@ def _collection_for(session: Session, user_id: int, spec: dict, merged: Merged) 
     ).scalar()
     if found is not None:
         return found
+    position = spec["position"]
+    if position is None:
+        last = session.execute(select(func.max(collections.c.position)).where(collections.c.user_id == user_id)).scalar()
+        position = (last or 0) + 1
     now = utcnow()
     merged.collections += 1
     return session.execute(
         collections.insert()
         .values(user_id=user_id, name=spec["name"], description=spec["description"], is_public=spec["public"],
-                is_default=False, position=spec["position"], created_at=now, updated_at=now)
+                is_default=False, position=position, created_at=now, updated_at=now)
         .returning(collections.c.id)
     ).scalar_one()
 
