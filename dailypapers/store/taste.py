@@ -168,10 +168,16 @@ def _list(doc: dict, key: str) -> list:
     return value
 
 
-def _entry(value, where: str) -> dict:
-    if not isinstance(value, dict):
-        raise BadTaste(f"{where} must be an object")
-    return value
+def _entries(doc: dict, key: str, limit: int | None = None):
+    """(where, entry) of each object in the list `doc[key]` (at most `limit` of them)."""
+    items = _list(doc, key)
+    if limit is not None and len(items) > limit:
+        raise BadTaste(f"more than {limit:,} {key}")
+    for i, value in enumerate(items):
+        where = f"{key}[{i}]"
+        if not isinstance(value, dict):
+            raise BadTaste(f"{where} must be an object")
+        yield where, value
 
 
 def _time(value, where: str) -> dt.datetime:
@@ -205,12 +211,7 @@ def parse(doc, check_follow: Callable[[str, str, str], tuple[str, str]] | None =
     taste = Taste()
     mentions = 0
     names: set[str] = set()
-    raw_collections = _list(doc, "collections")
-    if len(raw_collections) > MAX_COLLECTIONS:
-        raise BadTaste(f"more than {MAX_COLLECTIONS} collections")
-    for i, raw in enumerate(raw_collections):
-        where = f"collections[{i}]"
-        entry = _entry(raw, where)
+    for where, entry in _entries(doc, "collections", MAX_COLLECTIONS):
         name = " ".join(_text(entry, "name", where, MAX_NAME).split())
         if not name:
             raise BadTaste(f"{where}: a collection needs a name")
@@ -234,29 +235,18 @@ def parse(doc, check_follow: Callable[[str, str, str], tuple[str, str]] | None =
         })
     if sum(c["default"] for c in taste.collections) > 1:
         raise BadTaste("more than one collection is marked default")
-    for i, raw in enumerate(_list(doc, "tags")):
-        where = f"tags[{i}]"
-        entry = _entry(raw, where)
+    for where, entry in _entries(doc, "tags"):
         paper = _arxiv_id(entry.get("paper"), where)
         names_ = entry.get("tags")
         if not isinstance(names_, list) or not all(isinstance(t, str) for t in names_):
             raise BadTaste(f"{where}: tags must be a list of strings")
         mentions += len(names_)
         taste.tags.extend((paper, t) for t in dict.fromkeys(fold_tag(t) for t in names_) if t)
-    for i, raw in enumerate(_list(doc, "notes")):
-        where = f"notes[{i}]"
-        entry = _entry(raw, where)
+    for where, entry in _entries(doc, "notes"):
         taste.notes.append((_arxiv_id(entry.get("paper"), where), _text(entry, "note", where, MAX_NOTE)))
-    for i, raw in enumerate(_list(doc, "read")):
-        where = f"read[{i}]"
-        entry = _entry(raw, where)
+    for where, entry in _entries(doc, "read"):
         taste.read.append((_arxiv_id(entry.get("paper"), where), _time(entry.get("at"), where)))
-    raw_follows = _list(doc, "follows")
-    if len(raw_follows) > MAX_FOLLOWS:
-        raise BadTaste(f"more than {MAX_FOLLOWS:,} follows")
-    for i, raw in enumerate(raw_follows):
-        where = f"follows[{i}]"
-        entry = _entry(raw, where)
+    for where, entry in _entries(doc, "follows", MAX_FOLLOWS):
         kind = entry.get("kind")
         if kind not in follow_store.KINDS:
             raise BadTaste(f"{where}: kind must be one of {', '.join(follow_store.KINDS)}")

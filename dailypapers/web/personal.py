@@ -49,6 +49,15 @@ def count_write(request: Request, user: dict) -> None:
     site.limiter.hit(site.settings.rate_limit_personal, f"personal:{user['id']}", what="changes to your library, feedback and follows")
 
 
+def member_writing(request: Request) -> dict | None:
+    """The signed-in member about to make a personal change, counted against their limit
+    (`count_write`); None for a visitor."""
+    user = current_user(request)
+    if user is not None:
+        count_write(request, user)
+    return user
+
+
 async def _login_instead(request: Request, what: str) -> Response:
     """A visitor's answer: 401 to a script, else the log-in page, then back to the page they were on."""
     if wants_json(request):
@@ -89,10 +98,9 @@ def apply_paper_action(site, user_id: int, arxiv_id: str, action: str) -> dict:
 async def paper_action(request: Request) -> Response:
     """POST /papers/{id}/save, /unsave, /dismiss, /undismiss."""
     action = request.url.path.rsplit("/", 1)[1]
-    user = current_user(request)
+    user = member_writing(request)
     if user is None:
         return await _login_instead(request, "save or hide papers")
-    count_write(request, user)
     arxiv_id = request.path_params["arxiv_id"]
     answer = await run_in_threadpool(apply_paper_action, site_of(request), user["id"], arxiv_id, action)
     if wants_json(request):
@@ -147,10 +155,9 @@ def apply_follow(site, user_id: int, kind: str, value: str, label: str, on: bool
 async def follow_action(request: Request) -> Response:
     """POST /follow and /unfollow: fields kind, value, label, csrftoken, next."""
     on = request.url.path == "/follow"
-    user = current_user(request)
+    user = member_writing(request)
     if user is None:
         return await _login_instead(request, "follow authors, categories and searches")
-    count_write(request, user)
     form = await request.form()
     kind, value, label = (str(form.get(k) or "") for k in ("kind", "value", "label"))
     answer = await run_in_threadpool(apply_follow, site_of(request), user["id"], kind, value, label, on)

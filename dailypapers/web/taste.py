@@ -17,7 +17,7 @@ from starlette.responses import JSONResponse, Response
 from ..errors import DailyPapersError
 from ..store import taste as taste_store
 from .auth import current_user, login_redirect
-from .personal import check_follow, count_write, private
+from .personal import check_follow, member_writing, private
 from .site import site_of
 from .views import render, wants_json
 
@@ -61,10 +61,9 @@ async def export_taste(request: Request) -> Response:
 
 async def import_taste(request: Request) -> Response:
     """POST /account/taste: field `taste` (the file's text); JSON answer with Accept: application/json."""
-    user = current_user(request)
+    user = member_writing(request)
     if user is None:
         return login_redirect(request)
-    count_write(request, user)
     site = site_of(request)
     form = await request.form()
     text = str(form.get("taste") or "")

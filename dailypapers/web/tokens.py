@@ -12,7 +12,7 @@ from starlette.responses import RedirectResponse, Response
 from ..errors import DailyPapersError, NotFoundError
 from ..store import tokens as token_store
 from .auth import current_user, login_redirect
-from .personal import count_write, private
+from .personal import member_writing, private
 from .site import site_of
 from .views import render
 
@@ -44,10 +44,9 @@ async def tokens_page(request: Request) -> Response:
 
 async def create_token(request: Request) -> Response:
     """POST /account/tokens (name): a new API token, shown once on the page this answers."""
-    user = current_user(request)
+    user = member_writing(request)
     if user is None:
         return login_redirect(request)
-    count_write(request, user)
     form = await request.form()
     name = " ".join(str(form.get("name") or "").split())
     site = site_of(request)
@@ -69,10 +68,9 @@ async def create_token(request: Request) -> Response:
 
 async def create_feed_key(request: Request) -> Response:
     """POST /account/tokens/feed: a new private feed URL; the previous one stops working."""
-    user = current_user(request)
+    user = member_writing(request)
     if user is None:
         return login_redirect(request)
-    count_write(request, user)
     site = site_of(request)
 
     def make() -> Response:
@@ -89,10 +87,9 @@ async def create_feed_key(request: Request) -> Response:
 
 async def revoke_token(request: Request) -> Response:
     """POST /account/tokens/{id}/revoke: an API token or the feed key stops working at once."""
-    user = current_user(request)
+    user = member_writing(request)
     if user is None:
         return login_redirect(request)
-    count_write(request, user)
     raw = request.path_params["token_id"]
     if not raw.isdigit() or len(raw) > 18:
         raise NotFoundError("no such token")
