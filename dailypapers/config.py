@@ -207,6 +207,11 @@ class Settings(BaseSettings):
     rate_limit_submit: str = _rate("20/hour", "Paper submissions allowed per user.")
     rate_limit_comment: str = _rate("10/minute", "Comments allowed per user.")
     rate_limit_claim: str = _rate("10/hour", "Claims of authorship allowed per user.")
+    rate_limit_library: str = _rate(
+        "120/minute",
+        "Changes to a member's library allowed per member: collections made, edited, reordered or deleted, papers "
+        "added or moved, notes, tags, read marks; an import counts 10.",
+    )
     # What the site would do to others on a visitor's behalf: fetch from arXiv, email an address.
     rate_limit_lookup: str = _rate(
         "30/hour",
