@@ -16,9 +16,10 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from .arxiv import split_arxiv_id
+from .arxiv import id_month, split_arxiv_id
 from .errors import DailyPapersError, InvalidRecord
 
+MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
 FORMATS = {"bib": "BibTeX", "ris": "RIS", "json": "CSL-JSON"}
 MEDIA_TYPES = {
     "bib": "application/x-bibtex; charset=utf-8",
@@ -48,6 +49,16 @@ class Cited:
     abstract: str | None = None
     journal_ref: str | None = None
     journal_doi: str | None = None  # a published version's DOI, when arXiv knows one
+
+    @property
+    def year_month(self) -> tuple[int, int] | None:
+        """When the paper was first submitted: its date, else the month its arXiv id names."""
+        if self.published:
+            return self.published.year, self.published.month
+        try:
+            return id_month(self.arxiv_id)
+        except InvalidRecord:
+            return None
 
     @property
     def url(self) -> str:
@@ -113,32 +124,35 @@ _SPECIAL = {"&": r"\&", "%": r"\%", "#": r"\#", "_": r"\_"}
 _TEXT_ONLY = {"~": r"{\textasciitilde}", "^": r"{\textasciicircum}", "<": r"{\textless}", ">": r"{\textgreater}"}
 
 
-def _balanced(text: str) -> bool:
-    depth = 0
+def _unmatched_braces(text: str) -> set[int]:
+    """Positions of the braces that close nothing or are never closed (escaped ones aside)."""
+    opened: list[int] = []
+    lone: set[int] = set()
     escaped = False
-    for ch in text:
+    for i, ch in enumerate(text):
         if escaped:
             escaped = False
-            continue
-        if ch == "\\":
+        elif ch == "\\":
             escaped = True
         elif ch == "{":
-            depth += 1
+            opened.append(i)
         elif ch == "}":
-            depth -= 1
-            if depth < 0:
-                return False
-    return depth == 0
+            if opened:
+                opened.pop()
+            else:
+                lone.add(i)
+    return lone | set(opened)
 
 
 def tex_escape(text: str) -> str:
     """Text as a BibTeX field value holds it: LaTeX's special characters escaped outside math
     ($...$, kept as written, as arXiv's titles write formulas), commands already written in LaTeX
-    (\\"o, \\alpha) kept, braces kept when balanced and escaped when not, so the value always parses."""
+    (\\"o, \\alpha) kept, braces kept where they pair and escaped where they do not, so the value
+    always parses as one group."""
     text = "".join(ch for ch in text if ch >= " " or ch in "\t\n").replace("\t", " ")
     dollars = [i for i, ch in enumerate(text) if ch == "$" and (i == 0 or text[i - 1] != "\\")]
     math_ok = len(dollars) % 2 == 0
-    balanced = _balanced(text)
+    lone = _unmatched_braces(text)
     out: list[str] = []
     in_math = False
     i = 0
@@ -147,10 +161,6 @@ def tex_escape(text: str) -> str:
         if ch == "\\":
             nxt = text[i + 1] if i + 1 < len(text) else ""
             if nxt.isalpha() or (nxt and nxt in "&%#_$\\{}\"'`^~=.,;: "):
-                if nxt in "{}" and not balanced:
-                    out.append(r"{\textbackslash}")
-                    i += 1
-                    continue
                 out.append(ch + nxt)
                 i += 2
                 continue
@@ -162,7 +172,7 @@ def tex_escape(text: str) -> str:
             else:
                 out.append(r"\$")
         elif ch in "{}":
-            out.append(ch if balanced else "\\" + ch)
+            out.append("\\" + ch if i in lone else ch)
         elif ch in _SPECIAL and not (in_math and ch == "_"):
             out.append(_SPECIAL[ch])
         elif ch in _TEXT_ONLY and not in_math:
@@ -190,7 +200,7 @@ def citation_key(c: Cited) -> str:
     """arXiv's own style: first author's surname, year, first significant word of the title."""
     surname = split_name(c.authors[0])[0] if c.authors else "anonymous"
     surname = re.sub(r"[^a-z]", "", _ascii(surname).lower()) or "anonymous"
-    year = str(c.published.year) if c.published else ""
+    year = str(c.year_month[0]) if c.year_month else ""
     return f"{surname}{year}{_key_word(c.title)}"
 
 
@@ -211,8 +221,8 @@ def to_bibtex(papers: Iterable[Cited]) -> str:
         fields = [
             ("title", tex_escape(c.title)),
             ("author", " and ".join(bibtex_name(a) for a in c.authors) or "{Anonymous}"),
-            ("year", str(c.published.year) if c.published else None),
-            ("month", c.published.strftime("%b").lower() if c.published else None),
+            ("year", str(c.year_month[0]) if c.year_month else None),
+            ("month", MONTHS[c.year_month[1] - 1] if c.year_month else None),
             ("eprint", c.arxiv_id),
             ("archivePrefix", "arXiv"),
             ("primaryClass", c.primary_category),
@@ -262,9 +272,9 @@ def to_ris(papers: Iterable[Cited]) -> str:
             "accession_number": c.arxiv_id,
             "notes": [f"arXiv:{c.arxiv_id}" + (f" [{c.primary_category}]" if c.primary_category else "")],
         }
-        if c.published:
-            record["year"] = str(c.published.year)
-            record["date"] = c.published.strftime("%Y/%m/%d")
+        if c.year_month:
+            record["year"] = str(c.year_month[0])
+            record["date"] = c.published.strftime("%Y/%m/%d") if c.published else f"{c.year_month[0]}/{c.year_month[1]:02d}"
         if c.abstract:
             record["abstract"] = c.abstract
         if c.primary_category:
@@ -295,6 +305,8 @@ def csl_items(papers: Iterable[Cited]) -> list[dict]:
         }
         if c.published:
             item["issued"] = {"date-parts": [[c.published.year, c.published.month, c.published.day]]}
+        elif c.year_month:
+            item["issued"] = {"date-parts": [list(c.year_month)]}
         if c.abstract:
             item["abstract"] = c.abstract
         if c.primary_category:

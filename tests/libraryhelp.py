@@ -8,9 +8,11 @@ what a member's real export holds; they are made from papers of the real corpus,
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 
+from dailypapers.arxiv import id_month
 from dailypapers.citations import split_name
 
 ARCHIVES = {"cs": "Computer Science", "math": "Mathematics", "stat": "Statistics", "physics": "Physics", "eess": "Electrical Engineering and Systems Science", "q-bio": "Quantitative Biology"}
@@ -44,15 +46,24 @@ def _zotero_tex(text: str) -> str:
     return " ".join(w if i == 0 or not re.search(r"[A-Z]", w) else "{" + w + "}" for i, w in enumerate(words))
 
 
+def _date(paper) -> dt.date:
+    """When Zotero says the paper was published: arXiv's date of the first version (the month its
+    id names when the corpus has no date)."""
+    if paper.published_at:
+        return paper.published_at.date()
+    return dt.date(*id_month(paper.arxiv_id), 1)
+
+
 def _key(paper) -> str:
     family = split_name(paper.authors[0]["name"])[0].lower() if paper.authors else "anonymous"
     word = next((w.lower() for w in re.findall(r"[A-Za-z]+", paper.title) if w.lower() not in {"a", "an", "the"}), "paper")
-    return f"{re.sub(r'[^a-z]', '', family)}_{word}_{paper.published_at.year}"
+    return f"{re.sub(r'[^a-z]', '', family)}_{word}_{_date(paper).year}"
 
 
 def zotero_bibtex(papers, extra: str = "") -> str:
     blocks = []
     for p in papers:
+        date = _date(p)
         authors = " and ".join(", ".join(x for x in split_name(a["name"]) if x) for a in p.authors)
         fields = [
             ("title", "{" + _zotero_tex(p.title) + "}"),
@@ -62,8 +73,8 @@ def zotero_bibtex(papers, extra: str = "") -> str:
             ("urldate", "{" + ACCESSED + "}"),
             ("publisher", "{arXiv}"),
             ("author", "{" + authors + "}"),
-            ("month", p.published_at.strftime("%b").lower()),
-            ("year", "{" + str(p.published_at.year) + "}"),
+            ("month", date.strftime("%b").lower()),
+            ("year", "{" + str(date.year) + "}"),
             ("note", "{arXiv:" + p.arxiv_id + " [" + _archive(p.primary_category) + "]}"),
             ("keywords", "{" + ", ".join(_tags(p)) + "}"),
         ]
@@ -75,12 +86,13 @@ def zotero_bibtex(papers, extra: str = "") -> str:
 def zotero_ris(papers, extra: str = "") -> str:
     out = []
     for p in papers:
+        date = _date(p)
         lines = ["TY  - PREPRINT", f"TI  - {p.title}"]
         lines += [f"AU  - {', '.join(x for x in split_name(a['name']) if x)}" for a in p.authors]
         lines += [
             f"AB  - {' '.join(p.abstract.split())}",
-            f"DA  - {p.published_at:%Y/%m/%d}/",
-            f"PY  - {p.published_at.year}",
+            f"DA  - {date:%Y/%m/%d}/",
+            f"PY  - {date.year}",
             "DP  - arXiv.org",
             "PB  - arXiv",
             f"UR  - http://arxiv.org/abs/{p.arxiv_id}",
@@ -97,7 +109,8 @@ def zotero_ris(papers, extra: str = "") -> str:
 def zotero_csl(papers, extra: list[dict] | None = None) -> str:
     items = []
     for n, p in enumerate(papers):
-        y, m, d = p.published_at.year, p.published_at.month, p.published_at.day
+        date = _date(p)
+        y, m, d = date.year, date.month, date.day
         items.append({
             "id": f"http://zotero.org/users/local/kQ3xZp7R/items/{n:08X}",
             "type": "article",
