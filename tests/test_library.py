@@ -248,8 +248,10 @@ def test_zotero_exports_import_and_round_trip_between_members(fresh_site, client
         again = import_text(client, text, new_name=name, filename=filename)
         assert again.status_code == 200 and "0 added" in again.text
         assert collection_of(fresh_site, "alice", name) == expected
-    # The BibTeX's @article without an id matched its paper by title (placed once: it is papers[0]).
     assert signals_of(fresh_site, "alice") == before + 3  # one per import that added papers
+    # An entry without any id is matched by its exact title (folded: case, LaTeX, punctuation).
+    r = import_text(client, extra_bib.replace(papers[0].title[:12], papers[0].title[:12].upper()), new_name="By title")
+    assert r.status_code == 200 and collection_of(fresh_site, "alice", "By title") == [order[0]]
     cids = {name: read_once(fresh_site, lambda s, n=name: library.by_name(s, users.by_name(s, "alice")["id"], n)) for name in files}
 
     # Round trips: alice's exports, imported by bob, give the same papers in the same order.
@@ -468,6 +470,19 @@ def test_collection_pages_forms_and_privacy(fresh_site, client):
     with client_for(fresh_site) as visitor:
         assert visitor.get(f"/collections/{shared}").status_code == 404
         assert visitor.get(f"/collections/{shared}.atom").status_code == 404
+
+
+def test_library_changes_are_rate_limited(fresh_site):
+    make_user(fresh_site, "alice")
+    limited = fresh_site.model_copy(update={"rate_limit_library": "3/minute"})
+    with client_for(limited) as c:
+        log_in(c, "alice")
+        (p,) = corpus_papers(fresh_site, 1)
+        token = token_of(c, "/library")
+        codes = [c.post(f"/papers/{p.arxiv_id}/tags", data={"csrftoken": token, "tag": f"t{i}"}).status_code for i in range(4)]
+        assert codes == [303, 303, 303, 429]
+        r = c.post("/library/import", data={"csrftoken": token, "text": p.arxiv_id})
+        assert r.status_code == 429 and int(r.headers["retry-after"]) > 0
 
 
 def test_personal_api_by_token(fresh_site, client):

@@ -12,12 +12,14 @@ scripts (Accept: application/json)."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from dataclasses import dataclass, field
 from urllib.parse import quote
 
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
@@ -91,15 +93,32 @@ def _done(request: Request, form, default: str, payload: dict) -> Response:
     return RedirectResponse(safe_next(form.get("next") if form else None, default), status_code=303)
 
 
-async def _member_form(request: Request):
-    """(user, form) of a library change, or a Response: the log-in page for a visitor (401 JSON for
+def change(handler):
+    """A library change's POST handler, called as handler(request, user, form) for a signed-in
+    member and counted against their rate limit; a visitor gets the log-in page (401 JSON for
     scripts)."""
-    user = current_user(request)
-    if user is None:
-        if wants_json(request):
-            return None, JSONResponse({"error": "log in to keep a library"}, status_code=401)
-        return None, login_redirect(request)
-    return user, await request.form()
+
+    @functools.wraps(handler)
+    async def checked(request: Request) -> Response:
+        user = current_user(request)
+        if user is None:
+            if wants_json(request):
+                return JSONResponse({"error": "log in to keep a library"}, status_code=401)
+            return login_redirect(request)
+        form = await request.form()
+        _count_change(request, user)
+        return await handler(request, user, form)
+
+    return checked
+
+
+def shown(session, collection_id: int, viewer: dict | None) -> lib.CollectionRow:
+    """The collection if the viewer may see it, else NotFoundError: the same for another member's
+    private collection as for a missing one."""
+    row = lib.visible(session, collection_id, viewer["id"] if viewer else None)
+    if row is None:
+        raise NotFoundError("there is no such collection")
+    return row
 
 
 def _write(site, fn):
@@ -149,9 +168,7 @@ async def collection_page(request: Request) -> Response:
 
     def load():
         with site.store.session() as session:
-            row = lib.visible(session, cid, user["id"] if user else None)
-            if row is None:
-                raise NotFoundError("there is no such collection")
+            row = shown(session, cid, user)
             cards, total = lib.papers_of(session, cid, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
             own = user is not None and row.user_id == user["id"]
             tags = read = None
@@ -214,25 +231,19 @@ async def read_page(request: Request) -> Response:
 # --- collections: make, edit, delete, reorder -----------------------------------------------------
 
 
-async def create_collection(request: Request) -> Response:
+@change
+async def create_collection(request: Request, user: dict, form) -> Response:
     """POST /collections: name, description, public; 303 to the new collection (or `next`)."""
-    user, form = await _member_form(request)
-    if user is None:
-        return form
-    _count_change(request, user)
     site = site_of(request)
     name, description, public = _text(form, "name", 1000), _text(form, "description", 10_000), _checked(form, "public")
     cid = await _write(site, lambda s: lib.create(s, user["id"], name, description, is_public=public))
     return _done(request, form, f"/collections/{cid}", {"id": cid, "created": True})
 
 
-async def edit_collection(request: Request) -> Response:
+@change
+async def edit_collection(request: Request, user: dict, form) -> Response:
     """POST /collections/{id}/edit: rename, describe, make public or private."""
     cid = _collection_id(request)
-    user, form = await _member_form(request)
-    if user is None:
-        return form
-    _count_change(request, user)
     site = site_of(request)
     name = _text(form, "name", 1000) if "name" in form else None
     description = _text(form, "description", 10_000) if "description" in form else None
@@ -241,13 +252,10 @@ async def edit_collection(request: Request) -> Response:
     return _done(request, form, f"/collections/{cid}", {"id": cid, "changed": changed})
 
 
-async def delete_collection(request: Request) -> Response:
+@change
+async def delete_collection(request: Request, user: dict, form) -> Response:
     """POST /collections/{id}/delete: the collection and its list go (not "Saved")."""
     cid = _collection_id(request)
-    user, form = await _member_form(request)
-    if user is None:
-        return form
-    _count_change(request, user)
     await _write(site_of(request), lambda s: lib.delete_collection(s, cid, user["id"]))
     next_path = safe_next(form.get("next"), "/library")
     if next_path.startswith(f"/collections/{cid}"):
@@ -257,14 +265,11 @@ async def delete_collection(request: Request) -> Response:
     return RedirectResponse(next_path, status_code=303)
 
 
-async def move_collection(request: Request) -> Response:
+@change
+async def move_collection(request: Request, user: dict, form) -> Response:
     """POST /collections/{id}/move: to=up|down in the member's order of collections; or order=
     a comma-separated list of collection ids (a script's drag and drop)."""
     cid = _collection_id(request)
-    user, form = await _member_form(request)
-    if user is None:
-        return form
-    _count_change(request, user)
     order = _text(form, "order", 20_000)
     if order:
         ids = [int(x) for x in re.findall(r"\d{1,12}", order)]
@@ -284,14 +289,11 @@ async def move_collection(request: Request) -> Response:
     return _done(request, form, "/library", {"id": cid, "moved": moved})
 
 
-async def collection_papers(request: Request) -> Response:
+@change
+async def collection_papers(request: Request, user: dict, form) -> Response:
     """POST /collections/{id}/papers: action=move (arxiv_id, to=up|down|top|bottom), remove
     (arxiv_id), or order (a comma- or space-separated list of arXiv ids: the new order)."""
     cid = _collection_id(request)
-    user, form = await _member_form(request)
-    if user is None:
-        return form
-    _count_change(request, user)
     site = site_of(request)
     action = _text(form, "action", 20)
     if action == "order":
@@ -332,14 +334,11 @@ def _is_id(raw: str) -> bool:
 # --- a paper's own marks: collections, note, tags, read --------------------------------------------
 
 
-async def paper_collections(request: Request) -> Response:
+@change
+async def paper_collections(request: Request, user: dict, form) -> Response:
     """POST /papers/{id}/collections: add the paper to a collection (collection=ID, or new_name=
     a new one's name), or take it out (action=remove, collection=ID). JSON: {"id", "collection",
     "name", "added"|"removed"}."""
-    user, form = await _member_form(request)
-    if user is None:
-        return form
-    _count_change(request, user)
     site = site_of(request)
     arxiv_id, pid = _paper_id(site, request.path_params["arxiv_id"])
     action = _text(form, "action", 10) or "add"
@@ -369,12 +368,9 @@ async def paper_collections(request: Request) -> Response:
     return _done(request, form, f"/papers/{arxiv_id}#library", {"id": arxiv_id, "collection": row.id, "name": row.name, key: changed})
 
 
-async def paper_note(request: Request) -> Response:
+@change
+async def paper_note(request: Request, user: dict, form) -> Response:
     """POST /papers/{id}/note: note= (Markdown; empty clears it). Private to the member."""
-    user, form = await _member_form(request)
-    if user is None:
-        return form
-    _count_change(request, user)
     site = site_of(request)
     arxiv_id, pid = _paper_id(site, request.path_params["arxiv_id"])
     text = form.get("note") if isinstance(form.get("note"), str) else ""
@@ -384,13 +380,10 @@ async def paper_note(request: Request) -> Response:
     return _done(request, form, f"/papers/{arxiv_id}#library", {"id": arxiv_id, "changed": changed, "note_html": render_comment(text.strip())})
 
 
-async def paper_tags(request: Request) -> Response:
+@change
+async def paper_tags(request: Request, user: dict, form) -> Response:
     """POST /papers/{id}/tags: tag= (several, comma-separated) with action=add (the default) or
     remove. Tags are folded to lower case."""
-    user, form = await _member_form(request)
-    if user is None:
-        return form
-    _count_change(request, user)
     site = site_of(request)
     arxiv_id, pid = _paper_id(site, request.path_params["arxiv_id"])
     action = _text(form, "action", 10) or "add"
@@ -414,12 +407,9 @@ async def paper_tags(request: Request) -> Response:
     return _done(request, form, f"/papers/{arxiv_id}#library", {"id": arxiv_id, "changed": changed, "tags": await run_in_threadpool(tags)})
 
 
-async def paper_read(request: Request) -> Response:
+@change
+async def paper_read(request: Request, user: dict, form) -> Response:
     """POST /papers/{id}/read: read=1 marks the paper read, read=0 unread."""
-    user, form = await _member_form(request)
-    if user is None:
-        return form
-    _count_change(request, user)
     site = site_of(request)
     arxiv_id, pid = _paper_id(site, request.path_params["arxiv_id"])
     read = _text(form, "read", 5) not in ("0", "false", "no", "")
@@ -504,9 +494,7 @@ async def export_collection(request: Request) -> Response:
 
     def load():
         with site.store.session() as session:
-            row = lib.visible(session, cid, user["id"] if user else None)
-            if row is None:
-                raise NotFoundError("there is no such collection")
+            row = shown(session, cid, user)
             return row, lib.full_papers(session, lib.paper_order(session, cid))
 
     row, papers = await run_in_threadpool(load)
@@ -541,9 +529,7 @@ async def collection_feed(request: Request) -> Response:
 
     def load():
         with site.store.session() as session:
-            row = lib.visible(session, cid, None)
-            if row is None:
-                raise NotFoundError("there is no such collection")
+            row = shown(session, cid, None)
             return row, lib.added_recently(session, cid, FEED_SIZE)
 
     row, added = await run_in_threadpool(load)
@@ -567,7 +553,8 @@ async def collection_feed(request: Request) -> Response:
         ],
         empty_updated=utc(row.updated_at),
     )
-    return Response(feedxml.atom(feed), media_type="application/atom+xml; charset=utf-8", headers={"Cache-Control": "public, max-age=300"})
+    # Revalidated on every read: a collection made private leaves shared caches at once.
+    return Response(feedxml.atom(feed), media_type="application/atom+xml; charset=utf-8", headers={"Cache-Control": "no-cache"})
 
 
 # --- imports ---------------------------------------------------------------------------------------
@@ -635,7 +622,10 @@ async def import_post(request: Request) -> Response:
     if user is None:
         return login_redirect(request)
     site = site_of(request)
-    form = await request.form(max_files=1, max_fields=20, max_part_size=IMPORT_MAX_BYTES)
+    try:
+        form = await request.form(max_files=1, max_fields=20, max_part_size=IMPORT_MAX_BYTES)
+    except HTTPException as exc:  # a malformed multipart body
+        raise LibraryError(f"the upload could not be read: {exc.detail}") from None
     if request.headers.get("content-type", "").lower().startswith("multipart/form-data"):
         check_form_csrf(request, form)
     _count_change(request, user, IMPORT_COST)

@@ -10,7 +10,6 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from .. import citations, shapes
-from ..errors import NotFoundError
 from ..store import feed as feed_store
 from ..store import library as lib
 from ..store import notes as note_store
@@ -18,6 +17,7 @@ from ..store import papers as paper_store
 from . import api_models as m
 from .api import MAX_PAGE, apart_votes, base_url, documented, json_response
 from .auth import api_member
+from .library import shown
 from .site import site_of
 
 PERSONAL = "private, no-store"
@@ -46,9 +46,7 @@ async def collection(
 
     def build() -> Response:
         with site.store.session() as session:
-            row = lib.visible(session, collection_id, member["id"] if member else None)
-            if row is None:
-                raise NotFoundError("there is no such collection")
+            row = shown(session, collection_id, member)
             cards, total = lib.papers_of(session, collection_id, limit=limit, offset=p * limit)
             items = feed_store.items_for(session, cards)
         base = base_url(request)
