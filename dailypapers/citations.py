@@ -48,7 +48,6 @@ class Cited:
     primary_category: str | None = None
     abstract: str | None = None
     journal_ref: str | None = None
-    journal_doi: str | None = None  # a published version's DOI, when arXiv knows one
 
     @property
     def year_month(self) -> tuple[int, int] | None:
@@ -81,7 +80,6 @@ def cited(paper) -> Cited:
         primary_category=paper.primary_category or (paper.categories[0] if paper.categories else None),
         abstract=" ".join((paper.abstract or "").split()) or None,
         journal_ref=getattr(paper, "journal_ref", None),
-        journal_doi=getattr(paper, "doi", None),
     )
 
 
@@ -204,9 +202,11 @@ def citation_key(c: Cited) -> str:
     return f"{surname}{year}{_key_word(c.title)}"
 
 
-def to_bibtex(papers: Iterable[Cited]) -> str:
-    """@misc entries as arXiv's "Export BibTeX citation" writes them, with the DOI and the URL
-    added; keys unique within the file (a, b, ... after a repeated one)."""
+def to_bibtex(papers: Iterable[Cited], *, abstracts: bool = True) -> str:
+    """@misc entries as arXiv's "Export BibTeX citation" writes them, with the DOI, the URL, the
+    month and the abstract added (and the journal reference, when there is one, as the note); keys
+    unique within the file (a, b, ... after a repeated one). Without `abstracts`, as short as
+    arXiv's own (a paper page's Cite box)."""
     import bibtexparser
     from bibtexparser.model import Entry, Field
 
@@ -228,11 +228,11 @@ def to_bibtex(papers: Iterable[Cited]) -> str:
             ("primaryClass", c.primary_category),
             ("doi", c.doi),
             ("url", c.url),
-            ("journal", tex_escape(c.journal_ref) if c.journal_ref else None),
-            ("abstract", tex_escape(c.abstract) if c.abstract else None),
+            ("note", tex_escape(c.journal_ref) if c.journal_ref else None),  # where it was published
+            ("abstract", tex_escape(c.abstract) if c.abstract and abstracts else None),
         ]
         # A month is a BibTeX macro (jan, feb, ...), written bare; the rest in braces.
-        entry = Entry("article" if c.journal_ref else "misc", key, [Field(k, v if k == "month" else "{" + v + "}") for k, v in fields if v])
+        entry = Entry("misc", key, [Field(k, v if k == "month" else "{" + v + "}") for k, v in fields if v])
         library.add(entry)
     fmt = bibtexparser.BibtexFormat()
     fmt.indent = "  "
@@ -253,8 +253,9 @@ def _suffix(n: int) -> str:
 
 
 def to_ris(papers: Iterable[Cited]) -> str:
-    """RIS records (TY JOUR, arXiv as the journal, as reference managers file arXiv preprints)
-    with the arXiv id, DOI and URL."""
+    """RIS records as reference managers file arXiv preprints: TY JOUR with the journal "arXiv
+    preprint arXiv:ID" (as Google Scholar writes it, so a formatted citation names the preprint),
+    the arXiv id as accession number and note, the DOI and URL."""
     import rispy
 
     records = []
@@ -264,13 +265,13 @@ def to_ris(papers: Iterable[Cited]) -> str:
             "type_of_reference": "JOUR",
             "title": c.title,
             "authors": [f"{f}, {g}" if g else f for f, g in family_given],
-            "journal_name": "arXiv",
+            "journal_name": f"arXiv preprint arXiv:{c.arxiv_id}",
             "publisher": "arXiv",
-            "number": f"arXiv:{c.arxiv_id}",
             "doi": c.doi,
             "urls": [c.url],
             "accession_number": c.arxiv_id,
-            "notes": [f"arXiv:{c.arxiv_id}" + (f" [{c.primary_category}]" if c.primary_category else "")],
+            "notes": [f"arXiv:{c.arxiv_id}" + (f" [{c.primary_category}]" if c.primary_category else "")]
+            + ([c.journal_ref] if c.journal_ref else []),
         }
         if c.year_month:
             record["year"] = str(c.year_month[0])

@@ -443,7 +443,7 @@ def paper_marks(site, user: dict | None, paper_id: int) -> PaperMarks | None:
 
 def cite_bibtex(paper) -> str:
     """The paper's BibTeX, as its page's Cite button shows it."""
-    return citations.to_bibtex([citations.cited(paper)]).strip() + "\n"
+    return citations.to_bibtex([citations.cited(paper)], abstracts=False).strip() + "\n"
 
 
 async def cite(request: Request) -> Response:
