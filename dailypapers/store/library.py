@@ -224,7 +224,8 @@ def of_member(session: Session, user_id: int, *, public_only: bool = False) -> l
     return _rows(session, *where)
 
 
-def _owned_or_fail(session: Session, collection_id: int, user_id: int) -> CollectionRow:
+def owned_or_missing(session: Session, collection_id: int, user_id: int) -> CollectionRow:
+    """The member's collection, or NotFoundError (for another member's as for a missing one)."""
     found = owned(session, collection_id, user_id)
     if found is None:
         raise NotFoundError("no such collection")
@@ -237,7 +238,7 @@ def edit(
 ) -> bool:
     """Rename, describe, make public or private (what is given); True when something changed.
     "Saved" keeps its name."""
-    row = _owned_or_fail(session, collection_id, user_id)
+    row = owned_or_missing(session, collection_id, user_id)
     values: dict = {}
     if name is not None:
         name = _clean_name(name)
@@ -266,7 +267,7 @@ def edit(
 def delete_collection(session: Session, collection_id: int, user_id: int) -> bool:
     """Delete a collection and its list (the papers stay in the store and in other collections).
     "Saved" cannot be deleted. Counts a signal when it held papers."""
-    row = _owned_or_fail(session, collection_id, user_id)
+    row = owned_or_missing(session, collection_id, user_id)
     if row.is_default:
         raise LibraryError(f'"{DEFAULT_NAME}" cannot be deleted')
     session.execute(delete(members).where(members.c.collection_id == collection_id))
@@ -314,7 +315,7 @@ def paper_order(session: Session, collection_id: int) -> list[int]:
 
 def reorder_papers(session: Session, collection_id: int, user_id: int, paper_ids: list[int]) -> None:
     """Put a collection's papers in this order (papers left out follow in their order)."""
-    _owned_or_fail(session, collection_id, user_id)
+    owned_or_missing(session, collection_id, user_id)
     current = paper_order(session, collection_id)
     held = set(current)
     wanted = [p for p in dict.fromkeys(paper_ids) if p in held]
@@ -326,7 +327,7 @@ def reorder_papers(session: Session, collection_id: int, user_id: int, paper_ids
 def move_paper(session: Session, collection_id: int, user_id: int, paper_id: int, to: str) -> bool:
     """Move a paper up, down, to the top or to the bottom of its collection; False when it is not
     there or already at that end."""
-    _owned_or_fail(session, collection_id, user_id)
+    owned_or_missing(session, collection_id, user_id)
     order = paper_order(session, collection_id)
     if paper_id not in order:
         return False

@@ -67,10 +67,9 @@ def _collection_id(request: Request) -> int:
 
 
 def _paper_id(site, raw: str) -> tuple[str, int]:
-    try:
-        arxiv_id = split_arxiv_id(raw)[0]
-    except InvalidRecord:
-        raise NotFoundError(f"{raw!r} is not an arXiv id") from None
+    arxiv_id = _bare(raw)
+    if arxiv_id is None:
+        raise NotFoundError(f"{raw[:100]!r} is not an arXiv id")
     with site.store.session() as session:
         found = paper_store.existing(session, [arxiv_id])
     if arxiv_id not in found:
@@ -281,8 +280,7 @@ async def move_collection(request: Request, user: dict, form) -> Response:
             raise LibraryError("move a collection up or down")
 
         def apply(session):
-            if lib.owned(session, cid, user["id"]) is None:
-                raise NotFoundError("there is no such collection")
+            lib.owned_or_missing(session, cid, user["id"])
             return lib.move_collection(session, user["id"], cid, step)
 
         moved = await _write(site_of(request), apply)
@@ -297,12 +295,11 @@ async def collection_papers(request: Request, user: dict, form) -> Response:
     site = site_of(request)
     action = _text(form, "action", 20)
     if action == "order":
-        raw_ids = re.split(r"[\s,]+", _text(form, "order", 100_000))
+        wanted = [i for i in (_bare(r) for r in re.split(r"[\s,]+", _text(form, "order", 100_000))) if i]
 
         def apply(session):
-            found = lib.ids_by_arxiv(session, [split_arxiv_id(r)[0] for r in raw_ids if r and _is_id(r)])
-            pids = [found[split_arxiv_id(r)[0]] for r in raw_ids if r and _is_id(r) and split_arxiv_id(r)[0] in found]
-            lib.reorder_papers(session, cid, user["id"], pids)
+            found = lib.ids_by_arxiv(session, wanted)
+            lib.reorder_papers(session, cid, user["id"], [found[i] for i in wanted if i in found])
             return True
 
         done = await _write(site, apply)
@@ -310,8 +307,7 @@ async def collection_papers(request: Request, user: dict, form) -> Response:
     arxiv_id, pid = _paper_id(site, _text(form, "arxiv_id", 100))
     if action == "remove":
         def apply(session):
-            if lib.owned(session, cid, user["id"]) is None:
-                raise NotFoundError("there is no such collection")
+            lib.owned_or_missing(session, cid, user["id"])
             return lib.remove(session, cid, pid, user["id"])
 
         removed = await _write(site, apply)
@@ -323,12 +319,12 @@ async def collection_papers(request: Request, user: dict, form) -> Response:
     raise LibraryError("action is move, remove or order")
 
 
-def _is_id(raw: str) -> bool:
+def _bare(raw: str) -> str | None:
+    """The arXiv id without version, or None for anything else."""
     try:
-        split_arxiv_id(raw)
+        return split_arxiv_id(raw)[0]
     except InvalidRecord:
-        return False
-    return True
+        return None
 
 
 # --- a paper's own marks: collections, note, tags, read --------------------------------------------
@@ -354,9 +350,7 @@ async def paper_collections(request: Request, user: dict, form) -> Response:
             cid = int(raw)
         else:
             raise LibraryError("choose a collection or name a new one")
-        row = lib.owned(session, cid, user["id"])
-        if row is None:
-            raise NotFoundError("there is no such collection")
+        row = lib.owned_or_missing(session, cid, user["id"])
         if action == "remove":
             return row, lib.remove(session, cid, pid, user["id"])
         if action != "add":
