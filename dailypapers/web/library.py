@@ -437,7 +437,12 @@ def paper_marks(site, user: dict | None, paper_id: int) -> PaperMarks | None:
 
 def cite_bibtex(paper) -> str:
     """The paper's BibTeX, as its page's Cite button shows it."""
-    return citations.to_bibtex([citations.cited(paper)], abstracts=False).strip() + "\n"
+    return _cite(citations.cited(paper))
+
+
+@functools.lru_cache(maxsize=4096)  # a millisecond each, for every render of a paper page
+def _cite(cited: citations.Cited) -> str:
+    return citations.to_bibtex([cited], abstracts=False).strip() + "\n"
 
 
 async def cite(request: Request) -> Response:
