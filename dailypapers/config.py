@@ -212,6 +212,11 @@ class Settings(BaseSettings):
         "A member's personal changes (saves, \"not interested\" and its undo, follows, API tokens and the feed key, "
         "taste imports), from the pages and the personal API together.",
     )
+    rate_limit_library: str = _rate(
+        "120/minute",
+        "Changes to a member's library allowed per member: collections made, edited, reordered or deleted, papers "
+        "added or moved, notes, tags, read marks; an import counts 10.",
+    )
     # What the site would do to others on a visitor's behalf: fetch from arXiv, email an address.
     rate_limit_lookup: str = _rate(
         "30/hour",

@@ -151,7 +151,8 @@ def _post_routes(app) -> list[str]:
 
     paths = {path for method, path, _ in ROUTES if method == "POST"}
     paths |= {path for path, ops in app.openapi()["paths"].items() if "post" in ops}
-    fill = {"{arxiv_id:path}": "2410.17243", "{arxiv_id}": "2410.17243", "{token}": "not-a-token", "{claim_id}": "1"}
+    fill = {"{arxiv_id:path}": "2410.17243", "{arxiv_id}": "2410.17243", "{token}": "not-a-token", "{claim_id}": "1",
+            "{collection_id}": "1"}
     out = []
     for path in sorted(paths):
         for k, v in fill.items():
@@ -169,11 +170,12 @@ def _multipart(fields: dict[str, str], boundary: str = "XyZ", file: bool = False
     return ("".join(parts) + f"--{boundary}--\r\n").encode()
 
 
-def test_multipart_posts_get_415_everywhere_but_one_click_unsubscribe(client):
+def test_multipart_posts_get_415_everywhere_but_one_click_unsubscribe_and_imports(client):
     """The site's forms are urlencoded and its API takes JSON: multipart/form-data is refused with
     415 before the CSRF check (which would crash on it: asgi-csrf passes python-multipart a
-    FileClass argument that it no longer takes). RFC 8058 one-click unsubscribe is the exception:
-    mail clients SHOULD post it as multipart/form-data."""
+    FileClass argument that it no longer takes). RFC 8058 one-click unsubscribe is an exception:
+    mail clients SHOULD post it as multipart/form-data; a library import's file upload the other
+    (its handler checks the CSRF token: a visitor is sent to log in)."""
     token = csrf_from(client.get("/login").text)
     fields = {"csrftoken": token, "username": "bob", "password": "long enough pass", "body": "hi", "email": "a@b.org",
               "arxiv_id": "2410.17243", "List-Unsubscribe": "One-Click"}
@@ -191,6 +193,8 @@ def test_multipart_posts_get_415_everywhere_but_one_click_unsubscribe(client):
                 for r in (with_cookie, without):
                     if path.startswith("/unsubscribe/one-click/"):
                         assert r.status_code == 400, (path, header, r.status_code)  # a bad token, read as such
+                    elif path == "/library/import":
+                        assert r.status_code == 303 and r.headers["location"].startswith("/login"), (path, header, r.status_code)
                     else:
                         assert r.status_code == 415, (path, header, r.status_code, r.text[:200])
     other = client.post("/login", content=b"username=bob", headers={"content-type": "text/plain"})

@@ -1,8 +1,8 @@
 """Papers the store lacks, fetched from arXiv in the background. The web only records a request
-(a member's submission, or a visitor at the page of an unknown paper) and answers at
-once; the fetch-papers job (`work`) asks arXiv's export API for the due requests, up to 100 ids a
-request, stores what arrives, then features each submission under the rules of the day it was
-made (or refuses it, saying why). A failed attempt (arXiv down, or no such paper yet) is tried again
+(a member's submission, a visitor at the page of an unknown paper, an entry of a library import)
+and answers at once; the fetch-papers job (`work`) asks arXiv's export API for the due requests,
+up to 100 ids a request, stores what arrives, then features each submission under the rules of the
+day it was made (or refuses it, saying why) and puts each imported paper into its collection. A failed attempt (arXiv down, or no such paper yet) is tried again
 with backoff, DAILYPAPERS_FETCH_ATTEMPTS times in all, then shown as failed. (The web opens the
 requests itself, through store/fetches.py: it never imports what talks to arXiv.)"""
 
@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from ..errors import SourceError
 from ..sources import harvest
 from ..store import fetches
+from ..store import library
 from ..store import papers as paper_store
 from ..store import users as user_store
 from ..store.engine import Store
@@ -46,6 +47,7 @@ class FetchReport:
     featured: int = 0
     refused: int = 0
     looked_up: int = 0
+    imported: int = 0  # papers an import asked for, now in their collection
     waiting: int = 0  # tried again later
     failed: int = 0  # given up
     unreachable: str | None = None  # why arXiv could not be asked, when it could not
@@ -58,6 +60,8 @@ class FetchReport:
                 parts.append(f"{getattr(self, name)} {name}")
         if self.looked_up:
             parts.append(f"{self.looked_up} looked up")
+        if self.imported:
+            parts.append(f"{self.imported} imported into collections")
         text = ", ".join(parts)
         if self.next_try is not None:
             text += f"; next try in {self.next_try:.0f} s"
@@ -105,6 +109,14 @@ def _apply(store: Store, row: dict, report: FetchReport) -> bool:
         paper = paper_store.get(session, row["arxiv_id"])
         if paper is None:
             return False
+        if row["reason"] == "import":
+            # Into the collection it was imported into, if that still exists (counts a signal).
+            if row["collection_id"] is not None and row["user_id"] is not None:
+                if library.owned(session, row["collection_id"], row["user_id"]) is not None:
+                    library.add(session, row["collection_id"], paper.id, row["user_id"])
+            fetches.finish(session, row["id"], "done")
+            report.imported += 1
+            return True
         if row["reason"] != "submission":
             fetches.finish(session, row["id"], "done")
             report.looked_up += 1

@@ -133,7 +133,7 @@ def _fetch_pending(store: Store) -> bool:
 
 @job("fetch-papers", pending=_fetch_pending)
 def fetch_papers(store: Store) -> str:
-    """Fetch from arXiv the papers the store lacks that members submitted or visitors asked for."""
+    """Fetch from arXiv the papers the store lacks that members submitted or imported, or visitors asked for."""
     from ..errors import SourceError
     from ..ingest.lookup import work
 

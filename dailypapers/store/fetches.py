@@ -17,21 +17,21 @@ requests = FetchRequest.__table__
 OPEN = ("pending", "fetching")
 
 
-def open_key(arxiv_id: str, user_id: int | None) -> str:
-    return f"{arxiv_id} {user_id or ''}".strip()
+def open_key(arxiv_id: str, user_id: int | None, collection_id: int | None = None) -> str:
+    key = f"{arxiv_id} {user_id or ''}".strip()
+    return f"{key} c{collection_id}" if collection_id is not None else key
 
 
 def open_request(
     session: Session, arxiv_id: str, *, reason: str, user_id: int | None = None, day: dt.date | None = None,
     collection_id: int | None = None,
 ) -> bool:
-    """Open a request unless the same one (paper and member, or paper for a lookup) is open;
-    True when this call opened it. In the caller's transaction. An import's request names the
-    collection the paper joins once fetched (`collection_id`)."""
+    """Open a request unless the same one (paper and member, or paper for a lookup; paper and
+    collection for an import) is open; True when this call opened it. In the caller's transaction."""
     now = utcnow()
     stmt = insert_for(session, requests).values(
         arxiv_id=arxiv_id, reason=reason, user_id=user_id, day=day, collection_id=collection_id, state="pending", attempts=0,
-        open_key=open_key(arxiv_id, user_id), next_attempt_at=now, created_at=now, updated_at=now,
+        open_key=open_key(arxiv_id, user_id, collection_id), next_attempt_at=now, created_at=now, updated_at=now,
     )
     stmt = stmt.on_conflict_do_nothing(index_elements=["open_key"]).returning(requests.c.id)
     return session.execute(stmt).first() is not None
@@ -60,6 +60,27 @@ def of_member(session: Session, user_id: int, limit: int = 20) -> list[dict]:
     stmt = (
         select(requests)
         .where(requests.c.user_id == user_id, requests.c.reason == "submission")
+        .order_by(requests.c.id.desc())
+        .limit(limit)
+    )
+    return [dict(r) for r in session.execute(stmt).mappings()]
+
+
+def open_imports(session: Session, collection_id: int) -> list[dict]:
+    """The import requests still waiting to fill a collection, oldest first."""
+    stmt = (
+        select(requests)
+        .where(requests.c.collection_id == collection_id, requests.c.reason == "import", requests.c.state.in_(OPEN))
+        .order_by(requests.c.id)
+    )
+    return [dict(r) for r in session.execute(stmt).mappings()]
+
+
+def imports_of_member(session: Session, user_id: int, limit: int = 100) -> list[dict]:
+    """A member's import requests, open ones and those that failed, newest first."""
+    stmt = (
+        select(requests)
+        .where(requests.c.user_id == user_id, requests.c.reason == "import", requests.c.state.in_(OPEN + ("failed",)))
         .order_by(requests.c.id.desc())
         .limit(limit)
     )

@@ -234,6 +234,66 @@ class FollowAnswer(_Strict):
     label: str
     following: bool
 
+# --- the library (issue 15): public collections and the personal API's library ---------------------
+
+
+class CollectionPaper(PaperInfo):
+    position: int = Field(description="The paper's place in the collection, from 1.", ge=1)
+
+
+class CollectionAnswer(_Strict):
+    """GET /api/collections/{id}: a public collection (or the caller's own), one page of its papers."""
+
+    id: int
+    name: str
+    description: str = Field(description="As its owner wrote it (Markdown).")
+    public: bool
+    owner: str = Field(description="The member's username.")
+    url: str = Field(description="Its page here.")
+    feed: str | None = Field(description="Its Atom feed (public collections only).")
+    exports: dict[str, str] = Field(description="Its BibTeX, RIS and CSL-JSON exports, by format: bib, ris, json.")
+    createdAt: Timestamp
+    updatedAt: Timestamp
+    numPapers: int
+    papers: list[CollectionPaper] = Field(description="One page of its papers, in the owner's order.")
+
+
+class LibraryCollection(_Strict):
+    id: int
+    name: str
+    description: str
+    public: bool
+    default: bool = Field(description='The member\'s "Saved" collection, which a card\'s Save button fills.')
+    url: str
+    createdAt: Timestamp
+    updatedAt: Timestamp
+    papers: list[str] = Field(description="Its papers' arXiv ids, in the member's order.")
+
+
+class LibraryTag(_Strict):
+    tag: str = Field(description="Folded to lower case.")
+    papers: list[str] = Field(description="arXiv ids of the papers carrying it.")
+
+
+class LibraryNote(_Strict):
+    id: str = Field(description="The paper's arXiv id.")
+    note: str = Field(description="The member's note, Markdown as written.")
+
+
+class LibraryRead(_Strict):
+    id: str = Field(description="The paper's arXiv id.")
+    readAt: Timestamp
+
+
+class LibraryAnswer(_Strict):
+    """GET /api/me/library: everything the caller keeps (private to them)."""
+
+    user: str = Field(description="The caller's username.")
+    collections: list[LibraryCollection] = Field(description='"Saved" first, then in the member\'s order.')
+    tags: list[LibraryTag]
+    notes: list[LibraryNote]
+    read: list[LibraryRead] = Field(description="Papers marked read, last read first.")
+
 
 def error(description: str) -> dict:
     return {"model": Error, "description": description}

@@ -22,7 +22,7 @@ from .limits import BodyTooLarge, RequestLimits
 from .routes import ROUTES
 from .readonly import ReadOnlyAccess
 from .render import STATIC
-from .security import RateLimited, SecurityHeaders, with_csrf
+from .security import CsrfFailed, RateLimited, SecurityHeaders, with_csrf
 from .site import RequestBaseURL, Site
 from .vendor import CachedStatic, VendorFiles, missing_warning
 from .views import error_page, wants_json
@@ -88,6 +88,10 @@ def create_app(settings: Settings | None = None, store: Store | None = None, *, 
     @app.exception_handler(BodyTooLarge)
     async def too_large(request: Request, exc: BodyTooLarge):
         return _error(request, 413, str(exc), {"Connection": "close"})
+
+    @app.exception_handler(CsrfFailed)
+    async def csrf_failed(request: Request, exc: CsrfFailed):
+        return _error(request, 403, f"CSRF check failed: {exc}")
 
     @app.exception_handler(RateLimited)
     async def rate_limited(request: Request, exc: RateLimited):

@@ -9,8 +9,10 @@ request is refused as soon as the count passes the cap, so no more than the cap 
 The site's forms are application/x-www-form-urlencoded and its API takes JSON, so multipart/form-
 data is refused rather than half supported: asgi-csrf's multipart reader hands python-multipart an
 argument (FileClass) that it no longer takes, and a form field may arrive as a file where every
-handler expects text. The one exception is RFC 8058 one-click unsubscribe, which mail clients
-SHOULD post as multipart/form-data; its handler reads no body."""
+handler expects text. The exceptions are RFC 8058 one-click unsubscribe, which mail clients
+SHOULD post as multipart/form-data (its handler reads no body), and a library import's file upload
+(its handler checks the form's CSRF token itself: security.check_form_csrf), whose body may also be
+larger, up to IMPORT_MAX_BYTES."""
 
 from __future__ import annotations
 
@@ -21,7 +23,10 @@ from .security import SECURITY_HEADERS
 # Methods whose body the site may read; a body sent with any other method is never read.
 WITH_BODY = {"POST", "PUT", "PATCH", "DELETE"}
 CONTENT_TYPES = {b"application/x-www-form-urlencoded", b"application/json"}
-MULTIPART_PATHS = ("/unsubscribe/one-click/",)
+MULTIPART_PATHS = ("/unsubscribe/one-click/", "/library/import")
+# Paths that take a larger body than max_body_kb: a library import's uploaded file.
+IMPORT_MAX_BYTES = 4 * 1024 * 1024
+LARGER_BODIES = {"/library/import": IMPORT_MAX_BYTES}
 
 
 class BodyTooLarge(Exception):
@@ -70,6 +75,7 @@ class RequestLimits:
         if not _acceptable(_content_type(headers), scope["path"]):
             await refuse(scope, send, 415, "This address takes a form (application/x-www-form-urlencoded) or JSON.")
             return
+        cap = LARGER_BODIES.get(scope["path"], self.max_body)
         declared = headers.get(b"content-length")
         if declared is not None:
             try:
@@ -79,8 +85,8 @@ class RequestLimits:
             if length < 0:
                 await refuse(scope, send, 400, "The Content-Length header is not a number.")
                 return
-            if length > self.max_body:
-                await refuse(scope, send, 413, str(BodyTooLarge(self.max_body)))
+            if length > cap:
+                await refuse(scope, send, 413, str(BodyTooLarge(cap)))
                 return
 
         received = 0
@@ -91,8 +97,8 @@ class RequestLimits:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_body:
-                    raise BodyTooLarge(self.max_body)
+                if received > cap:
+                    raise BodyTooLarge(cap)
             return message
 
         async def tracked_send(message):

@@ -195,9 +195,12 @@ async def paper(request: Request) -> Response:
         mine = marks(request, [detail.paper.id])  # voted, saved, dismissed
         summary, repo = _extras(site, detail.paper)
         claimed, my_claim, author_ids = visible_claims(claims, current_user(request))
+        from .library import cite_bibtex, paper_marks  # the reader's own marks (issue 15), and the Cite box
+
         return render(
             request, "paper.html", d=detail, p=detail.paper, comments=discussion, **mine, similar=similar, summary=summary, repo=repo,
             claimed=claimed, my_claim=my_claim, author_ids=author_ids, versions=history(detail.paper.versions),
+            marks=paper_marks(site, current_user(request), detail.paper.id), bibtex=cite_bibtex(detail.paper),
         )
 
     try:

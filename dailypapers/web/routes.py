@@ -3,8 +3,8 @@ Read this to find the code behind any URL."""
 
 from __future__ import annotations
 
-from . import accounts, actions, api, api_me, authors, avatars, claims, docs, feeds, new_page, pages, personal, search_page, subscribe
-from . import taste, thumbnails, tokens
+from . import accounts, actions, api, api_me, authors, avatars, claims, docs, feeds, library, library_api, new_page, pages
+from . import personal, search_page, subscribe, taste, thumbnails, tokens
 
 # Each area lists its URLs once: (path, what GET answers, what POST does), None where the method is
 # not served. The JSON API's handlers (web/api.py) say how /openapi.json, shown at /docs, describes
@@ -20,6 +20,8 @@ JSON_API = [
     ("/api/papers/{arxiv_id:path}", api.paper, None),
     ("/api/authors/{name:path}", authors.author_api, None),  # an author's papers, name variants folded
     ("/api/subscriptions", None, api.subscriptions),  # an address to email digests (double opt-in)
+    ("/api/collections/{collection_id}", library_api.collection, None),  # a public collection (or the caller's own)
+    ("/api/me/library", library_api.my_library, None),  # the caller's whole library (personal API)
 ]
 PERSONAL_API = [  # a member's own (web/api_me.py): a personal API token (Bearer) or the session cookie
     ("/api/me", api_me.me, None),
@@ -55,8 +57,28 @@ PAPERS = [
     ("/papers/{arxiv_id:path}/unsave", None, personal.paper_action),
     ("/papers/{arxiv_id:path}/dismiss", None, personal.paper_action),
     ("/papers/{arxiv_id:path}/undismiss", None, personal.paper_action),
+    ("/papers/{arxiv_id:path}/collections", None, library.paper_collections),  # add to / remove from a collection
+    ("/papers/{arxiv_id:path}/note", None, library.paper_note),  # the member's private note
+    ("/papers/{arxiv_id:path}/tags", None, library.paper_tags),
+    ("/papers/{arxiv_id:path}/read", None, library.paper_read),  # read=1 | 0
+    ("/papers/{arxiv_id:path}/cite.{fmt}", library.cite, None),  # bib | ris | json
     ("/papers/{arxiv_id:path}", pages.paper, None),  # also /papers/{id}.md, the paper as markdown
     ("/submit", actions.submit_form, actions.submit),
+]
+LIBRARY = [  # a member's collections, notes, tags and read marks (issue 15); public collections
+    ("/library", library.library_page, None),
+    ("/library/import", library.import_form, library.import_post),  # BibTeX, RIS, CSL-JSON, a list of arXiv ids
+    ("/library/export.{fmt}", library.export_library, None),  # bib | ris | json
+    ("/library/read", library.read_page, None),
+    ("/library/tags/{tag:path}", library.tag_page, None),
+    ("/collections", None, library.create_collection),
+    ("/collections/{collection_id}.atom", library.collection_feed, None),  # public collections only
+    ("/collections/{collection_id}/export.{fmt}", library.export_collection, None),
+    ("/collections/{collection_id}/edit", None, library.edit_collection),
+    ("/collections/{collection_id}/delete", None, library.delete_collection),
+    ("/collections/{collection_id}/move", None, library.move_collection),
+    ("/collections/{collection_id}/papers", None, library.collection_papers),  # move, remove, order
+    ("/collections/{collection_id}", library.collection_page, None),
 ]
 ACCOUNTS = [
     ("/login", accounts.login_form, accounts.login),
@@ -92,7 +114,7 @@ SITE = [
     ("/healthz", pages.health, None),
     ("/favicon.ico", avatars.favicon, None),
 ]
-AREAS = [JSON_API, PERSONAL_API, FEED_PAGES, PEOPLE, PAPERS, ACCOUNTS, MEMBER, DIGESTS, FEEDS, SITE]
+AREAS = [JSON_API, PERSONAL_API, FEED_PAGES, PEOPLE, PAPERS, LIBRARY, ACCOUNTS, MEMBER, DIGESTS, FEEDS, SITE]
 
 # (METHOD, path, handler), in the order above: what the app adds.
 ROUTES = [

@@ -146,3 +146,29 @@
     });
   });
 })();
+
+// The library (issue 15): the Cite box's Copy button (hidden without JavaScript, where the BibTeX
+// is there to select).
+(function () {
+  var buttons = document.querySelectorAll(".copy-button[data-copy]");
+  Array.prototype.forEach.call(buttons, function (button) {
+    var source = document.getElementById(button.getAttribute("data-copy"));
+    if (!source || !navigator.clipboard) return;
+    button.hidden = false;
+    button.addEventListener("click", function () {
+      navigator.clipboard.writeText(source.textContent).then(
+        function () {
+          button.textContent = "Copied";
+          setTimeout(function () { button.textContent = "Copy"; }, 2000);
+        },
+        function () {
+          var range = document.createRange();
+          range.selectNodeContents(source);
+          var selection = window.getSelection();
+          selection.removeAllRanges();
+          selection.addRange(range);
+        }
+      );
+    });
+  });
+})();
