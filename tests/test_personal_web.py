@@ -97,6 +97,27 @@ def test_save_dismiss_and_follow_as_json(alice, fresh_site):
     assert r.json()["following"] is False
 
 
+def test_unsave_turns_the_button_off_while_other_collections_keep_the_paper(alice, fresh_site):
+    """Save / Saved shows and toggles the "Saved" collection: a paper also kept in another
+    collection stays in the library after an unsave, and the button reads Save again."""
+    token = token_of(alice, DAY)
+    headers = {**JSON, "x-csrftoken": token}
+    assert alice.post(f"/papers/{KEPT}/save", headers=headers).json()["saved"] is True
+
+    def keep_elsewhere(session):
+        user = user_store.by_name(session, "alice")
+        pid = paper_store.existing(session, [KEPT])[KEPT].id
+        other = library.create(session, user["id"], "Reading group")
+        library.add(session, other, pid, user["id"])
+        session.commit()
+
+    read_once(fresh_site, keep_elsewhere)
+    assert alice.post(f"/papers/{KEPT}/unsave", headers=headers).json() == {"id": KEPT, "saved": False}
+    cards = cards_of(alice.get(DAY).text)
+    assert f'action="/papers/{KEPT}/save"' in cards
+    assert member_marks(fresh_site, "alice", KEPT)["saved"]  # still in "Reading group"
+
+
 def test_personal_writes_need_the_csrf_token(alice, fresh_site):
     for path, form in [
         (f"/papers/{KEPT}/save", {}),

@@ -83,14 +83,17 @@ def unsave(session: Session, user_id: int, paper_id: int) -> bool:
     return remove(session, default_collection(session, user_id), paper_id, user_id)
 
 
-def saved(session: Session, user_id: int, paper_ids: list[int]) -> set[int]:
-    """Which of these papers are in any of the member's collections."""
+def saved(session: Session, user_id: int, paper_ids: list[int], *, in_saved_only: bool = False) -> set[int]:
+    """Which of these papers are in any of the member's collections (`in_saved_only`: in their
+    "Saved" collection, what a card's Save / Saved button shows and toggles)."""
     out: set[int] = set()
     query = (
         select(members.c.paper_id)
         .join(collections, collections.c.id == members.c.collection_id)
         .where(collections.c.user_id == user_id)
     )
+    if in_saved_only:
+        query = query.where(collections.c.is_default.is_(True))
     for part in chunks(paper_ids):
         out.update(session.execute(query.where(members.c.paper_id.in_(part))).scalars())
     return out

@@ -205,7 +205,7 @@ class PaperMarkAnswer(_Strict):
     """The state after a save, unsave, dismiss or undismiss: `saved` for the first two, `dismissed` for the others."""
 
     id: str = Field(description="The arXiv id.", examples=["2410.17243"])
-    saved: bool | None = Field(None, description="Whether the paper is in one of the member's collections now.")
+    saved: bool | None = Field(None, description="Whether the paper is in the member's \"Saved\" collection now (other collections keep it after an unsave).")
     dismissed: bool | None = Field(None, description='Whether the paper is marked "not interested" now (hidden from the member\'s feeds).')
 
 

@@ -27,7 +27,7 @@ def page_number(request: Request) -> int:
 
 def marks(request: Request, paper_ids: list[int]) -> dict[str, set[int]]:
     """The signed-in viewer's marks among these papers, read in one store session: `voted`
-    (upvoted), `saved` (in any of their collections) and `dismissed` ("not interested"); empty
+    (upvoted), `saved` (in their "Saved" collection: the Save button's state) and `dismissed` ("not interested"); empty
     sets for a visitor. The templates' card and feedback macros read them by these names."""
     user = current_user(request)
     if user is None or not paper_ids:
@@ -35,7 +35,7 @@ def marks(request: Request, paper_ids: list[int]) -> dict[str, set[int]]:
     with site_of(request).store.session() as session:
         return {
             "voted": vote_store.voted(session, user["id"], paper_ids),
-            "saved": library.saved(session, user["id"], paper_ids),
+            "saved": library.saved(session, user["id"], paper_ids, in_saved_only=True),
             "dismissed": feedback_store.dismissed(session, user["id"], paper_ids),
         }
 

@@ -91,7 +91,7 @@ def apply_paper_action(site, user_id: int, arxiv_id: str, action: str) -> dict:
         else:
             raise NotFoundError(f"no action {action}")
         if PAPER_ACTIONS[action] == "saved":
-            return {"id": arxiv_id, "saved": bool(library.saved(session, user_id, [pid]))}
+            return {"id": arxiv_id, "saved": bool(library.saved(session, user_id, [pid], in_saved_only=True))}
         return {"id": arxiv_id, "dismissed": bool(feedback_store.dismissed(session, user_id, [pid]))}
 
 
