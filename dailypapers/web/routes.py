@@ -3,7 +3,7 @@ Read this to find the code behind any URL."""
 
 from __future__ import annotations
 
-from . import accounts, actions, api, authors, avatars, claims, docs, feeds, new_page, pages, search_page, subscribe, thumbnails
+from . import accounts, actions, api, authors, avatars, claims, docs, feeds, foryou, new_page, pages, search_page, subscribe, thumbnails
 
 # Each area lists its URLs once: (path, what GET answers, what POST does), None where the method is
 # not served. The JSON API's handlers (web/api.py) say how /openapi.json, shown at /docs, describes
@@ -19,6 +19,7 @@ JSON_API = [
     ("/api/papers/{arxiv_id:path}", api.paper, None),
     ("/api/authors/{name:path}", authors.author_api, None),  # an author's papers, name variants folded
     ("/api/subscriptions", None, api.subscriptions),  # an address to email digests (double opt-in)
+    ("/api/me/recommendations", foryou.recommendations, None),  # a day ranked for the caller (token or session)
 ]
 FEED_PAGES = [  # the curated feed by day, week and month, and what arXiv listed
     ("/", pages.home, None),
@@ -26,6 +27,8 @@ FEED_PAGES = [  # the curated feed by day, week and month, and what arXiv listed
     ("/date/{day}", pages.by_date, None),
     ("/new", new_page.latest, None),  # everything arXiv listed on a day, apart from the curated feed
     ("/new/{day}", new_page.by_date, None),
+    ("/for-you", foryou.latest, None),  # the day's listed papers ranked for the member, with why
+    ("/for-you/{day}", foryou.by_date, None),
     ("/week/{week}", pages.by_week, None),
     ("/month/{month}", pages.by_month, None),
     ("/trending", pages.trending, None),
@@ -66,6 +69,7 @@ FEEDS = [  # {fmt}: atom or rss
     ("/feeds/daily.{fmt}", feeds.daily, None),
     ("/feeds/trending.{fmt}", feeds.trending, None),
     ("/feeds/category/{category}.{fmt}", feeds.category, None),
+    ("/feeds/me/{secret}.atom", foryou.private_feed, None),  # a member's recommendations, at a secret, revocable key
 ]
 SITE = [
     ("/docs", docs.swagger, None),
