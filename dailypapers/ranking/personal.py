@@ -55,7 +55,11 @@ NEIGHBOUR_SCALE = 2.0  # the neighbour score's similarities, in decision units
 BOOST = {"author": 0.8, "search": 0.6, "category": 0.25}
 DUPLICATE_FROM = 0.6  # similarity to a dismissed paper from which a candidate falls
 DUPLICATE_PENALTY = 4.0  # the fall at similarity 1
-LIKE_FROM = 0.35  # the similarity to a positive that reads as "like: <title>"
+# A candidate reads as "like: <title>" of its nearest positive when that similarity is at least
+# LIKE_FLOOR and among the top quarter of the candidates' (word cosines without idf are small, and
+# the dense side moves them up: a fixed line would fit one or the other).
+LIKE_FLOOR = 0.1
+RELEVANT_NEAR = 0.2  # the neighbour score's line for "worth recommending on its own"
 WHY_TERMS = 3
 
 TOKEN_PATTERN = r"(?u)\b[a-zA-Z_][a-zA-Z0-9_]+\b"
@@ -342,8 +346,13 @@ def top_terms(model: Model, terms: tuple[list[str], np.ndarray], n: int = WHY_TE
     return out
 
 
+def like_threshold(near: np.ndarray) -> float:
+    """The similarity from which a candidate reads as "like: <title>" (see LIKE_FLOOR)."""
+    return max(LIKE_FLOOR, float(np.percentile(near, 75))) if len(near) else LIKE_FLOOR
+
+
 def explain(model: Model, row: int, *, terms: tuple[list[str], np.ndarray], nearest: int, near: float,
-            boosts: Boosts | None, titles: dict[int, str]) -> str:
+            boosts: Boosts | None, titles: dict[int, str], like_from: float = LIKE_FLOOR) -> str:
     """A few words of why a candidate is recommended: the followed author or search it matches, the
     saved or upvoted paper it is closest to, the followed category, or its top terms."""
     if boosts is not None and row in boosts.author:
@@ -351,7 +360,7 @@ def explain(model: Model, row: int, *, terms: tuple[list[str], np.ndarray], near
     if boosts is not None and row in boosts.search:
         return f"matches your search {boosts.search[row]}"
     liked = titles.get(int(model.positive_ids[nearest])) if nearest >= 0 and len(model.positive_ids) else None
-    if liked and near >= LIKE_FROM:
+    if liked and near >= like_from:
         return f"like: {liked}"
     if boosts is not None and row in boosts.category:
         return f"in {boosts.category[row]}"
@@ -366,12 +375,12 @@ def explain(model: Model, row: int, *, terms: tuple[list[str], np.ndarray], near
 def relevant(model: Model, score: float, near: float, boosted: bool) -> bool:
     """Whether a candidate is worth recommending on its own (a digest's "papers like yours" shows
     only these): it matches a follow, or the linear model scores it above the line between
-    positives and the rest, or (neighbour score) it is as close to a positive as LIKE_FROM."""
+    positives and the rest, or (neighbour score) it is as close to a positive as RELEVANT_NEAR."""
     if boosted:
         return True
     if model.method == "linear":
         return score > 0
-    return model.method == "neighbour" and near >= LIKE_FROM
+    return model.method == "neighbour" and near >= RELEVANT_NEAR
 
 
 def rank(model: Model, candidates: Features, boosts: Boosts | None = None, *, exclude: np.ndarray | None = None) -> list[Ranked]:

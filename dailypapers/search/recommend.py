@@ -324,12 +324,13 @@ class Recommender:
             order = np.lexsort((np.arange(len(ids)), -scores))[:limit]
             liked = [int(model.positive_ids[nearest[i]]) for i in order[:explain] if nearest[i] >= 0 and len(model.positive_ids)]
             titles = recmodels.titles(session, liked) if liked else {}
+        like_from = personal.like_threshold(near)
         out = []
         for rank, i in enumerate(order):
             why = ""
             if rank < explain:
                 why = personal.explain(model, int(i), terms=self._terms(ids[i]), nearest=int(nearest[i]), near=float(near[i]),
-                                       boosts=boosts, titles=titles)
+                                       boosts=boosts, titles=titles, like_from=like_from)
             boosted = int(i) in boosts.author or int(i) in boosts.search or int(i) in boosts.category
             out.append(Recommendation(ids[i], round(float(scores[i]), 4), why,
                                       personal.relevant(model, float(scores[i]), float(near[i]), boosted)))

@@ -203,7 +203,7 @@ def author_keys(session: Session, paper_ids: list[int]) -> dict[int, set[str]]:
 
 def titles(session: Session, paper_ids: list[int]) -> dict[int, str]:
     out: dict[int, str] = {}
-    for part in chunks(list(paper_ids)):
-        out.update(session.execute(select(papers.c.id, papers.c.title).where(papers.c.id.in_(part))).tuples())
+    for part in chunks(list(dict.fromkeys(paper_ids))):
+        out.update((pid, title) for pid, title in session.execute(select(papers.c.id, papers.c.title).where(papers.c.id.in_(part))))
     return out
 
