@@ -23,7 +23,6 @@ neighbour score, near-duplicates and the "like: <title>" explanation)."""
 
 from __future__ import annotations
 
-import io
 import json
 from dataclasses import dataclass, field
 
@@ -61,6 +60,7 @@ DUPLICATE_PENALTY = 4.0  # the fall at similarity 1
 LIKE_FLOOR = 0.1
 RELEVANT_NEAR = 0.2  # the neighbour score's line for "worth recommending on its own"
 WHY_TERMS = 3
+TITLE_CHARS = 80  # a liked paper's title in a why, cut to this
 
 TOKEN_PATTERN = r"(?u)\b[a-zA-Z_][a-zA-Z0-9_]+\b"
 
@@ -360,6 +360,9 @@ def explain(model: Model, row: int, *, terms: tuple[list[str], np.ndarray], near
     if boosts is not None and row in boosts.search:
         return f"matches your search {boosts.search[row]}"
     liked = titles.get(int(model.positive_ids[nearest])) if nearest >= 0 and len(model.positive_ids) else None
+    if liked:
+        liked = " ".join(liked.split())
+        liked = liked if len(liked) <= TITLE_CHARS else liked[: TITLE_CHARS - 1].rstrip() + "…"
     if liked and near >= like_from:
         return f"like: {liked}"
     if boosts is not None and row in boosts.category:
@@ -418,20 +421,28 @@ def _features_from(prefix: str, a) -> Features:
     return Features(rows, dense, has)
 
 
+MAGIC = b"DPREC1\n"
+
+
 def to_bytes(model: Model) -> bytes:
-    """The model as numpy arrays in an uncompressed .npz (a few to a few hundred KB)."""
+    """The model's numpy arrays, raw, after a JSON header naming each (dtype, shape, offset): read
+    back without copying or unzipping (a few to a few hundred KB)."""
     meta = {"format": FORMAT, "method": model.method, "bias": model.bias, "n_positives": model.n_positives,
             "n_negatives": model.n_negatives, "n_features": N_FEATURES, "dim": DIM}
     arrays = {
-        "meta": np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8),
         "term_index": model.term_index.astype(np.int32), "term_weight": model.term_weight.astype(np.float32),
         "dense_weight": model.dense_weight.astype(np.float32), "positive_ids": model.positive_ids.astype(np.int64),
         "positive_weight": model.positive_weight.astype(np.float32), "dismissed_ids": model.dismissed_ids.astype(np.int64),
         **_feature_arrays("pos", model.positives), **_feature_arrays("dis", model.dismissed),
     }
-    out = io.BytesIO()
-    np.savez(out, **arrays)
-    return out.getvalue()
+    offset, layout, parts = 0, {}, []
+    for name, array in arrays.items():
+        array = np.ascontiguousarray(array)
+        layout[name] = [array.dtype.str, list(array.shape), offset]
+        parts.append(array.tobytes())
+        offset += array.nbytes
+    header = json.dumps({"meta": meta, "arrays": layout}).encode()
+    return MAGIC + len(header).to_bytes(4, "little") + header + b"".join(parts)
 
 
 class BadModel(ValueError):
@@ -440,16 +451,24 @@ class BadModel(ValueError):
 
 def from_bytes(blob: bytes) -> Model:
     try:
-        with np.load(io.BytesIO(blob), allow_pickle=False) as a:
-            meta = json.loads(a["meta"].tobytes().decode())
-            if meta.get("format") != FORMAT or meta.get("n_features") != N_FEATURES or meta.get("dim") != DIM:
-                raise BadModel(f"a model of another format: {meta}")
-            return Model(
-                meta["method"], bias=float(meta["bias"]), term_index=a["term_index"], term_weight=a["term_weight"],
-                dense_weight=a["dense_weight"], positive_ids=a["positive_ids"], positive_weight=a["positive_weight"],
-                positives=_features_from("pos", a), dismissed_ids=a["dismissed_ids"], dismissed=_features_from("dis", a),
-                n_positives=int(meta["n_positives"]), n_negatives=int(meta["n_negatives"]),
-            )
+        if not blob.startswith(MAGIC):
+            raise BadModel("not a model of this format")
+        size = int.from_bytes(blob[len(MAGIC) : len(MAGIC) + 4], "little")
+        start = len(MAGIC) + 4 + size
+        header = json.loads(blob[len(MAGIC) + 4 : start].decode())
+        meta = header["meta"]
+        if meta.get("format") != FORMAT or meta.get("n_features") != N_FEATURES or meta.get("dim") != DIM:
+            raise BadModel(f"a model of another format: {meta}")
+        a = {}
+        for name, (dtype, shape, offset) in header["arrays"].items():
+            count = int(np.prod(shape)) if shape else 1
+            a[name] = np.frombuffer(blob, dtype=np.dtype(dtype), count=count, offset=start + offset).reshape(shape)
+        return Model(
+            meta["method"], bias=float(meta["bias"]), term_index=a["term_index"], term_weight=a["term_weight"],
+            dense_weight=a["dense_weight"], positive_ids=a["positive_ids"], positive_weight=a["positive_weight"],
+            positives=_features_from("pos", a), dismissed_ids=a["dismissed_ids"], dismissed=_features_from("dis", a),
+            n_positives=int(meta["n_positives"]), n_negatives=int(meta["n_negatives"]),
+        )
     except BadModel:
         raise
     except Exception as exc:  # noqa: BLE001 - truncated or foreign bytes

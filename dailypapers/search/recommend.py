@@ -36,6 +36,8 @@ BACKGROUND_SECONDS = 600.0  # how long a process keeps its background sample
 AUTHOR_PAPERS = 200  # papers of followed authors taken as (weaker) positives
 CACHED_PAPERS = 20_000  # papers whose features a process keeps
 CACHED_MODELS = 2_000
+CACHED_BLOCKS = 16  # candidate lists (days, digest windows) whose stacked features a process keeps
+REREAD_SECONDS = 600.0  # kept features are read again after this long where a vector was missing (the index job adds them)
 SEARCH_SECONDS = 300.0  # how long a followed search's matches among candidates are kept
 ON_THE_FLY = 50  # positives of a member without a stored model that the page's neighbour score reads
 
@@ -58,6 +60,7 @@ class _Paper:
     title: str
     terms: tuple[list[str], np.ndarray] | None = None
     text: str = ""
+    loaded: float = 0.0  # monotonic time: a paper read before its vector was stored is read again later
 
 
 class Recommender:
@@ -69,6 +72,7 @@ class Recommender:
         self._models: OrderedDict[str, tuple[tuple, Model]] = OrderedDict()
         self._background: tuple[float, list[int]] | None = None
         self._searches: dict[tuple, tuple[float, set[int]]] = {}
+        self._blocks: OrderedDict[int, tuple[list[int], Features, float]] = OrderedDict()
         self._lock = threading.RLock()
 
     # --- features ------------------------------------------------------------------------------
@@ -77,8 +81,10 @@ class Recommender:
         """Featurize the papers not cached yet (or changed since)."""
         from ..index.model import MODEL_KEY
 
+        now = time.monotonic()
         with self._lock:
-            missing = [p for p in dict.fromkeys(paper_ids) if p not in self._papers]
+            missing = [p for p in dict.fromkeys(paper_ids) if p not in self._papers
+                       or (self._papers[p].dense is None and now - self._papers[p].loaded > REREAD_SECONDS)]
         if not missing:
             return
         texts = recmodels.texts(session, missing)
@@ -92,7 +98,7 @@ class Recommender:
                 title, abstract, chash, cats = texts[pid]
                 self._papers[pid] = _Paper(chash, rows.indices[lo:hi].copy(), rows.data[lo:hi].copy(),
                                            features.dense[i].copy() if features.has_dense[i] else None, tuple(cats), title,
-                                           text=personal.paper_text(title, abstract))
+                                           text=personal.paper_text(title, abstract), loaded=now)
             while len(self._papers) > CACHED_PAPERS:
                 self._papers.popitem(last=False)
 
@@ -312,19 +318,20 @@ class Recommender:
         with self.store.session() as session:
             signals = recmodels.member_signals(session, user_id, limit=200) if user_id is not None else None
             excluded = recmodels.excluded(session, user_id) if user_id is not None else set()
-            ids = [p for p in dict.fromkeys(candidates) if p not in excluded]
+            ids, features = self._block(session, candidates)
+            keep = np.array([p not in excluded for p in ids], dtype=bool)
             model, whose = self.model_for(session, user_id, signals, community=community)
-            features = self.features(session, ids)
             boosts = self.boosts(session, signals, ids, span)
             if model is None:
                 if not (boosts.author or boosts.search or boosts.category):
-                    return [Recommendation(p, 0.0, "") for p in ids[:limit]], "none"
+                    return [Recommendation(p, 0.0, "") for p, k in zip(ids, keep) if k][:limit], "none"
                 model = Model("empty")
             scores, nearest, near = personal.score(model, features, boosts)
-            order = np.lexsort((np.arange(len(ids)), -scores))[:limit]
+            order = np.lexsort((np.arange(len(ids)), -scores))
+            order = order[keep[order]][:limit]
             liked = [int(model.positive_ids[nearest[i]]) for i in order[:explain] if nearest[i] >= 0 and len(model.positive_ids)]
             titles = recmodels.titles(session, liked) if liked else {}
-        like_from = personal.like_threshold(near)
+        like_from = personal.like_threshold(near[keep]) if keep.any() else personal.LIKE_FLOOR
         out = []
         for rank, i in enumerate(order):
             why = ""
@@ -335,6 +342,23 @@ class Recommender:
             out.append(Recommendation(ids[i], round(float(scores[i]), 4), why,
                                       personal.relevant(model, float(scores[i]), float(near[i]), boosted)))
         return out, whose if whose != "none" else "member"  # follows alone ranked them
+
+    def _block(self, session, candidates: list[int]) -> tuple[list[int], Features]:
+        """The candidates (distinct, in order) and their features, kept for the next call with the
+        same candidates (a day's page for every member, a digest's window for every subscriber)."""
+        ids = list(dict.fromkeys(candidates))
+        key = hash(tuple(ids))
+        with self._lock:
+            found = self._blocks.get(key)
+            if found is not None and found[0] == ids and time.monotonic() - found[2] < REREAD_SECONDS:
+                self._blocks.move_to_end(key)
+                return found[0], found[1]
+        block = (ids, self.features(session, ids), time.monotonic())
+        with self._lock:
+            self._blocks[key] = block
+            while len(self._blocks) > CACHED_BLOCKS:
+                self._blocks.popitem(last=False)
+        return block[0], block[1]
 
 
 def _signals_of(session, user_id: int) -> int:

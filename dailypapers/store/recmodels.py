@@ -95,11 +95,6 @@ class MemberSignals:
     categories: list[tuple[str, str]] = field(default_factory=list)
     searches: list[tuple[str, str]] = field(default_factory=list)
 
-    @property
-    def excluded(self) -> set[int]:
-        """Never recommended: saved, dismissed or read."""
-        return set(self.saved) | set(self.dismissed) | set(self.read)
-
 
 def member_signals(session: Session, user_id: int, *, limit: int = 1000) -> MemberSignals:
     """A member's signals (at most `limit` of each kind, newest first)."""
@@ -131,13 +126,15 @@ def member_signals(session: Session, user_id: int, *, limit: int = 1000) -> Memb
 
 
 def excluded(session: Session, user_id: int) -> set[int]:
-    """The papers never recommended to the member: saved (in any collection), dismissed, read."""
+    """The papers never recommended to the member: saved (in any collection), dismissed, read, and
+    those they upvoted (they have seen and liked them already)."""
     saved = select(members.c.paper_id).join(collections, collections.c.id == members.c.collection_id).where(
         collections.c.user_id == user_id
     )
     dismissed = select(feedback.c.paper_id).where(feedback.c.user_id == user_id, feedback.c.kind == "dismiss")
     read = select(notes.c.paper_id).where(notes.c.user_id == user_id, notes.c.read_at.is_not(None))
-    return set(session.execute(union_all(saved, dismissed, read)).scalars())
+    upvoted = select(upvotes.c.paper_id).where(upvotes.c.user_id == user_id)
+    return set(session.execute(union_all(saved, dismissed, read, upvoted)).scalars())
 
 
 def papers_of_authors(session: Session, keys: list[str], limit: int = 200) -> list[int]:
