@@ -71,7 +71,7 @@ class Updater:
             with self.store.session() as session:
                 current = recmodels.community_signals(session)
                 head = recmodels.head(session, recmodels.COMMUNITY)
-            if current > (head[0] if head else 0):
+            if current != (head[0] if head else 0):  # moved (down too: a member deleted)
                 recommender.fit_community()
                 done.append(recmodels.COMMUNITY)
                 self._community_at = time.monotonic()

@@ -107,7 +107,9 @@ async def recommendations(
     def build() -> Response:
         member = api_member(request)
         if member is None:
-            return private(json_response({"error": "a personal API token (Authorization: Bearer ...) or a signed-in session is needed"}, 401))
+            refused = json_response({"error": "a live personal API token (Authorization: Bearer ...) or a signed-in session is needed"}, 401)
+            refused.headers["www-authenticate"] = "Bearer"
+            return private(refused)
         site = site_of(request)
         _name, members = category_filter(category)
         with site.store.session() as session:
@@ -160,7 +162,7 @@ async def private_feed(request: Request) -> Response:
         feed = feedxml.Feed(
             id=f"{base}/for-you", title=f"{site.settings.site_name}: for {member['username']}",
             subtitle="The day's papers ranked for you, with why. This address is private: anyone who has it can read the feed.",
-            self_url=f"{base}/for-you", home_url=f"{base}/for-you", author=site.settings.site_name,
+            self_url=f"{base}/feeds/me/{secret}.atom", home_url=f"{base}/for-you", author=site.settings.site_name,
             generator=("dailypapers", __version__), entries=entries,
         )
         return Response(feedxml.atom(feed), media_type="application/atom+xml; charset=utf-8", headers=PRIVATE)
