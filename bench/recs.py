@@ -21,6 +21,7 @@ nothing). Positives are drawn from one primary category, as a reader's library w
 from __future__ import annotations
 
 import argparse
+import os
 import datetime as dt
 import random
 import shutil
@@ -137,20 +138,22 @@ def bench_rank_and_update(db: Path, ranks: int, updates: int) -> dict:
     started = time.perf_counter()
     n_listed = rank_once()
     cold_rank = time.perf_counter() - started
-    rank_times = []
+    rank_times, rank_cpu = [], []
     for _ in range(ranks):
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.thread_time()
         rank_once()
         rank_times.append(time.perf_counter() - started)
+        rank_cpu.append(time.thread_time() - cpu)
 
     fresh = [p for p in others if p not in set(positives)]
-    fit_times = []
+    fit_times, fit_cpu = [], []
     for _ in range(updates):
         with store.session() as session, session.begin():
             library.save(session, uid, fresh.pop(rng.randrange(len(fresh))))
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.thread_time()
         rec.fit(uid)
         fit_times.append(time.perf_counter() - started)
+        fit_cpu.append(time.thread_time() - cpu)
 
     updater = Updater(store, poll=0.3, community_every=3600).start()
     latencies = []
@@ -166,7 +169,7 @@ def bench_rank_and_update(db: Path, ranks: int, updates: int) -> dict:
                     head = recmodels.head(session, recmodels.owner_of(uid))
                 if head and head[0] >= wanted:
                     break
-                time.sleep(0.005)
+                time.sleep(0.02)
             latencies.append(time.perf_counter() - committed)
             time.sleep(rng.random() * 0.3)  # the next save at a random point of the poll
     finally:
@@ -175,7 +178,7 @@ def bench_rank_and_update(db: Path, ranks: int, updates: int) -> dict:
         size = len(recmodels.get(session, recmodels.owner_of(uid))["model"])
     store.dispose()
     return dict(listed=n_listed, cold_fit=cold_fit, cold_rank=cold_rank, rank=rank_times, fit=fit_times,
-                latency=latencies, model_bytes=size)
+                rank_cpu=rank_cpu, fit_cpu=fit_cpu, latency=latencies, model_bytes=size)
 
 
 def digest_template(vectors_db: Path, n: int) -> Path:
@@ -243,12 +246,14 @@ def main() -> None:
     data = CACHE / "digest-data"
     vectors = with_vectors(corpus_db(data))
     r = bench_rank_and_update(vectors, args.ranks, args.updates)
-    print(f"\n{today()}, {machine()}")
+    print(f"\n{today()}, {machine()}, load average {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
     print(f"ranking {r['listed']} listed papers for a member with {POSITIVES} positives; model {r['model_bytes'] / 1024:.0f} KB")
     print("| what | runs | median ms | p99 ms | max ms | target |")
     print("|---|---|---|---|---|---|")
     print(row("rank a day (warm process)", r["rank"], "p99 ≤ 30 ms"))
+    print(row("  the same, CPU time of the thread", r["rank_cpu"], ""))
     print(row("refit after a save (fit + store write)", r["fit"], "≤ 200 ms"))
+    print(row("  the same, CPU time of the thread", r["fit_cpu"], ""))
     print(row("save committed → new model stored (updater, 0.3 s poll)", r["latency"], "< 1 s"))
     print(f"first call of a fresh process: rank {r['cold_rank'] * 1000:.0f} ms (the day's papers featurized), "
           f"fit {r['cold_fit'] * 1000:.0f} ms (the positives and background featurized)", flush=True)

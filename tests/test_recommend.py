@@ -365,3 +365,22 @@ def test_the_private_feed_is_the_members_own_and_refused_once_revoked(store, sit
 def listings_latest(store) -> dt.date:
     with store.session() as session:
         return listings.latest_day(session)
+
+
+def test_the_updater_refits_the_community_when_signals_move_and_not_more_often_than_asked(store):
+    fan = member(store)
+    candidates = day_ids(store)
+    updater = Updater(store, poll=1, community_every=0)
+    with store.session() as session, session.begin():
+        votes.add(session, fan, candidates[0])
+    assert set(updater.run_once()) >= {recmodels.owner_of(fan), recmodels.COMMUNITY}
+    assert updater.run_once() == []  # nothing moved
+    with store.session() as session, session.begin():
+        votes.add(session, fan, candidates[1])
+        total = recmodels.community_signals(session)
+    slow = Updater(store, poll=1, community_every=3600)
+    slow._community_at = time.monotonic()  # refitted a moment ago: the member now, the community later
+    assert slow.run_once() == [recmodels.owner_of(fan)]
+    assert updater.run_once() == [recmodels.COMMUNITY]
+    with store.session() as session:
+        assert recmodels.head(session, recmodels.COMMUNITY)[0] == total

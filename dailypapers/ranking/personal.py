@@ -105,10 +105,29 @@ def empty_features() -> Features:
     return Features(sparse.csr_matrix((0, N_FEATURES), dtype=np.float32), np.zeros((0, DIM), np.float32), np.zeros(0, bool))
 
 
+_controller = None
+
+
+def one_thread():
+    """BLAS on one thread for the small products here: on a busy machine its threads competing
+    with the web server's cost more than they give (a 700-row solve took 20 times as long)."""
+    global _controller
+    if _controller is None:
+        from threadpoolctl import ThreadpoolController
+
+        _controller = ThreadpoolController()
+    return _controller.limit(limits=1, user_api="blas")
+
+
 def _unit_rows(m: sparse.csr_matrix) -> sparse.csr_matrix:
-    norms = np.sqrt(np.asarray(m.multiply(m).sum(axis=1)).ravel())
+    m = sparse.csr_matrix(m, dtype=np.float32)
+    lengths = np.diff(m.indptr)
+    squares = np.zeros(m.shape[0], dtype=np.float32)
+    filled = lengths > 0
+    squares[filled] = np.add.reduceat(m.data * m.data, m.indptr[:-1][filled]) if m.nnz else 0
+    norms = np.sqrt(squares)
     norms[norms == 0] = 1.0
-    return sparse.csr_matrix(sparse.diags((1.0 / norms).astype(np.float32)) @ m, dtype=np.float32)
+    return sparse.csr_matrix((m.data / np.repeat(norms, lengths), m.indices, m.indptr), shape=m.shape, dtype=np.float32)
 
 
 def featurize(texts: list[str], vectors: list[np.ndarray | None]) -> Features:
@@ -140,13 +159,16 @@ def stack(parts: list[Features]) -> Features:
     )
 
 
-def similarities(a: Features, b: Features) -> np.ndarray:
+def similarities(a: Features, b: Features, b_transposed: sparse.csr_matrix | None = None) -> np.ndarray:
     """Cosine-like similarity of every row of `a` with every row of `b`: the mean of the sparse
-    and dense cosines where both papers have a vector, the sparse cosine alone otherwise."""
-    words = np.asarray((a.sparse @ b.sparse.T).todense(), dtype=np.float32)
+    and dense cosines where both papers have a vector, the sparse cosine alone otherwise.
+    `b_transposed`: b.sparse.T as CSR, when the caller keeps it (a model's references)."""
+    bt = b_transposed if b_transposed is not None else b.sparse.T.tocsr()
+    words = (a.sparse @ bt).toarray().astype(np.float32, copy=False)
     if not (a.has_dense.any() and b.has_dense.any()):
         return words
-    meaning = a.dense @ b.dense.T
+    with one_thread():
+        meaning = a.dense @ b.dense.T
     both = a.has_dense[:, None] & b.has_dense[None, :]
     return np.where(both, (1 - DENSE_SHARE) * words + DENSE_SHARE * meaning, words)
 
@@ -180,6 +202,15 @@ class Model:
     n_positives: int = 0
     n_negatives: int = 0
     _full: np.ndarray | None = field(default=None, repr=False)
+    _references: tuple | None = field(default=None, repr=False)
+
+    def references(self) -> tuple[Features, sparse.csr_matrix]:
+        """The positives and then the dismissed papers, stacked, and their transposed sparse rows
+        (made once per model: every ranking compares candidates with them)."""
+        if self._references is None:
+            both = stack([self.positives, self.dismissed])
+            self._references = (both, both.sparse.T.tocsr())
+        return self._references
 
     def full_weights(self) -> np.ndarray:
         """The sparse weights as one dense vector of N_FEATURES (made once per model)."""
@@ -193,21 +224,16 @@ class Model:
 def _pruned(f: Features, keep: int = KEEP_ROW_TERMS) -> Features:
     """Each sparse row cut to its `keep` largest entries, unit length again (stored compactly)."""
     m = f.sparse.tocsr()
-    indptr, indices, data = [0], [], []
-    for i in range(m.shape[0]):
-        lo, hi = m.indptr[i], m.indptr[i + 1]
-        vals, cols = m.data[lo:hi], m.indices[lo:hi]
-        if len(vals) > keep:
-            top = np.argpartition(-vals, keep)[:keep]
-            vals, cols = vals[top], cols[top]
-        indices.append(cols)
-        data.append(vals)
-        indptr.append(indptr[-1] + len(vals))
-    rows = sparse.csr_matrix(
-        (np.concatenate(data) if data else np.zeros(0, np.float32), np.concatenate(indices) if indices else np.zeros(0, np.int32), indptr),
-        shape=(m.shape[0], N_FEATURES), dtype=np.float32,
-    )
-    return Features(_unit_rows(rows), f.dense.copy(), f.has_dense.copy())
+    lengths = np.diff(m.indptr)
+    rows = np.repeat(np.arange(m.shape[0]), lengths)
+    order = np.lexsort((-m.data, rows))  # by row, largest first within a row
+    rank = np.arange(len(order)) - np.repeat(m.indptr[:-1], lengths)
+    chosen = order[rank < keep]
+    counts = np.minimum(lengths, keep)
+    indptr = np.concatenate([[0], np.cumsum(counts)])
+    pruned = sparse.csr_matrix((m.data[chosen], m.indices[chosen], indptr), shape=m.shape, dtype=np.float32)
+    pruned.sort_indices()
+    return Features(_unit_rows(pruned), f.dense.copy(), f.has_dense.copy())
 
 
 def _kept(examples: Examples, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, Features]:
@@ -218,7 +244,7 @@ def _kept(examples: Examples, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray,
     return examples.paper_ids[rows].astype(np.int64), examples.weights[rows].astype(np.float32), _pruned(examples.features.take(rows))
 
 
-def fit(examples: Examples, *, neighbour: bool = False) -> Model:
+def fit(examples: Examples, *, neighbour: bool = False, known: np.ndarray | None = None) -> Model:
     """The member's model: linear with at least MIN_LINEAR positives, else (or when asked: the
     cheap model of a page that finds no stored one) the neighbour score."""
     positive = examples.labels > 0
@@ -231,7 +257,7 @@ def fit(examples: Examples, *, neighbour: bool = False) -> Model:
         return Model("empty", **common)
     if neighbour or n_pos < MIN_LINEAR or n_neg == 0:
         return Model("neighbour", **common)
-    bias, sparse_w, dense_w = _ridge(examples)
+    bias, sparse_w, dense_w = _ridge(examples, known)
     nonzero = np.flatnonzero(sparse_w)
     if len(nonzero) > KEEP_TERMS:
         nonzero = nonzero[np.argpartition(-np.abs(sparse_w[nonzero]), KEEP_TERMS)[:KEEP_TERMS]]
@@ -240,29 +266,45 @@ def fit(examples: Examples, *, neighbour: bool = False) -> Model:
                  dense_weight=dense_w.astype(np.float32), **common)
 
 
-def _ridge(examples: Examples) -> tuple[float, np.ndarray, np.ndarray]:
+def kernel(f: Features, rows: slice | None = None) -> np.ndarray:
+    """The examples' kernel (sparse and dense dot products, plus 1 for the intercept): of `rows`
+    with every example, or of all with all."""
+    top = f if rows is None else Features(f.sparse[rows], f.dense[rows], f.has_dense[rows])
+    with one_thread():
+        k = (top.sparse @ f.sparse.T.tocsr()).toarray().astype(np.float64)
+        k += (top.dense @ f.dense.T).astype(np.float64)
+    return k + 1.0
+
+
+def _ridge(examples: Examples, known: np.ndarray | None = None) -> tuple[float, np.ndarray, np.ndarray]:
     """Weighted, class-balanced ridge regression on +1/-1 in its dual form: with K the examples'
-    kernel (sparse and dense dot products, plus a constant for the intercept) and S their weights,
-    alpha = (RIDGE I + S K)^-1 S y, and the weights are X^T alpha."""
+    kernel and S their weights, alpha = (RIDGE I + S K)^-1 S y, and the weights are X^T alpha.
+    `known`: the kernel of the last examples among themselves (the background sample, the same
+    for every member: the caller keeps it), so only the member's own rows are multiplied out."""
     f, y = examples.features, examples.labels.astype(np.float64)
     weights = examples.weights.astype(np.float64).copy()
     for label in (1, -1):  # each class weighs as much in all, whatever its size
         mask = y == label
         weights[mask] *= len(y) / (2.0 * weights[mask].sum())
-    kernel = np.asarray((f.sparse @ f.sparse.T).todense(), dtype=np.float64)
-    kernel += f.dense.astype(np.float64) @ f.dense.T.astype(np.float64)
-    kernel += 1.0  # the intercept's constant feature
-    # Symmetric: alpha = S^1/2 (RIDGE I + S^1/2 K S^1/2)^-1 S^1/2 y, by Cholesky, on one thread (a
-    # small system: BLAS threads competing with the web server's cost more than they give).
+    n = len(y)
+    if known is not None and 0 < len(known) < n:
+        m = n - len(known)
+        full = np.empty((n, n), dtype=np.float64)
+        full[:m] = kernel(f, slice(0, m))
+        full[m:, :m] = full[:m, m:].T
+        full[m:, m:] = known
+    else:
+        full = kernel(f)
+    # Symmetric: alpha = S^1/2 (RIDGE I + S^1/2 K S^1/2)^-1 S^1/2 y, by Cholesky.
     from scipy.linalg import cho_factor, cho_solve
-    from threadpoolctl import threadpool_limits
 
     root = np.sqrt(weights)
-    with threadpool_limits(limits=1, user_api="blas"):
-        system = RIDGE * np.eye(len(y)) + root[:, None] * kernel * root[None, :]
-        alpha = root * cho_solve(cho_factor(system, check_finite=False), root * y, check_finite=False)
-    sparse_w = np.asarray(f.sparse.T @ alpha.astype(np.float32)).ravel()
-    dense_w = f.dense.T @ alpha.astype(np.float32)
+    with one_thread():
+        system = root[:, None] * full * root[None, :]
+        system[np.diag_indices(n)] += RIDGE
+        alpha = root * cho_solve(cho_factor(system, check_finite=False, overwrite_a=True), root * y, check_finite=False)
+        sparse_w = np.asarray(f.sparse.T @ alpha.astype(np.float32)).ravel()
+        dense_w = f.dense.T @ alpha.astype(np.float32)
     return float(alpha.sum()), sparse_w, dense_w
 
 
@@ -292,8 +334,12 @@ def score(model: Model, candidates: Features, boosts: Boosts | None = None) -> t
     near = np.zeros(n, dtype=np.float32)
     if n == 0:
         return scores, nearest, near
-    if len(model.positives):
-        sims = similarities(candidates, model.positives)
+    n_pos = len(model.positives)
+    if n_pos or len(model.dismissed):
+        refs, refs_t = model.references()
+        both = similarities(candidates, refs, refs_t)
+    if n_pos:
+        sims = both[:, :n_pos]
         nearest = np.argmax(sims, axis=1)
         near = sims[np.arange(n), nearest]
         if model.method == "neighbour":
@@ -302,10 +348,12 @@ def score(model: Model, candidates: Features, boosts: Boosts | None = None) -> t
             w = model.positive_weight[top]
             scores = NEIGHBOUR_SCALE * (np.take_along_axis(sims, top, axis=1) * w).sum(axis=1) / np.maximum(w.sum(axis=1), 1e-6)
     if model.method == "linear":
-        linear = np.asarray(candidates.sparse @ model.full_weights()).ravel() + candidates.dense @ model.dense_weight + model.bias
+        with one_thread():
+            dense = candidates.dense @ model.dense_weight
+        linear = np.asarray(candidates.sparse @ model.full_weights()).ravel() + dense + model.bias
         scores = linear + NEAR_WEIGHT * near
     if len(model.dismissed):
-        closest = similarities(candidates, model.dismissed).max(axis=1)
+        closest = both[:, n_pos:].max(axis=1)
         scores = scores - DUPLICATE_PENALTY * np.clip((closest - DUPLICATE_FROM) / (1 - DUPLICATE_FROM), 0, None)
     if boosts is not None:
         for kind in ("author", "search", "category"):

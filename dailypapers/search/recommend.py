@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 
 BACKGROUND = 300  # listed papers sampled as every model's background negatives
 BACKGROUND_SECONDS = 600.0  # how long a process keeps its background sample
-AUTHOR_PAPERS = 200  # papers of followed authors taken as (weaker) positives
+AUTHOR_PAPERS = 50  # papers of followed authors taken as (weaker) positives, the newest
 CACHED_PAPERS = 20_000  # papers whose features a process keeps
 CACHED_MODELS = 2_000
 CACHED_BLOCKS = 16  # candidate lists (days, digest windows) whose stacked features a process keeps
@@ -61,6 +61,7 @@ class _Paper:
     terms: tuple[list[str], np.ndarray] | None = None
     text: str = ""
     loaded: float = 0.0  # monotonic time: a paper read before its vector was stored is read again later
+    authors: frozenset[str] = frozenset()  # folded author keys (for followed authors)
 
 
 class Recommender:
@@ -71,6 +72,7 @@ class Recommender:
         self._papers: OrderedDict[int, _Paper] = OrderedDict()
         self._models: OrderedDict[str, tuple[tuple, Model]] = OrderedDict()
         self._background: tuple[float, list[int]] | None = None
+        self._bg_kernel: tuple[list[int], np.ndarray] | None = None
         self._searches: dict[tuple, tuple[float, set[int]]] = {}
         self._blocks: OrderedDict[int, tuple[list[int], Features, float]] = OrderedDict()
         self._lock = threading.RLock()
@@ -89,6 +91,7 @@ class Recommender:
             return
         texts = recmodels.texts(session, missing)
         vectors = embedding_store.get_many(session, MODEL_KEY, list(texts))
+        authors = recmodels.author_keys(session, list(texts))
         ids = list(texts)
         features = personal.featurize([personal.paper_text(texts[p][0], texts[p][1]) for p in ids], [vectors.get(p) for p in ids])
         rows = features.sparse
@@ -98,7 +101,8 @@ class Recommender:
                 title, abstract, chash, cats = texts[pid]
                 self._papers[pid] = _Paper(chash, rows.indices[lo:hi].copy(), rows.data[lo:hi].copy(),
                                            features.dense[i].copy() if features.has_dense[i] else None, tuple(cats), title,
-                                           text=personal.paper_text(title, abstract), loaded=now)
+                                           text=personal.paper_text(title, abstract), loaded=now,
+                                           authors=frozenset(authors.get(pid, ())))
             while len(self._papers) > CACHED_PAPERS:
                 self._papers.popitem(last=False)
 
@@ -145,7 +149,7 @@ class Recommender:
 
     # --- fitting (the updater's) ---------------------------------------------------------------
 
-    def examples(self, session, signals: recmodels.MemberSignals) -> Examples:
+    def examples(self, session, signals: recmodels.MemberSignals) -> tuple[Examples, np.ndarray]:
         """A member's examples: upvotes and saves, papers of followed authors (weaker), against
         their dismissals, papers shown and passed over, and the background sample."""
         weighted: dict[int, tuple[int, float, bool]] = {}  # paper -> (label, weight, dismissed)
@@ -163,10 +167,26 @@ class Recommender:
         for pid, _count in signals.shown:
             if pid not in weighted:
                 weighted[pid] = (-1, personal.WEIGHTS["shown"], False)
-        for pid in self.background(session):
-            if pid not in weighted:
-                weighted[pid] = (-1, personal.WEIGHTS["background"], False)
-        return self._examples(session, weighted)
+        return self._with_background(session, weighted)
+
+    def _with_background(self, session, weighted: dict[int, tuple[int, float, bool]]) -> tuple[Examples, np.ndarray]:
+        """The examples with the background sample last (those not among them already), and the
+        background's kernel among itself (computed once per sample, then cut to the rows used)."""
+        sample, block = self._background_kernel(session)
+        used = [i for i, pid in enumerate(sample) if pid not in weighted]
+        for i in used:
+            weighted[sample[i]] = (-1, personal.WEIGHTS["background"], False)
+        return self._examples(session, weighted), block[np.ix_(used, used)]
+
+    def _background_kernel(self, session) -> tuple[list[int], np.ndarray]:
+        sample = self.background(session)
+        with self._lock:
+            found = self._bg_kernel
+        if found is None or found[0] != sample:
+            found = (sample, personal.kernel(self.features(session, sample)))
+            with self._lock:
+                self._bg_kernel = found
+        return found
 
     def _examples(self, session, weighted: dict[int, tuple[int, float, bool]]) -> Examples:
         ids = list(weighted)
@@ -183,7 +203,8 @@ class Recommender:
         with self.store.session() as session:
             at = _signals_of(session, user_id)
             signals = recmodels.member_signals(session, user_id)
-            model = personal.fit(self.examples(session, signals))
+            examples, known = self.examples(session, signals)
+            model = personal.fit(examples, known=known)
         self._store(recmodels.owner_of(user_id), user_id, model, at)
         return model
 
@@ -194,9 +215,8 @@ class Recommender:
             weighted: dict[int, tuple[int, float, bool]] = {}
             for pid, n in recmodels.community_positives(session):
                 weighted[pid] = (1, float(1 + np.log(n)), False)
-            for pid in self.background(session):
-                weighted.setdefault(pid, (-1, personal.WEIGHTS["background"], False))
-            model = personal.fit(self._examples(session, weighted))
+            examples, known = self._with_background(session, weighted)
+            model = personal.fit(examples, known=known)
         self._store(recmodels.COMMUNITY, None, model, at)
         return model
 
@@ -236,14 +256,14 @@ class Recommender:
                 self._models.popitem(last=False)
         return model
 
-    def model_for(self, session, user_id: int | None, signals: recmodels.MemberSignals | None, *,
-                  community: bool = True) -> tuple[Model | None, str]:
+    def model_for(self, session, user_id: int | None, *, community: bool = True) -> tuple[Model | None, str]:
         """(model, whose): the member's stored model; else the neighbour score of their positives
         (on the fly: no fit, no write); else the community's; else none."""
         if user_id is not None:
             model = self.stored(session, recmodels.owner_of(user_id))
             if model is not None and model.method != "empty":
                 return model, "member"
+            signals = recmodels.member_signals(session, user_id, limit=ON_THE_FLY) if model is None else None
             positives = list(dict.fromkeys((signals.saved + signals.upvoted) if signals else []))[:ON_THE_FLY]
             if positives or (signals and signals.dismissed):
                 weighted = {p: (1, 1.0, False) for p in positives}
@@ -261,13 +281,14 @@ class Recommender:
                span: tuple[dt.date, dt.date] | None) -> Boosts:
         """What of the member's follows each candidate matches (by row)."""
         out = Boosts()
-        if signals is None:
+        if signals is None or not (signals.authors or signals.categories or signals.searches):
             return out
+        with self._lock:
+            found = [self._papers.get(pid) for pid in ids]
         if signals.authors:
             labels = dict(signals.authors)
-            keys = recmodels.author_keys(session, ids)
-            for row, pid in enumerate(ids):
-                hit = next((labels[k] for k in keys.get(pid, ()) if k in labels), None)
+            for row, paper in enumerate(found):
+                hit = next((labels[k] for k in sorted(paper.authors & labels.keys())), None) if paper else None
                 if hit:
                     out.author[row] = hit
         if signals.categories:
@@ -275,8 +296,7 @@ class Recommender:
             for code, label in signals.categories:
                 for c in taxonomy.categories_in(code) or (code,):
                     wanted.setdefault(c, label)
-            for row, pid in enumerate(ids):
-                paper = self._paper(pid)
+            for row, paper in enumerate(found):
                 hit = next((wanted[c] for c in (paper.categories if paper else ()) if c in wanted), None)
                 if hit:
                     out.category[row] = hit
@@ -316,11 +336,11 @@ class Recommender:
         recommendations and whose model ranked them: member, community (not when `community` is
         False), or none (no model: the candidates in their order)."""
         with self.store.session() as session:
-            signals = recmodels.member_signals(session, user_id, limit=200) if user_id is not None else None
+            signals = recmodels.follows_of(session, user_id) if user_id is not None else None
             excluded = recmodels.excluded(session, user_id) if user_id is not None else set()
             ids, features = self._block(session, candidates)
             keep = np.array([p not in excluded for p in ids], dtype=bool)
-            model, whose = self.model_for(session, user_id, signals, community=community)
+            model, whose = self.model_for(session, user_id, community=community)
             boosts = self.boosts(session, signals, ids, span)
             if model is None:
                 if not (boosts.author or boosts.search or boosts.category):

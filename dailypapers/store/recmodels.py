@@ -118,6 +118,14 @@ def member_signals(session: Session, user_id: int, *, limit: int = 1000) -> Memb
     out.read = list(session.execute(
         select(notes.c.paper_id).where(notes.c.user_id == user_id, notes.c.read_at.is_not(None))
     ).scalars())
+    followed = follows_of(session, user_id)
+    out.authors, out.categories, out.searches = followed.authors, followed.categories, followed.searches
+    return out
+
+
+def follows_of(session: Session, user_id: int) -> MemberSignals:
+    """A member's follows alone (what a ranking reads besides the stored model)."""
+    out = MemberSignals()
     for kind, value, label in session.execute(
         select(follows.c.kind, follows.c.value, follows.c.label).where(follows.c.user_id == user_id).order_by(follows.c.id)
     ):
