@@ -311,6 +311,7 @@ def test_compose_similar_papers_from_upvotes(store):
     import numpy as np
 
     from dailypapers.index.model import DIM, MODEL_KEY
+    from dailypapers.search.recommend import recommender_for
     from dailypapers.store import embeddings as embedding_store
     from dailypapers.store import feed as feed_store
     from dailypapers.store import users as user_store
@@ -332,6 +333,11 @@ def test_compose_similar_papers_from_upvotes(store):
         sid = sub_store.create_pending(session, "fan@example.org", Preferences(trending_count=0, similar_to_upvotes=True), "s", user_id=uid)
         sub_store.confirm(session, sid, dt.datetime(2024, 1, 1))
         sub = sub_store.get(session, sid)
-    digest = Composer(store, LISTING_DAY, topic_limit=5).compose_for(sub)
-    [section] = digest.sections
-    assert section.kind == "similar" and [p.paper_id for p in section.papers] == [near, far]
+    recommender_for(store).fit(uid)  # the updater's refit; without it, the neighbour score on the fly ranks alike
+    for prepared in (False, True):  # a member alone, and a batch at once (what send_digests does)
+        composer = Composer(store, LISTING_DAY, topic_limit=5)
+        if prepared:
+            composer.prepare([sub])
+            assert composer._prepared
+        [section] = composer.compose_for(sub).sections
+        assert section.kind == "similar" and [p.paper_id for p in section.papers] == [near, far]

@@ -384,3 +384,24 @@ def test_the_updater_refits_the_community_when_signals_move_and_not_more_often_t
     assert updater.run_once() == [recmodels.COMMUNITY]
     with store.session() as session:
         assert recmodels.head(session, recmodels.COMMUNITY)[0] == total
+
+
+def test_a_batch_of_members_is_ranked_as_each_alone(store):
+    """recommend_many (a digest's batch, a few queries for all) agrees with recommend."""
+    candidates = day_ids(store)
+    earlier = day_ids(store, dt.date(2025, 3, 19))
+    members = [member(store) for _ in range(3)]
+    with store.session() as session, session.begin():
+        for n, uid in enumerate(members):
+            for p in earlier[n * 10 : n * 10 + 6 + n]:
+                library.save(session, uid, p)
+            feedback.dismiss(session, uid, candidates[n])
+        follows.follow(session, members[0], "category", "cs", "Computer Science")
+    rec = recommender_for(store)
+    for uid in members:
+        rec.fit(uid)
+    many = rec.recommend_many(members + [member(store)], candidates, limit=10, span=(DAY, DAY), explain=10)
+    assert set(many) == set(members)  # one with no stored model: none here (the digest ranks them alone)
+    for uid in members:
+        alone, whose = rec.recommend(uid, candidates, limit=10, span=(DAY, DAY), explain=10)
+        assert whose == "member" and many[uid] == alone

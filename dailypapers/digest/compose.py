@@ -129,6 +129,7 @@ class Composer:
         self._trending: list[DigestPaper] | None = None
         self._topics: dict[tuple, Section] = {}
         self._windows: dict[dt.date, dict[int, PaperCard]] = {}
+        self._prepared: dict[tuple[int, dt.date], list] = {}  # (member, since) -> recommendations (prepare)
 
     def trending(self, count: int) -> Section:
         if self._trending is None:
@@ -179,6 +180,24 @@ class Composer:
             found = self._windows[since] = {i.paper.id: i.paper for i in page.items}
         return found
 
+    def prepare(self, subscribers: list[Subscriber]) -> None:
+        """Rank the "papers like yours" of a batch of subscribers at once (a few queries for all:
+        search/recommend.py's recommend_many); `similar` then reads them."""
+        from ..search.recommend import recommender_for
+
+        by_since: dict[dt.date, list[int]] = {}
+        for sub in subscribers:
+            if sub.preferences.similar_to_upvotes and sub.user_id is not None:
+                since = topic_since(sub, self.period)
+                if since <= self.period.end:
+                    by_since.setdefault(since, []).append(sub.user_id)
+        self._prepared = {}
+        for since, users in by_since.items():
+            found = recommender_for(self.store).recommend_many(
+                users, list(self.window(since)), limit=self.topic_limit, span=(since, self.period.end), explain=self.topic_limit,
+            )
+            self._prepared.update(((uid, since), recs) for uid, recs in found.items())
+
     def similar(self, user_id: int, since: dt.date) -> Section:
         """New papers the member's recommender (the one /for-you ranks with: search/recommend.py)
         finds relevant among those featured since `since`, best first."""
@@ -188,10 +207,14 @@ class Composer:
         if since > self.period.end:
             return Section("similar", title, ())
         window = self.window(since)
-        recs, whose = recommender_for(self.store).recommend(
-            user_id, list(window), limit=self.topic_limit, span=(since, self.period.end), explain=self.topic_limit, community=False,
-        )
-        best = [r for r in recs if r.relevant] if whose == "member" else []
+        recs = self._prepared.get((user_id, since))
+        if recs is None:  # not prepared, or no stored model yet: ranked alone
+            recs, whose = recommender_for(self.store).recommend(
+                user_id, list(window), limit=self.topic_limit, span=(since, self.period.end), explain=self.topic_limit,
+                community=False,
+            )
+            recs = recs if whose == "member" else []
+        best = [r for r in recs if r.relevant]
         return Section("similar", title, self._digest_papers([window[r.paper_id] for r in best]))
 
     def _digest_papers(self, papers: list[dict]) -> tuple[DigestPaper, ...]:

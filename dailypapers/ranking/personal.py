@@ -201,7 +201,6 @@ class Model:
     dismissed: Features = field(default_factory=empty_features)
     n_positives: int = 0
     n_negatives: int = 0
-    _full: np.ndarray | None = field(default=None, repr=False)
     _references: tuple | None = field(default=None, repr=False)
 
     def references(self) -> tuple[Features, sparse.csr_matrix]:
@@ -212,13 +211,23 @@ class Model:
             self._references = (both, both.sparse.T.tocsr())
         return self._references
 
-    def full_weights(self) -> np.ndarray:
-        """The sparse weights as one dense vector of N_FEATURES (made once per model)."""
-        if self._full is None:
-            full = np.zeros(N_FEATURES, dtype=np.float32)
-            full[self.term_index] = self.term_weight
-            self._full = full
-        return self._full
+    def weights_of(self, features: np.ndarray) -> np.ndarray:
+        """The linear weights of these feature indices (0 where the model keeps none): a lookup in
+        the sorted kept indices, so no model holds a dense vector of all N_FEATURES."""
+        if not len(self.term_index):
+            return np.zeros(len(features), dtype=np.float32)
+        at = np.searchsorted(self.term_index, features).clip(0, len(self.term_index) - 1)
+        return np.where(self.term_index[at] == features, self.term_weight[at], 0).astype(np.float32)
+
+    def sparse_scores(self, rows: sparse.csr_matrix) -> np.ndarray:
+        """Each row's dot product with the linear model's sparse weights."""
+        contributions = rows.data * self.weights_of(rows.indices)
+        out = np.zeros(rows.shape[0], dtype=np.float32)
+        lengths = np.diff(rows.indptr)
+        filled = lengths > 0
+        if rows.nnz:
+            out[filled] = np.add.reduceat(contributions, rows.indptr[:-1][filled])
+        return out
 
 
 def _pruned(f: Features, keep: int = KEEP_ROW_TERMS) -> Features:
@@ -350,7 +359,7 @@ def score(model: Model, candidates: Features, boosts: Boosts | None = None) -> t
     if model.method == "linear":
         with one_thread():
             dense = candidates.dense @ model.dense_weight
-        linear = np.asarray(candidates.sparse @ model.full_weights()).ravel() + dense + model.bias
+        linear = model.sparse_scores(candidates.sparse) + dense + model.bias
         scores = linear + NEAR_WEIGHT * near
     if len(model.dismissed):
         closest = both[:, n_pos:].max(axis=1)
@@ -380,7 +389,7 @@ def top_terms(model: Model, terms: tuple[list[str], np.ndarray], n: int = WHY_TE
     words, index = terms
     if model.method != "linear" or not len(model.term_index) or not len(words):
         return []
-    weights = model.full_weights()[index]
+    weights = model.weights_of(index)
     out: list[str] = []
     for i in np.argsort(-weights, kind="stable"):
         if weights[i] <= 0:

@@ -34,8 +34,8 @@ log = logging.getLogger(__name__)
 BACKGROUND = 300  # listed papers sampled as every model's background negatives
 BACKGROUND_SECONDS = 600.0  # how long a process keeps its background sample
 AUTHOR_PAPERS = 50  # papers of followed authors taken as (weaker) positives, the newest
-CACHED_PAPERS = 20_000  # papers whose features a process keeps
-CACHED_MODELS = 2_000
+CACHED_PAPERS = 10_000  # papers whose features a process keeps (about 5 KB each)
+CACHED_MODELS = 200  # decoded models a process keeps (up to about 1 MB each with 200 positives)
 CACHED_BLOCKS = 16  # candidate lists (days, digest windows) whose stacked features a process keeps
 REREAD_SECONDS = 600.0  # kept features are read again after this long where a vector was missing (the index job adds them)
 SEARCH_SECONDS = 300.0  # how long a followed search's matches among candidates are kept
@@ -62,6 +62,20 @@ class _Paper:
     text: str = ""
     loaded: float = 0.0  # monotonic time: a paper read before its vector was stored is read again later
     authors: frozenset[str] = frozenset()  # folded author keys (for followed authors)
+
+
+@dataclass
+class _Ranked:
+    model: Model
+    ids: list[int]
+    order: np.ndarray
+    scores: np.ndarray
+    nearest: np.ndarray
+    near: np.ndarray
+    boosts: Boosts
+    liked: list[int]
+    like_from: float
+    explain: int
 
 
 class Recommender:
@@ -339,29 +353,67 @@ class Recommender:
             signals = recmodels.follows_of(session, user_id) if user_id is not None else None
             excluded = recmodels.excluded(session, user_id) if user_id is not None else set()
             ids, features = self._block(session, candidates)
-            keep = np.array([p not in excluded for p in ids], dtype=bool)
             model, whose = self.model_for(session, user_id, community=community)
             boosts = self.boosts(session, signals, ids, span)
-            if model is None:
-                if not (boosts.author or boosts.search or boosts.category):
-                    return [Recommendation(p, 0.0, "") for p, k in zip(ids, keep) if k][:limit], "none"
-                model = Model("empty")
-            scores, nearest, near = personal.score(model, features, boosts)
-            order = np.lexsort((np.arange(len(ids)), -scores))
-            order = order[keep[order]][:limit]
-            liked = [int(model.positive_ids[nearest[i]]) for i in order[:explain] if nearest[i] >= 0 and len(model.positive_ids)]
-            titles = recmodels.titles(session, liked) if liked else {}
+            ranked = self._rank(model, ids, features, excluded, boosts, limit, explain)
+            if ranked is None:
+                return [Recommendation(p, 0.0, "") for p in ids if p not in excluded][:limit], "none"
+            titles = recmodels.titles(session, ranked.liked) if ranked.liked else {}
+        return self._explained(ranked, titles), whose if whose != "none" else "member"  # follows alone ranked them
+
+    def recommend_many(self, user_ids: list[int], candidates: list[int], *, limit: int | None = None,
+                       span: tuple[dt.date, dt.date] | None = None, explain: int = 10) -> dict[int, list[Recommendation]]:
+        """`recommend` for many members at once, by their stored models only (a digest's batch: a
+        few queries for all of them); a member without a stored model gets none here."""
+        out: dict[int, list[Recommendation]] = {}
+        if not user_ids:
+            return out
+        with self.store.session() as session:
+            follows = recmodels.follows_of_many(session, user_ids)
+            excluded = recmodels.excluded_many(session, user_ids)
+            stored = recmodels.get_many(session, [recmodels.owner_of(u) for u in user_ids])
+            ids, features = self._block(session, candidates)
+            ranked = {}
+            for uid in user_ids:
+                row = stored.get(recmodels.owner_of(uid))
+                try:
+                    model = personal.from_bytes(row["model"]) if row is not None else None
+                except personal.BadModel:
+                    model = None
+                if model is None or model.method == "empty":
+                    continue
+                boosts = self.boosts(session, follows.get(uid), ids, span)
+                ranked[uid] = self._rank(model, ids, features, excluded.get(uid, set()), boosts, limit, explain)
+            liked = {p for r in ranked.values() for p in r.liked}
+            titles = recmodels.titles(session, sorted(liked)) if liked else {}
+        return {uid: self._explained(r, titles) for uid, r in ranked.items()}
+
+    def _rank(self, model: Model | None, ids: list[int], features: Features, excluded: set[int], boosts: Boosts,
+              limit: int | None, explain: int) -> "_Ranked | None":
+        """Scores and order of the candidates not excluded; None without a model or a follow."""
+        if model is None:
+            if not (boosts.author or boosts.search or boosts.category):
+                return None
+            model = Model("empty")
+        keep = np.array([p not in excluded for p in ids], dtype=bool)
+        scores, nearest, near = personal.score(model, features, boosts)
+        order = np.lexsort((np.arange(len(ids)), -scores))
+        order = order[keep[order]][:limit]
+        liked = [int(model.positive_ids[nearest[i]]) for i in order[:explain] if nearest[i] >= 0 and len(model.positive_ids)]
         like_from = personal.like_threshold(near[keep]) if keep.any() else personal.LIKE_FLOOR
+        return _Ranked(model, ids, order, scores, nearest, near, boosts, liked, like_from, explain)
+
+    def _explained(self, r: "_Ranked", titles: dict[int, str]) -> list[Recommendation]:
         out = []
-        for rank, i in enumerate(order):
+        for rank, i in enumerate(r.order):
             why = ""
-            if rank < explain:
-                why = personal.explain(model, int(i), terms=self._terms(ids[i]), nearest=int(nearest[i]), near=float(near[i]),
-                                       boosts=boosts, titles=titles, like_from=like_from)
-            boosted = int(i) in boosts.author or int(i) in boosts.search or int(i) in boosts.category
-            out.append(Recommendation(ids[i], round(float(scores[i]), 4), why,
-                                      personal.relevant(model, float(scores[i]), float(near[i]), boosted)))
-        return out, whose if whose != "none" else "member"  # follows alone ranked them
+            if rank < r.explain:
+                why = personal.explain(r.model, int(i), terms=self._terms(r.ids[i]), nearest=int(r.nearest[i]),
+                                       near=float(r.near[i]), boosts=r.boosts, titles=titles, like_from=r.like_from)
+            boosted = int(i) in r.boosts.author or int(i) in r.boosts.search or int(i) in r.boosts.category
+            out.append(Recommendation(r.ids[i], round(float(r.scores[i]), 4), why,
+                                      personal.relevant(r.model, float(r.scores[i]), float(r.near[i]), boosted)))
+        return out
 
     def _block(self, session, candidates: list[int]) -> tuple[list[int], Features]:
         """The candidates (distinct, in order) and their features, kept for the next call with the

@@ -133,16 +133,51 @@ def follows_of(session: Session, user_id: int) -> MemberSignals:
     return out
 
 
+def follows_of_many(session: Session, user_ids: list[int]) -> dict[int, MemberSignals]:
+    """follows_of for many members (one query per 500)."""
+    out: dict[int, MemberSignals] = {}
+    for part in chunks(list(user_ids)):
+        for uid, kind, value, label in session.execute(
+            select(follows.c.user_id, follows.c.kind, follows.c.value, follows.c.label)
+            .where(follows.c.user_id.in_(part)).order_by(follows.c.id)
+        ):
+            found = out.setdefault(uid, MemberSignals())
+            {"author": found.authors, "category": found.categories, "search": found.searches}.get(kind, []).append((value, label or value))
+    return out
+
+
+def _excluded_queries(where_user):
+    """(user id, paper id) of what members never get recommended: saved, dismissed, read, upvoted."""
+    return union_all(
+        select(collections.c.user_id, members.c.paper_id).join(collections, collections.c.id == members.c.collection_id)
+        .where(where_user(collections.c.user_id)),
+        select(feedback.c.user_id, feedback.c.paper_id).where(where_user(feedback.c.user_id), feedback.c.kind == "dismiss"),
+        select(notes.c.user_id, notes.c.paper_id).where(where_user(notes.c.user_id), notes.c.read_at.is_not(None)),
+        select(upvotes.c.user_id, upvotes.c.paper_id).where(where_user(upvotes.c.user_id)),
+    )
+
+
+def excluded_many(session: Session, user_ids: list[int]) -> dict[int, set[int]]:
+    """excluded for many members (one query per 500)."""
+    out: dict[int, set[int]] = {}
+    for part in chunks(list(user_ids)):
+        for uid, pid in session.execute(_excluded_queries(lambda column: column.in_(part))):
+            out.setdefault(uid, set()).add(pid)
+    return out
+
+
+def get_many(session: Session, owners: list[str]) -> dict[str, dict]:
+    """The stored models of these owners, by owner."""
+    out: dict[str, dict] = {}
+    for part in chunks(list(owners)):
+        out.update((r["owner"], dict(r)) for r in session.execute(select(models).where(models.c.owner.in_(part))).mappings())
+    return out
+
+
 def excluded(session: Session, user_id: int) -> set[int]:
     """The papers never recommended to the member: saved (in any collection), dismissed, read, and
     those they upvoted (they have seen and liked them already)."""
-    saved = select(members.c.paper_id).join(collections, collections.c.id == members.c.collection_id).where(
-        collections.c.user_id == user_id
-    )
-    dismissed = select(feedback.c.paper_id).where(feedback.c.user_id == user_id, feedback.c.kind == "dismiss")
-    read = select(notes.c.paper_id).where(notes.c.user_id == user_id, notes.c.read_at.is_not(None))
-    upvoted = select(upvotes.c.paper_id).where(upvotes.c.user_id == user_id)
-    return set(session.execute(union_all(saved, dismissed, read, upvoted)).scalars())
+    return {pid for _uid, pid in session.execute(_excluded_queries(lambda column: column == user_id))}
 
 
 def papers_of_authors(session: Session, keys: list[str], limit: int = 200) -> list[int]:
