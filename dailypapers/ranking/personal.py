@@ -24,6 +24,7 @@ neighbour score, near-duplicates and the "like: <title>" explanation)."""
 from __future__ import annotations
 
 import json
+import threading
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -106,6 +107,14 @@ def empty_features() -> Features:
 
 
 _controller = None
+_local = threading.local()
+
+
+def _scratch() -> np.ndarray:
+    found = getattr(_local, "scratch", None)
+    if found is None:
+        found = _local.scratch = np.zeros(N_FEATURES, dtype=np.float32)
+    return found
 
 
 def one_thread():
@@ -212,12 +221,17 @@ class Model:
         return self._references
 
     def weights_of(self, features: np.ndarray) -> np.ndarray:
-        """The linear weights of these feature indices (0 where the model keeps none): a lookup in
-        the sorted kept indices, so no model holds a dense vector of all N_FEATURES."""
+        """The linear weights of these feature indices (0 where the model keeps none): scattered
+        into a scratch vector of N_FEATURES that each thread keeps and wipes after, so no model
+        holds a dense vector of every feature."""
         if not len(self.term_index):
             return np.zeros(len(features), dtype=np.float32)
-        at = np.searchsorted(self.term_index, features).clip(0, len(self.term_index) - 1)
-        return np.where(self.term_index[at] == features, self.term_weight[at], 0).astype(np.float32)
+        scratch = _scratch()
+        scratch[self.term_index] = self.term_weight
+        try:
+            return scratch[features]
+        finally:
+            scratch[self.term_index] = 0.0
 
     def sparse_scores(self, rows: sparse.csr_matrix) -> np.ndarray:
         """Each row's dot product with the linear model's sparse weights."""
@@ -371,12 +385,21 @@ def score(model: Model, candidates: Features, boosts: Boosts | None = None) -> t
     return scores.astype(np.float32), nearest, near.astype(np.float32)
 
 
-def hashed_terms(text: str) -> tuple[list[str], np.ndarray]:
+_analyzers: list = []
+
+
+def _analyzer():
+    if not _analyzers:
+        _analyzers.append(vectorizer().build_analyzer())
+    return _analyzers[0]
+
+
+def hashed_terms(text: str) -> tuple[tuple[str, ...], np.ndarray]:
     """A text's distinct words and word pairs and their feature indices (the hashing is not
     reversible: to name a feature, hash the text's own terms and look them up)."""
     from sklearn.utils import murmurhash3_32
 
-    terms = list(dict.fromkeys(vectorizer().build_analyzer()(text)))
+    terms = tuple(dict.fromkeys(_analyzer()(text)))  # a tuple of strings: not tracked by the garbage collector
     index = np.empty(len(terms), dtype=np.int64)
     for i, term in enumerate(terms):
         h = murmurhash3_32(term, seed=0)
@@ -384,7 +407,7 @@ def hashed_terms(text: str) -> tuple[list[str], np.ndarray]:
     return terms, index
 
 
-def top_terms(model: Model, terms: tuple[list[str], np.ndarray], n: int = WHY_TERMS) -> list[str]:
+def top_terms(model: Model, terms: tuple[tuple[str, ...], np.ndarray], n: int = WHY_TERMS) -> list[str]:
     """The model's largest positive weights among a paper's own terms (hashed_terms)."""
     words, index = terms
     if model.method != "linear" or not len(model.term_index) or not len(words):
@@ -408,7 +431,7 @@ def like_threshold(near: np.ndarray) -> float:
     return max(LIKE_FLOOR, float(np.percentile(near, 75))) if len(near) else LIKE_FLOOR
 
 
-def explain(model: Model, row: int, *, terms: tuple[list[str], np.ndarray], nearest: int, near: float,
+def explain(model: Model, row: int, *, terms: tuple[tuple[str, ...], np.ndarray], nearest: int, near: float,
             boosts: Boosts | None, titles: dict[int, str], like_from: float = LIKE_FLOOR) -> str:
     """A few words of why a candidate is recommended: the followed author or search it matches, the
     saved or upvoted paper it is closest to, the followed category, or its top terms."""

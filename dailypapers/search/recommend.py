@@ -58,7 +58,7 @@ class _Paper:
     dense: np.ndarray | None
     categories: tuple[str, ...]
     title: str
-    terms: tuple[list[str], np.ndarray] | None = None
+    terms: tuple[tuple[str, ...], np.ndarray] | None = None
     text: str = ""
     loaded: float = 0.0  # monotonic time: a paper read before its vector was stored is read again later
     authors: frozenset[str] = frozenset()  # folded author keys (for followed authors)
@@ -147,10 +147,10 @@ class Recommender:
         with self._lock:
             return self._papers.get(pid)
 
-    def _terms(self, pid: int) -> tuple[list[str], np.ndarray]:
+    def _terms(self, pid: int) -> tuple[tuple[str, ...], np.ndarray]:
         paper = self._paper(pid)
         if paper is None:
-            return [], np.zeros(0, np.int64)
+            return (), np.zeros(0, np.int64)
         if paper.terms is None:
             paper.terms = personal.hashed_terms(paper.text)
         return paper.terms
@@ -405,14 +405,15 @@ class Recommender:
 
     def _explained(self, r: "_Ranked", titles: dict[int, str]) -> list[Recommendation]:
         out = []
-        for rank, i in enumerate(r.order):
+        scores = np.round(r.scores[r.order].astype(np.float64), 4).tolist()
+        near = r.near[r.order].tolist()
+        boosted = r.boosts.author.keys() | r.boosts.search.keys() | r.boosts.category.keys()
+        for rank, i in enumerate(r.order.tolist()):
             why = ""
             if rank < r.explain:
-                why = personal.explain(r.model, int(i), terms=self._terms(r.ids[i]), nearest=int(r.nearest[i]),
-                                       near=float(r.near[i]), boosts=r.boosts, titles=titles, like_from=r.like_from)
-            boosted = int(i) in r.boosts.author or int(i) in r.boosts.search or int(i) in r.boosts.category
-            out.append(Recommendation(r.ids[i], round(float(r.scores[i]), 4), why,
-                                      personal.relevant(r.model, float(r.scores[i]), float(r.near[i]), boosted)))
+                why = personal.explain(r.model, i, terms=self._terms(r.ids[i]), nearest=int(r.nearest[i]),
+                                       near=near[rank], boosts=r.boosts, titles=titles, like_from=r.like_from)
+            out.append(Recommendation(r.ids[i], scores[rank], why, personal.relevant(r.model, scores[rank], near[rank], i in boosted)))
         return out
 
     def _block(self, session, candidates: list[int]) -> tuple[list[int], Features]:
