@@ -183,17 +183,26 @@ def bench_rank_and_update(db: Path, ranks: int, updates: int) -> dict:
 
 def digest_template(vectors_db: Path, n: int) -> Path:
     """n members, each subscribed (the mix of bench/digest.py) with papers like yours, with 5 to 40
-    saved or upvoted papers of one category and a stored model."""
+    saved or upvoted papers of one category and a stored model. Written in bulk (the store's own
+    functions would take an hour for 10,000 members on two busy cores); the models are fitted as
+    the updater fits them (the same examples, background and fit), and stored at the members'
+    signal counts, so nothing is stale."""
     db = CACHE / f"recs-digest-{n}.db"
     if db.exists():
         return db
     tmp = db.with_suffix(".tmp")
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{tmp}{suffix}").unlink(missing_ok=True)
     shutil.copy(vectors_db, tmp)
+    from sqlalchemy import insert, update
+
     from dailypapers.digest.links import new_secret
     from dailypapers.digest.period import containing
+    from dailypapers.ranking import personal
     from dailypapers.search import recommend
-    from dailypapers.store import library, users, votes
+    from dailypapers.store import recmodels
     from dailypapers.store import subscriptions as sub_store
+    from dailypapers.store.schema import Collection, CollectionPaper, Paper, Upvote, User
 
     recommend.CACHED_PAPERS = 200_000  # preparing: every paper's features kept
     store = _store(tmp)
@@ -203,28 +212,43 @@ def digest_template(vectors_db: Path, n: int) -> Path:
     pools = pool_by_category(store, DIGEST_DAY - dt.timedelta(days=1))
     big = [c for c, ids in pools.items() if len(ids) >= 200]
     previous = containing("daily", DIGEST_DAY).previous().covered_until
+    now = dt.datetime(2026, 6, 1)
     rec = recommend.recommender_for(store)
     started = time.perf_counter()
-    for i in range(n):
-        kind, query = rng.random(), rng.choice(texts)
-        if kind < 0.4:
-            prefs = sub_store.Preferences(trending_count=10, similar_to_upvotes=True)
-        elif kind < 0.7:
-            prefs = sub_store.Preferences(trending_count=10, topic_query=query, similar_to_upvotes=True)
-        else:
-            prefs = sub_store.Preferences(trending_count=0, topic_query=query, similar_to_upvotes=True,
-                                          topic_categories=(rng.choice(cats),) if rng.random() < 1 / 3 else ())
-        liked = rng.sample(pools[rng.choice(big)], rng.randint(5, 40))
+    for first in range(0, n, 500):
+        members = []
         with store.session() as session, session.begin():
-            uid = users.create(session, f"reader{i:05d}", "x")
-            for j, pid in enumerate(liked):
-                (votes.add if j % 2 else library.save)(session, uid, pid)
-            sid = sub_store.create_pending(session, f"reader{i:05d}@example.org", prefs, new_secret(), user_id=uid)
-            sub_store.confirm(session, sid, dt.datetime(2026, 6, 1))
-            sub_store.advance(session, [sid], previous)
-        rec.fit(uid)
-        if (i + 1) % 1000 == 0:
-            print(f"  {i + 1} members fitted, {time.perf_counter() - started:.0f} s", flush=True)
+            for i in range(first, min(n, first + 500)):
+                liked = rng.sample(pools[rng.choice(big)], rng.randint(5, 40))
+                uid = session.execute(insert(User).values(username=f"reader{i:05d}", password_hash="x", created_at=now,
+                                                          signals=len(liked)).returning(User.id)).scalar_one()
+                saves, votes = liked[0::2], liked[1::2]
+                cid = session.execute(insert(Collection).values(user_id=uid, name="Saved", description="", is_default=True,
+                                                                created_at=now, updated_at=now).returning(Collection.id)).scalar_one()
+                session.execute(insert(CollectionPaper), [{"collection_id": cid, "paper_id": p, "position": k + 1, "added_at": now}
+                                                         for k, p in enumerate(saves)])
+                session.execute(insert(Upvote), [{"user_id": uid, "paper_id": p, "created_at": now} for p in votes])
+                session.execute(update(Paper).where(Paper.id.in_(votes)).values(upvote_count=Paper.upvote_count + 1))
+                kind, query = rng.random(), rng.choice(texts)
+                if kind < 0.4:
+                    prefs = sub_store.Preferences(trending_count=10, similar_to_upvotes=True)
+                elif kind < 0.7:
+                    prefs = sub_store.Preferences(trending_count=10, topic_query=query, similar_to_upvotes=True)
+                else:
+                    prefs = sub_store.Preferences(trending_count=0, topic_query=query, similar_to_upvotes=True,
+                                                  topic_categories=(rng.choice(cats),) if rng.random() < 1 / 3 else ())
+                sid = sub_store.create_pending(session, f"reader{i:05d}@example.org", prefs, new_secret(), user_id=uid)
+                sub_store.confirm(session, sid, now)
+                sub_store.advance(session, [sid], previous)
+                members.append((uid, saves, votes))
+        with store.session() as session, session.begin():
+            for uid, saves, votes in members:
+                signals = recmodels.MemberSignals(upvoted=votes, saved=saves)
+                examples, known = rec.examples(session, signals)
+                model = personal.fit(examples, known=known)
+                recmodels.put(session, recmodels.owner_of(uid), user_id=uid, method=model.method, model=personal.to_bytes(model),
+                              positives=model.n_positives, negatives=model.n_negatives, signals=len(saves) + len(votes))
+        print(f"  {first + len(members)} members fitted, {time.perf_counter() - started:.0f} s", flush=True)
     store.dispose()
     tmp.rename(db)
     return db
