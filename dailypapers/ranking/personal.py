@@ -407,12 +407,14 @@ def hashed_terms(text: str) -> tuple[tuple[str, ...], np.ndarray]:
     return terms, index
 
 
-def top_terms(model: Model, terms: tuple[tuple[str, ...], np.ndarray], n: int = WHY_TERMS) -> list[str]:
-    """The model's largest positive weights among a paper's own terms (hashed_terms)."""
+def top_terms(model: Model, terms: tuple[tuple[str, ...], np.ndarray], n: int = WHY_TERMS,
+              weights: np.ndarray | None = None) -> list[str]:
+    """The model's largest positive weights among a paper's own terms (hashed_terms); `weights`:
+    those terms' weights, when the caller looked them up for many papers at once."""
     words, index = terms
     if model.method != "linear" or not len(model.term_index) or not len(words):
         return []
-    weights = model.weights_of(index)
+    weights = model.weights_of(index) if weights is None else weights
     out: list[str] = []
     for i in np.argsort(-weights, kind="stable"):
         if weights[i] <= 0:
@@ -432,7 +434,8 @@ def like_threshold(near: np.ndarray) -> float:
 
 
 def explain(model: Model, row: int, *, terms: tuple[tuple[str, ...], np.ndarray], nearest: int, near: float,
-            boosts: Boosts | None, titles: dict[int, str], like_from: float = LIKE_FLOOR) -> str:
+            boosts: Boosts | None, titles: dict[int, str], like_from: float = LIKE_FLOOR,
+            term_weights: np.ndarray | None = None) -> str:
     """A few words of why a candidate is recommended: the followed author or search it matches, the
     saved or upvoted paper it is closest to, the followed category, or its top terms."""
     if boosts is not None and row in boosts.author:
@@ -447,7 +450,7 @@ def explain(model: Model, row: int, *, terms: tuple[tuple[str, ...], np.ndarray]
         return f"like: {liked}"
     if boosts is not None and row in boosts.category:
         return f"in {boosts.category[row]}"
-    top = top_terms(model, terms)
+    top = top_terms(model, terms, weights=term_weights)
     if top:
         return "terms: " + ", ".join(top)
     if liked:

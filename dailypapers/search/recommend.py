@@ -408,11 +408,16 @@ class Recommender:
         scores = np.round(r.scores[r.order].astype(np.float64), 4).tolist()
         near = r.near[r.order].tolist()
         boosted = r.boosts.author.keys() | r.boosts.search.keys() | r.boosts.category.keys()
+        explained = [self._terms(r.ids[i]) for i in r.order[: r.explain].tolist()]
+        weights: list = [None] * len(explained)
+        if r.model.method == "linear" and explained:  # every explained paper's term weights in one lookup
+            lengths = [len(t[1]) for t in explained]
+            weights = np.split(r.model.weights_of(np.concatenate([t[1] for t in explained])), np.cumsum(lengths)[:-1])
         for rank, i in enumerate(r.order.tolist()):
             why = ""
             if rank < r.explain:
-                why = personal.explain(r.model, i, terms=self._terms(r.ids[i]), nearest=int(r.nearest[i]),
-                                       near=near[rank], boosts=r.boosts, titles=titles, like_from=r.like_from)
+                why = personal.explain(r.model, i, terms=explained[rank], nearest=int(r.nearest[i]), near=near[rank],
+                                       boosts=r.boosts, titles=titles, like_from=r.like_from, term_weights=weights[rank])
             out.append(Recommendation(r.ids[i], scores[rank], why, personal.relevant(r.model, scores[rank], near[rank], i in boosted)))
         return out
 
