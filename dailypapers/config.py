@@ -102,6 +102,20 @@ class Settings(BaseSettings):
         2.0, gt=0, description="How often `up` and `dailypapers scheduler` look for papers waiting to be fetched from "
         "arXiv (one indexed query): a submission of a new paper is fetched within about this long."
     )
+    rec_poll_seconds: float = Field(
+        0.3, ge=0, description="How often the recommenders' updater (in `up` and the first queue worker) looks for "
+        "members with new feedback (one indexed query) and refits their models: feedback shows in their ranking "
+        "within about this long plus the fit. 0: no updater here (pages then rank with the models stored, or the "
+        "community's)."
+    )
+    rec_community_seconds: float = Field(
+        60.0, gt=0, description="The community's recommender (the ranking of /new for visitors) is refitted at most "
+        "this often, when members' feedback has changed."
+    )
+    foryou_recorded: int = Field(
+        20, ge=0, le=100, description="How many of the top papers a /for-you page records as shown to the member "
+        "(a paper shown and passed over is a weak negative for their recommender)."
+    )
     contact_email: str = Field(
         "", description="Address put in the User-Agent of upstream requests, so arXiv can reach the operator."
     )

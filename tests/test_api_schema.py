@@ -64,8 +64,9 @@ def test_schemathesis_finds_nothing(site, tmp_path, who):
             capture_output=True, text=True, timeout=600, cwd=tmp_path,
         )
     assert run.returncode == 0, run.stdout[-20000:] + run.stderr[-5000:]
-    # GET /api/listings, GET /api/authors/{name}, and the personal API: GET /api/me, POST
-    # /api/me/papers/{arxiv_id}/{action}, GET and POST /api/me/follows; the library's two (issue 15)
-    assert "Operations:       15 selected / 15 total" in run.stdout, run.stdout
+    # GET /api/listings, GET /api/authors/{name}, and the personal API (issue 15): GET /api/me, POST
+    # /api/me/papers/{arxiv_id}/{action}, GET and POST /api/me/follows, the library's two, and
+    # GET /api/me/recommendations
+    assert "Operations:       16 selected / 16 total" in run.stdout, run.stdout
     if who == "member":  # the upvote and personal routes answered as to a member, not only 401
         assert "Authentication failed" not in run.stdout, run.stdout

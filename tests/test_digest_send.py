@@ -304,10 +304,15 @@ def test_without_smtp_the_cli_writes_an_outbox_and_says_where(db_url, tmp_path, 
     store.dispose()
 
 
-def test_compose_similar_papers_from_upvotes(store, monkeypatch):
-    """Similar-to-upvotes, with a stand-in for the vector index (the embedding model is tested elsewhere)."""
+def test_compose_similar_papers_from_upvotes(store):
+    """Papers like yours: the member's recommender (the one /for-you ranks with) picks them, from
+    the stored vectors and the words; here one upvote, a paper with the same vector and one close
+    to it (the rest orthogonal)."""
     import numpy as np
 
+    from dailypapers.index.model import DIM, MODEL_KEY
+    from dailypapers.search.recommend import recommender_for
+    from dailypapers.store import embeddings as embedding_store
     from dailypapers.store import feed as feed_store
     from dailypapers.store import users as user_store
     from dailypapers.store import votes as vote_store
@@ -317,28 +322,22 @@ def test_compose_similar_papers_from_upvotes(store, monkeypatch):
         day = feed_store.list_featured(session, FeedQuery(start=LISTING_DAY.start, end=LISTING_DAY.end, sort="time", limit=500)).items
     ids = [i.paper.id for i in day]
     liked, near, far = ids[0], ids[1], ids[2]
-    vectors = {pid: np.eye(4, dtype=np.float32)[3] for pid in ids}
-    vectors[liked] = vectors[near] = np.array([1, 0, 0, 0], dtype=np.float32)
-    vectors[far] = np.array([0.8, 0.6, 0, 0], dtype=np.float32)
-
-    class Snapshot:
-        def vectors_of(self, pids):
-            return {p: vectors[p] for p in pids if p in vectors}
-
-        def score(self, query, pids):
-            return {p: float(vectors[p] @ query) for p in pids if p in vectors}
-
-    class Engines:
-        def snapshot(self):
-            return Snapshot()
-
-    monkeypatch.setattr("dailypapers.search.engines_for", lambda _store: Engines())
+    axis = np.eye(DIM, dtype=np.float32)
+    vectors = {pid: axis[3 + n % (DIM - 3)] for n, pid in enumerate(ids)}
+    vectors[liked] = vectors[near] = axis[0]
+    vectors[far] = 0.8 * axis[0] + 0.6 * axis[1]
     with store.session() as session, session.begin():
+        embedding_store.upsert_many(session, MODEL_KEY, [(pid, "h", v) for pid, v in vectors.items()])
         uid = user_store.create(session, "fan", "x")
         vote_store.add(session, uid, liked)
         sid = sub_store.create_pending(session, "fan@example.org", Preferences(trending_count=0, similar_to_upvotes=True), "s", user_id=uid)
         sub_store.confirm(session, sid, dt.datetime(2024, 1, 1))
         sub = sub_store.get(session, sid)
-    digest = Composer(store, LISTING_DAY, topic_limit=5).compose_for(sub)
-    [section] = digest.sections
-    assert section.kind == "similar" and [p.paper_id for p in section.papers] == [near, far]
+    recommender_for(store).fit(uid)  # the updater's refit; without it, the neighbour score on the fly ranks alike
+    for prepared in (False, True):  # a member alone, and a batch at once (what send_digests does)
+        composer = Composer(store, LISTING_DAY, topic_limit=5)
+        if prepared:
+            composer.prepare([sub])
+            assert composer._prepared
+        [section] = composer.compose_for(sub).sections
+        assert section.kind == "similar" and [p.paper_id for p in section.papers] == [near, far]

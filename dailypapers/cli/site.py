@@ -162,6 +162,9 @@ def up(
 
     prepare_query_model(current)  # before the web processes start, so none of them imports torch
     scheduler = Scheduler(store, enqueue=enqueuer(current)).start() if jobs else None
+    from ..jobs.recs import start_updater
+
+    updater = start_updater(store) if jobs else None  # members' recommenders, refitted on new feedback
     where = f"{current.host}:{current.port}"
     shown = current.base_url if current.base_url_derived else f"{where} as {current.base_url}"
     out.print(f"serving {current.site_name} at {shown}", highlight=False)
@@ -170,9 +173,12 @@ def up(
     stopped = []
 
     def stop_jobs() -> None:
-        if scheduler and not stopped:
+        if not stopped:
             stopped.append(True)
-            scheduler.stop()
+            if updater:
+                updater.stop()
+            if scheduler:
+                scheduler.stop()
 
     try:
         _serve(current, host, port, workers, log_level, on_stop=stop_jobs)

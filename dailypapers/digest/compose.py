@@ -5,8 +5,8 @@ A digest has up to three sections:
   of the period so that composing it again gives the same list; only papers with upvotes trend;
 - topic alert: new papers matching the subscriber's saved search (words through the hybrid search
   service, and/or categories), featured since the subscriber's last digest;
-- similar: for a subscriber linked to an account, new papers nearest (by embedding) to the mean of
-  the papers they upvoted lately.
+- similar: for a subscriber linked to an account, new papers their recommender (the model /for-you
+  ranks with, fitted from their upvotes, saves, follows and dismissals) finds relevant.
 
 Composing 10,000 digests must be cheap, so a Composer serves one period and caches what
 subscribers share: the trending list once, each distinct saved search once per starting day, the
@@ -19,11 +19,8 @@ import logging
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
-import numpy as np
-
 from ..store import feed as feed_store
 from ..store import summaries as summary_store
-from ..store import votes as vote_store
 from ..store.engine import Store
 from ..store.feed import FeedQuery
 from ..store.subscriptions import Subscriber
@@ -36,7 +33,6 @@ log = logging.getLogger(__name__)
 
 SUMMARY_CHARS = 280
 TRENDING_MAX = 50
-UPVOTES_CONSIDERED = 50  # the latest upvotes that make a subscriber's taste
 LOOKBACK_DAYS = {"daily": 7, "weekly": 14}  # topic alerts catch up at most this far after missed digests
 
 
@@ -133,6 +129,7 @@ class Composer:
         self._trending: list[DigestPaper] | None = None
         self._topics: dict[tuple, Section] = {}
         self._windows: dict[dt.date, dict[int, PaperCard]] = {}
+        self._prepared: dict[tuple[int, dt.date], list] = {}  # (member, since) -> recommendations (prepare)
 
     def trending(self, count: int) -> Section:
         if self._trending is None:
@@ -183,29 +180,42 @@ class Composer:
             found = self._windows[since] = {i.paper.id: i.paper for i in page.items}
         return found
 
+    def prepare(self, subscribers: list[Subscriber]) -> None:
+        """Rank the "papers like yours" of a batch of subscribers at once (a few queries for all:
+        search/recommend.py's recommend_many); `similar` then reads them."""
+        from ..search.recommend import recommender_for
+
+        by_since: dict[dt.date, list[int]] = {}
+        for sub in subscribers:
+            if sub.preferences.similar_to_upvotes and sub.user_id is not None:
+                since = topic_since(sub, self.period)
+                if since <= self.period.end:
+                    by_since.setdefault(since, []).append(sub.user_id)
+        self._prepared = {}
+        for since, users in by_since.items():
+            found = recommender_for(self.store).recommend_many(
+                users, list(self.window(since)), limit=self.topic_limit, span=(since, self.period.end), explain=self.topic_limit,
+            )
+            self._prepared.update(((uid, since), recs) for uid, recs in found.items())
+
     def similar(self, user_id: int, since: dt.date) -> Section:
-        """New papers nearest to what the user upvoted lately (empty without embeddings)."""
-        from ..ranking.similar import MIN_COSINE
-        from ..search import engines_for
+        """New papers the member's recommender (the one /for-you ranks with: search/recommend.py)
+        finds relevant among those featured since `since`, best first."""
+        from ..search.recommend import recommender_for
 
         title = "New papers like the ones you upvoted"
         if since > self.period.end:
             return Section("similar", title, ())
-        with self.store.session() as session:
-            liked = vote_store.papers_upvoted_by(session, user_id, UPVOTES_CONSIDERED)
-        snap = engines_for(self.store).snapshot() if liked else None
-        if snap is None:
-            return Section("similar", title, ())
-        vectors = list(snap.vectors_of(liked).values())
-        if not vectors:
-            return Section("similar", title, ())
-        taste = np.mean(np.stack(vectors), axis=0)
-        taste = taste / (np.linalg.norm(taste) or 1.0)
         window = self.window(since)
-        candidates = [pid for pid in window if pid not in set(liked)]
-        scores = snap.score(taste.astype(np.float32), candidates) if candidates else {}
-        best = sorted((s for s in scores.items() if s[1] >= MIN_COSINE), key=lambda s: (-s[1], s[0]))[: self.topic_limit]
-        return Section("similar", title, self._digest_papers([window[pid] for pid, _ in best]))
+        recs = self._prepared.get((user_id, since))
+        if recs is None:  # not prepared, or no stored model yet: ranked alone
+            recs, whose = recommender_for(self.store).recommend(
+                user_id, list(window), limit=self.topic_limit, span=(since, self.period.end), explain=self.topic_limit,
+                community=False,
+            )
+            recs = recs if whose == "member" else []
+        best = [r for r in recs if r.relevant]
+        return Section("similar", title, self._digest_papers([window[r.paper_id] for r in best]))
 
     def _digest_papers(self, papers: list[dict]) -> tuple[DigestPaper, ...]:
         """Store rows as the email shows them, with their summaries (one query for all)."""

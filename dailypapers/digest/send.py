@@ -127,6 +127,7 @@ def send_digests(
         done = 0
         for start in range(0, len(work), BATCH):
             batch = work[start : start + BATCH]
+            composer.prepare([item.subscriber for item in batch])  # the batch's recommendations, at once
             for item in batch:
                 item.digest = composer.compose_for(item.subscriber)
             if dry_run:

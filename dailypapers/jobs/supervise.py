@@ -184,12 +184,19 @@ def child(number: int, threads: int, stop_timeout: float) -> int:
     queue.broker.emit_after("process_boot")
     worker = Worker(queue.broker, queues={queue.QUEUE}, worker_threads=threads)
     worker.start()
+    updater = None
+    if number == 1:  # one process per worker host refits the recommenders on new feedback
+        from .recs import start_updater
+
+        updater = start_updater(queue._get_store())
     log.debug("worker process %d ready (pid %d)", number, os.getpid())
     while not stop.wait(1.0):
         if os.getppid() != parent:
             log.warning("worker process %d (pid %d): the supervisor is gone; stopping", number, os.getpid())
             break
     SHUTTING_DOWN.set()  # a running index job ends at its next batch; its run is recorded
+    if updater is not None:
+        updater.stop()
     worker.stop(timeout=int(stop_timeout * 1000))
     queue.broker.close()
     return 0

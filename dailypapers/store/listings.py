@@ -153,3 +153,30 @@ def pairs_between(session: Session, start: dt.date | None, end: dt.date | None) 
     if end is not None:
         stmt = stmt.where(listings.c.day <= end)
     return [(pid, day) for pid, day in session.execute(stmt)]
+
+
+def listed_ids(session: Session, day: dt.date, category: str | tuple[str, ...] | None = None) -> list[int]:
+    """The ids of the papers listed on the day (in the category or any of several), in listing
+    order: the candidates a recommender ranks."""
+    where = [listings.c.day == day]
+    if category:
+        where.append(listings.c.paper_id.in_(in_categories(category)))
+    return list(session.execute(select(listings.c.paper_id).where(*where).order_by(listings.c.position, listings.c.paper_id)).scalars())
+
+
+def items_of(session: Session, day: dt.date, paper_ids: list[int]) -> list[FeedItem]:
+    """Cards of papers listed on the day, in the order given (a ranking's page)."""
+    if not paper_ids:
+        return []
+    upvotes = (papers.c.upvotes_imported + papers.c.upvote_count).label("upvotes")
+    rows = session.execute(
+        select(*CARD_COLUMNS, listings.c.day, upvotes)
+        .select_from(listings.join(papers, papers.c.id == listings.c.paper_id))
+        .where(listings.c.day == day, listings.c.paper_id.in_(paper_ids))
+    ).mappings()
+    by_id = {
+        r["id"]: FeedItem(paper=card(r), day=r["day"], submitted_at=None, submitter=None, upvotes=r["upvotes"],
+                          comments=r["comments_imported"] + r["comment_count"])
+        for r in rows
+    }
+    return decorate(session, [by_id[p] for p in paper_ids if p in by_id])

@@ -1,4 +1,5 @@
-"""Upvotes: one per user and paper. The paper's upvote_count moves in the same transaction."""
+"""Upvotes: one per user and paper. The paper's upvote_count moves in the same transaction, and so
+does the member's signals counter (an upvote is a positive for their recommender)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from sqlalchemy.orm import Session
 
 from .dialect import chunks, insert_for
 from .schema import Paper, Upvote, utcnow
+from .users import bump_signals
 
 upvotes = Upvote.__table__
 papers = Paper.__table__
@@ -34,6 +36,7 @@ def add(session: Session, user_id: int, paper_id: int) -> int:
     stmt = insert_for(session, upvotes).values(user_id=user_id, paper_id=paper_id, created_at=utcnow())
     stmt = stmt.on_conflict_do_nothing(index_elements=["user_id", "paper_id"]).returning(upvotes.c.paper_id)
     if session.execute(stmt).first() is not None:
+        bump_signals(session, user_id)
         return _move(session, paper_id, 1)
     return _total(session, paper_id)
 
@@ -43,6 +46,7 @@ def remove(session: Session, user_id: int, paper_id: int) -> int:
     when this statement deleted the row."""
     stmt = delete(upvotes).where(upvotes.c.user_id == user_id, upvotes.c.paper_id == paper_id).returning(upvotes.c.paper_id)
     if session.execute(stmt).first() is not None:
+        bump_signals(session, user_id)
         return _move(session, paper_id, -1)
     return _total(session, paper_id)
 

@@ -125,6 +125,15 @@ class ListedItem(_Strict):
     featuredOn: str | None = Field(description="The first day it was featured, YYYY-MM-DD (null: never).")
 
 
+class RecommendedItem(ListedItem):
+    """One paper of GET /api/me/recommendations: a listed paper, ranked for the caller."""
+
+    score: float = Field(description="The caller's model's score: higher is better; comparable within one answer.")
+    why: str = Field(description="Why, in a few words: like: <a saved or upvoted paper>, by <a followed author>, "
+                     "in <a followed category>, matches your search <q>, or terms: <its top terms>. Empty when nothing says it well.",
+                     examples=["like: Attention Is All You Need"])
+
+
 class PaperInfo(Paper, _Linked):
     """GET /api/papers/{arxiv_id}."""
 

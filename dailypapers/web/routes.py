@@ -3,8 +3,8 @@ Read this to find the code behind any URL."""
 
 from __future__ import annotations
 
-from . import accounts, actions, api, api_me, authors, avatars, claims, docs, feeds, library, library_api, new_page, pages
-from . import personal, search_page, subscribe, taste, thumbnails, tokens
+from . import accounts, actions, api, api_me, authors, avatars, claims, docs, feeds, foryou, library, library_api, new_page
+from . import pages, personal, search_page, subscribe, taste, thumbnails, tokens
 
 # Each area lists its URLs once: (path, what GET answers, what POST does), None where the method is
 # not served. The JSON API's handlers (web/api.py) say how /openapi.json, shown at /docs, describes
@@ -27,6 +27,7 @@ PERSONAL_API = [  # a member's own (web/api_me.py): a personal API token (Bearer
     ("/api/me", api_me.me, None),
     ("/api/me/papers/{arxiv_id:path}/{action}", None, api_me.paper_action),  # save, unsave, dismiss, undismiss
     ("/api/me/follows", api_me.follows, api_me.change_follow),
+    ("/api/me/recommendations", foryou.recommendations, None),  # a day ranked for the caller (token or session)
 ]
 FEED_PAGES = [  # the curated feed by day, week and month, and what arXiv listed
     ("/", pages.home, None),
@@ -34,6 +35,8 @@ FEED_PAGES = [  # the curated feed by day, week and month, and what arXiv listed
     ("/date/{day}", pages.by_date, None),
     ("/new", new_page.latest, None),  # everything arXiv listed on a day, apart from the curated feed
     ("/new/{day}", new_page.by_date, None),
+    ("/for-you", foryou.latest, None),  # the day's listed papers ranked for the member, with why
+    ("/for-you/{day}", foryou.by_date, None),
     ("/week/{week}", pages.by_week, None),
     ("/month/{month}", pages.by_month, None),
     ("/trending", pages.trending, None),
@@ -108,6 +111,7 @@ FEEDS = [  # {fmt}: atom or rss
     ("/feeds/daily.{fmt}", feeds.daily, None),
     ("/feeds/trending.{fmt}", feeds.trending, None),
     ("/feeds/category/{category}.{fmt}", feeds.category, None),
+    ("/feeds/me/{secret}.atom", foryou.private_feed, None),  # a member's recommendations, at a secret, revocable key
 ]
 SITE = [
     ("/docs", docs.swagger, None),
