@@ -1,6 +1,8 @@
 """Our recommender's core, as pure functions: paper features (TF-IDF of words and word pairs, plus
 the arXiv categories), an encoder trained on them with co-authorship as the signal, and a reader's
-taste, fitted from their library, scoring candidates with the encoder and the TF-IDF centroid.
+taste, fitted from their library, scoring candidates with the encoder and a per-reader linear SVM
+over TF-IDF (arxiv-sanity-lite's, trained against a sample of background papers; without one, the
+library's TF-IDF centroid takes its place).
 
 The encoder is a linear map from a paper's sparse features to a unit vector, trained so that two
 papers sharing an author are closer than papers of different authors (a symmetric InfoNCE loss over
@@ -17,11 +19,12 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import sparse
 
+from . import recs_baselines
+
 DIM = 256
 NEIGHBOURS = 3  # a candidate's encoder score: its mean cosine with this many closest library papers
 WORDS_WEIGHT = 0.5  # the TF-IDF centroid's share of the score, next to the encoder's (without an SVM)
 SVM_WEIGHT = 0.5  # the reader's SVM's share of the score, next to the encoder's
-SVM_C = 0.01  # arxiv-sanity-lite's regularization
 CATEGORY_WEIGHT = 0.5  # a category's share of a paper's encoder input, next to its words
 
 
@@ -182,14 +185,11 @@ def fit_taste(library_rows: sparse.csr_matrix, library_encoded: np.ndarray,
     return Taste(words.astype(np.float32), np.asarray(library_encoded, dtype=np.float32), svm)
 
 
-def svm_weights(positive_rows: sparse.csr_matrix, negative_rows: sparse.csr_matrix, *, c: float = SVM_C) -> np.ndarray:
-    """arxiv-sanity-lite's per-reader model: LinearSVC (C=0.01, balanced classes) of the positives
-    against the negatives; its weight vector (float32, one per column)."""
-    from sklearn.svm import LinearSVC
-
-    x = sparse.vstack([positive_rows, negative_rows], format="csr")
-    labels = np.r_[np.ones(positive_rows.shape[0], dtype=np.int8), np.zeros(negative_rows.shape[0], dtype=np.int8)]
-    model = LinearSVC(class_weight="balanced", max_iter=10000, tol=1e-6, C=c).fit(x, labels)
+def svm_weights(positive_rows: sparse.csr_matrix, negative_rows: sparse.csr_matrix) -> np.ndarray:
+    """arxiv-sanity-lite's per-reader model (LinearSVC, C=0.01, balanced classes) of the positives
+    against the negatives: its weight per column (float32)."""
+    rows = sparse.vstack([positive_rows, negative_rows], format="csr")
+    model = recs_baselines.svm_model(rows, np.arange(positive_rows.shape[0]))
     return np.asarray(model.coef_, dtype=np.float32).ravel()
 
 
