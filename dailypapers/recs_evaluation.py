@@ -29,6 +29,7 @@ from .ranking.hybrid import mrr_at, ndcg_at, recall_at
 MIN_PAPERS, MAX_PAPERS = 10, 40
 MIN_LIBRARY, MIN_WANTED = 5, 3
 METRICS = ("MRR@10", "Recall@10", "nDCG@10")
+BACKGROUND = 5000  # papers listed before the cut that our per-author SVM learns against
 _SPACES = re.compile(r"\s+")
 
 
@@ -227,6 +228,10 @@ def _ranker(method: str, task: Task, features: Features, before_rows: np.ndarray
         newest_first = sanity[library[::-1]]
         return lambda day, rows: recs_baselines.zotero_scores(newest_first, sanity[rows])
     if method == "ours":
-        taste = recs.fit_taste(sanity[library], features.encoded[library])
+        # Our SVM's negatives: a sample of the papers listed before the cut, outside the library.
+        others = np.setdiff1d(before_rows, library)
+        rng = np.random.default_rng([seed, int(library[0]), len(library)])
+        background = np.sort(rng.choice(others, min(BACKGROUND, len(others)), replace=False))
+        taste = recs.fit_taste(sanity[library], features.encoded[library], sanity[background])
         return lambda day, rows: recs.score(taste, sanity[rows], features.encoded[rows])
     raise DailyPapersError(f"unknown method {method!r}")

@@ -132,6 +132,32 @@ def test_the_encoder_learns_co_authorship():
     assert np.allclose(np.linalg.norm(trained.encode(rows), axis=1), 1.0, atol=1e-4)
 
 
+def test_our_taste_learns_an_svm_against_background_papers():
+    corpus = synthetic_corpus(4)
+    before = np.array([day < CUT for day in corpus.listed])
+    features = fit_features(corpus, CUT, seed=1)
+    rows, encoded = features.sanity, features.encoded
+    library = np.array([r for r in range(len(corpus)) if before[r] and "Author 0" in corpus.authors[r]])
+    background = np.array([r for r in range(len(corpus)) if before[r] and r not in set(library)])
+    plain = recs.fit_taste(rows[library], encoded[library])
+    taste = recs.fit_taste(rows[library], encoded[library], rows[background])
+    assert plain.svm is None and taste.svm is not None and taste.svm.shape == (rows.shape[1],)
+    # The SVM weighs the library's own words up and the background's down.
+    own = [column for word, column in _columns(corpus, before).items() if word.startswith("topic0")]
+    other = [column for word, column in _columns(corpus, before).items() if word.startswith("topic1") or word.startswith("filler")]
+    assert own and other and taste.svm[own].min() > 0 > taste.svm[other].max()
+    day = np.array([r for r in range(len(corpus)) if corpus.listed[r] == AFTER_DAYS[0]])
+    scores = recs.score(taste, rows[day], encoded[day])
+    assert "Author 0" in corpus.authors[day[int(np.argmax(scores))]]
+    assert not np.allclose(scores, recs.score(plain, rows[day], encoded[day]))  # the SVM, not the centroid, scored
+
+
+def _columns(corpus, before):
+    vectorizer = recs_baselines.arxiv_sanity_vectorizer().set_params(min_df=1, max_df=1.0)
+    vectorizer.fit([t for t, b in zip(corpus.texts(), before, strict=True) if b])
+    return {w: c for w, c in vectorizer.vocabulary_.items() if " " not in w}
+
+
 def real_sample(path, out, authors: int = 12, per_day: int = 60):
     """Every paper of `authors` qualifying authors, and the first `per_day` papers of each day they
     have a paper on: a small corpus of real text with real listings."""

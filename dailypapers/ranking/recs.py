@@ -1,6 +1,8 @@
 """Our recommender's core, as pure functions: paper features (TF-IDF of words and word pairs, plus
 the arXiv categories), an encoder trained on them with co-authorship as the signal, and a reader's
-taste, fitted from their library, scoring candidates with the encoder and the TF-IDF centroid.
+taste, fitted from their library, scoring candidates with the encoder and a per-reader linear SVM
+over TF-IDF (arxiv-sanity-lite's, trained against a sample of background papers; without one, the
+library's TF-IDF centroid takes its place).
 
 The encoder is a linear map from a paper's sparse features to a unit vector, trained so that two
 papers sharing an author are closer than papers of different authors (a symmetric InfoNCE loss over
@@ -17,9 +19,12 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import sparse
 
+from . import recs_baselines
+
 DIM = 256
 NEIGHBOURS = 3  # a candidate's encoder score: its mean cosine with this many closest library papers
-WORDS_WEIGHT = 0.5  # the TF-IDF centroid's share of the score, next to the encoder's
+WORDS_WEIGHT = 0.5  # the TF-IDF centroid's share of the score, next to the encoder's (without an SVM)
+SVM_WEIGHT = 0.5  # the reader's SVM's share of the score, next to the encoder's
 CATEGORY_WEIGHT = 0.5  # a category's share of a paper's encoder input, next to its words
 
 
@@ -124,13 +129,32 @@ def train_encoder(rows: sparse.csr_matrix, groups: list[np.ndarray], *, dim: int
             grad_h = (grad_z - z * np.sum(grad_z * z, axis=1, keepdims=True)) / norms
             grad_w = np.asarray(xs.T @ grad_h, dtype=np.float32)
             step += 1
-            m[cols] = b1 * m[cols] + (1 - b1) * grad_w
-            v[cols] = b2 * v[cols] + (1 - b2) * grad_w**2
-            rate = lr * np.sqrt(1 - b2**step) / (1 - b1**step)
-            weights[cols] = w - rate * m[cols] / (np.sqrt(v[cols]) + 1e-8)
+            _adam_rows(weights, m, v, cols, w, grad_w, lr * np.sqrt(1 - b2**step) / (1 - b1**step))
             if on_step:
                 on_step(step, total)
     return Encoder(weights)
+
+
+def _adam_rows(weights: np.ndarray, m: np.ndarray, v: np.ndarray, cols: np.ndarray, w: np.ndarray, grad: np.ndarray,
+               rate: float, b1: float = 0.9, b2: float = 0.999) -> None:
+    """One lazy Adam step on the weight rows `cols` (`w` their current values, `grad` their gradient),
+    in place: each moment row is read and written once (the update is memory-bound)."""
+    mc = m[cols]
+    mc *= b1
+    mc += (1 - b1) * grad
+    vc = v[cols]
+    vc *= b2
+    grad *= grad
+    grad *= 1 - b2
+    vc += grad
+    m[cols] = mc
+    v[cols] = vc
+    np.sqrt(vc, out=vc)
+    vc += 1e-8
+    mc /= vc
+    mc *= rate
+    w -= mc
+    weights[cols] = w
 
 
 def _softmax(logits: np.ndarray, axis: int) -> np.ndarray:
@@ -140,16 +164,33 @@ def _softmax(logits: np.ndarray, axis: int) -> np.ndarray:
 
 @dataclass
 class Taste:
-    """A reader's taste, from their library: the TF-IDF centroid and the encoded papers."""
+    """A reader's taste, from their library: the TF-IDF centroid, the encoded papers and, when
+    fitted against background papers, a linear SVM's weights over the TF-IDF columns."""
 
     words: np.ndarray
     encoded: np.ndarray
+    svm: np.ndarray | None = None  # the SVM's weight per TF-IDF column (its intercept shifts every score alike)
 
 
-def fit_taste(library_rows: sparse.csr_matrix, library_encoded: np.ndarray) -> Taste:
+def fit_taste(library_rows: sparse.csr_matrix, library_encoded: np.ndarray,
+              background_rows: sparse.csr_matrix | None = None) -> Taste:
+    """The library's centroid and encoded papers; with `background_rows` (papers the reader could
+    have saved and did not: none of the library's), also arxiv-sanity-lite's SVM, the library
+    against them, whose decision function then takes the centroid's place in `score`."""
     words = np.asarray(library_rows.mean(axis=0)).ravel()
     words /= max(float(np.linalg.norm(words)), 1e-12)
-    return Taste(words.astype(np.float32), np.asarray(library_encoded, dtype=np.float32))
+    svm = None
+    if background_rows is not None and background_rows.shape[0] and library_rows.shape[0]:
+        svm = svm_weights(library_rows, background_rows)
+    return Taste(words.astype(np.float32), np.asarray(library_encoded, dtype=np.float32), svm)
+
+
+def svm_weights(positive_rows: sparse.csr_matrix, negative_rows: sparse.csr_matrix) -> np.ndarray:
+    """arxiv-sanity-lite's per-reader model (LinearSVC, C=0.01, balanced classes) of the positives
+    against the negatives: its weight per column (float32)."""
+    rows = sparse.vstack([positive_rows, negative_rows], format="csr")
+    model = recs_baselines.svm_model(rows, np.arange(positive_rows.shape[0]))
+    return np.asarray(model.coef_, dtype=np.float32).ravel()
 
 
 def standardized(scores: np.ndarray) -> np.ndarray:
@@ -160,10 +201,13 @@ def standardized(scores: np.ndarray) -> np.ndarray:
 
 def score(taste: Taste, rows: sparse.csr_matrix, encoded: np.ndarray) -> np.ndarray:
     """Each candidate's score: the mean cosine of its encoded vector with its NEIGHBOURS closest
-    library papers, plus WORDS_WEIGHT times its TF-IDF cosine with the library's centroid, each
-    standardized over the candidates (a day's listing)."""
+    library papers, plus SVM_WEIGHT times the taste's SVM decision on its TF-IDF row (or, without an
+    SVM, WORDS_WEIGHT times its TF-IDF cosine with the library's centroid), each standardized over
+    the candidates (a day's listing)."""
     sims = encoded @ taste.encoded.T
     k = min(NEIGHBOURS, sims.shape[1])
     near = np.sort(sims, axis=1)[:, -k:].mean(axis=1) if k else np.zeros(len(encoded), dtype=np.float32)
+    if taste.svm is not None:
+        return standardized(near) + SVM_WEIGHT * standardized(np.asarray(rows @ taste.svm).ravel())
     words = np.asarray(rows @ taste.words).ravel()
     return standardized(near) + WORDS_WEIGHT * standardized(words)
