@@ -152,7 +152,7 @@ def _post_routes(app) -> list[str]:
     paths = {path for method, path, _ in ROUTES if method == "POST"}
     paths |= {path for path, ops in app.openapi()["paths"].items() if "post" in ops}
     fill = {"{arxiv_id:path}": "2410.17243", "{arxiv_id}": "2410.17243", "{token}": "not-a-token", "{claim_id}": "1",
-            "{collection_id}": "1"}
+            "{collection_id}": "1", "{token_id}": "1", "{action}": "save"}
     out = []
     for path in sorted(paths):
         for k, v in fill.items():
