@@ -40,11 +40,6 @@ def marks(request: Request, paper_ids: list[int]) -> dict[str, set[int]]:
         }
 
 
-def voted(request: Request, paper_ids: list[int]) -> set[int]:
-    """The papers among these the signed-in viewer upvoted (none for a visitor)."""
-    return marks(request, paper_ids)["voted"]
-
-
 SHOW_HIDDEN = "show"  # ?hidden=show: a feed page with the viewer's dismissed papers left in
 
 

@@ -21,7 +21,7 @@ from ..store import feedback as feedback_store
 from ..store import follows as follow_store
 from ..store import library
 from ..store import papers as paper_store
-from .auth import current_user, safe_next
+from .auth import current_user, login_redirect, safe_next
 from .site import site_of
 from .views import render, wants_json
 
@@ -193,8 +193,6 @@ async def following_page(request: Request) -> Response:
     """GET /following: what the member follows, each with Unfollow."""
     user = current_user(request)
     if user is None:
-        from .auth import login_redirect
-
         return login_redirect(request)
     site = site_of(request)
 
